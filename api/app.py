@@ -1,0 +1,67 @@
+"""The Litestar application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import AuthController, MeController
+from api.dependencies import provide_caller, provide_services
+from api.health import health, ready
+from api.middleware import request_ids
+from api.problems import RAW_BODY, problem_response
+from api.tasks import TaskController
+from infrastructure.bootstrap import open_runtime
+from infrastructure.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+async def require_json(request: Request[object, object, State]) -> None:
+    """415 for a body that is not JSON; else read it (413 past the limit) and keep it for error reports."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.route_handler.parsed_data_field is None:
+        return
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise HTTPException(status_code=415, detail="Send the body as application/json.")
+    request.scope["state"][RAW_BODY] = await request.body()
+
+
+def create_app(settings: Settings) -> Litestar:
+    """An app whose lifespan opens the pool and the Redis client that `settings` name."""
+
+    @asynccontextmanager
+    async def runtime(app: Litestar) -> AsyncIterator[None]:
+        async with open_runtime(settings) as opened:
+            app.state.runtime = opened
+            yield
+
+    return Litestar(
+        route_handlers=[AuthController, MeController, TaskController, health, ready],
+        lifespan=[runtime],
+        dependencies={
+            "services": Provide(provide_services, sync_to_thread=False),
+            "ctx": Provide(provide_caller, sync_to_thread=False),
+        },
+        middleware=[request_ids],
+        before_request=require_json,
+        exception_handlers={Exception: problem_response},
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="TaskFlow",
+            version="1.0.0",
+            description="Event-sourced task management.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+        ),
+        debug=False,
+    )

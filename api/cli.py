@@ -1,0 +1,137 @@
+"""The `taskflow` command line."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from application.seed import ADMIN, USER, seed
+from infrastructure.bootstrap import open_runtime
+from infrastructure.embedded import with_servers
+from infrastructure.logs import configure_logging
+from infrastructure.migrate import apply_migrations
+from infrastructure.settings import Environment, Settings, SettingsError, load_settings
+
+SHUTDOWN_SECONDS = 20
+
+
+@contextmanager
+def resolved_settings() -> Iterator[Settings]:
+    """Settings from the environment, with embedded servers for unset URLs; a bad value exits with one line."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    configure_logging(settings.log_level)
+    with with_servers(settings) as resolved:
+        yield resolved
+
+
+def _child_environment(settings: Settings) -> dict[str, str]:
+    """The environment for child processes: the resolved URLs, so they join the same servers."""
+    assert settings.database_url is not None
+    assert settings.redis_url is not None
+    return os.environ | {"TASKFLOW_DATABASE_URL": settings.database_url, "TASKFLOW_REDIS_URL": settings.redis_url}
+
+
+async def _seed(settings: Settings) -> bool:
+    async with open_runtime(settings) as runtime:
+        return await seed(runtime.services)
+
+
+@click.group()
+def main() -> None:
+    """TaskFlow: an event-sourced task service."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    with resolved_settings() as settings:
+        assert settings.database_url is not None
+        click.echo(f"applied {apply_migrations(settings.database_url)} migration(s)")
+
+
+@main.command("seed")
+def seed_command() -> None:
+    """Create the sample logins and tasks (once; refused in production)."""
+    with resolved_settings() as settings:
+        if settings.env is Environment.PRODUCTION:
+            raise click.ClickException("seed refuses to run when TASKFLOW_ENV=production")
+        assert settings.database_url is not None
+        apply_migrations(settings.database_url)
+        click.echo("seeded" if asyncio.run(_seed(settings)) else "already seeded")
+
+
+def _serve(settings: Settings) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    os.environ.update(_child_environment(settings))
+    Granian(
+        "api.asgi:app_from_env",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        log_access=False,
+    ).serve()
+
+
+@main.command()
+def serve() -> None:
+    """Run the HTTP API (granian, TASKFLOW_WORKERS processes)."""
+    with resolved_settings() as settings:
+        _serve(settings)
+
+
+@main.command()
+def run() -> None:
+    """Run the whole service: migrate, seed on first start, then the API (embedded servers when no URLs are set)."""
+    with resolved_settings() as settings:
+        assert settings.database_url is not None
+        apply_migrations(settings.database_url)
+        if settings.env is not Environment.PRODUCTION:
+            asyncio.run(_seed(settings))
+        url = f"http://{settings.host}:{settings.port}"
+        click.echo(f"TaskFlow on {url}  (docs: {url}/schema/swagger)")
+        if settings.env is not Environment.PRODUCTION:
+            for login in (ADMIN, USER):
+                click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
+        api = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=_child_environment(settings))
+        _supervise([api])
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
+    """Wait until a child exits or we are told to stop; then stop every child, in reverse order of start."""
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.2)
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in reversed(children):
+            try:
+                child.wait(SHUTDOWN_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+if __name__ == "__main__":
+    main()

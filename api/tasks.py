@@ -1,0 +1,134 @@
+"""Task routes: thin translations between HTTP and the application's handlers."""
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, patch, post
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+
+from api.dependencies import Context, ServicesDep
+from api.openapi import BEARER, problems
+from api.problems import problem_for_item
+from api.schemas import BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
+from application import batch, queries
+from application import tasks as commands
+from application.errors import PreconditionFailed
+from application.views import TaskPage, TaskView
+from domain import tasks as task_decider
+from domain.values import Priority, TaskStatus
+
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, description='"<version>" or *')]
+
+
+def etag(view: TaskView) -> str:
+    return f'"{view.version}"'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an If-Match header pins: None for absent or '*'; a value that names no version fails."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/")
+    if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+        return int(tag[1:-1])
+    raise PreconditionFailed()
+
+
+def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
+    headers = {"ETag": etag(view)}
+    if status_code == 201:
+        headers["Location"] = f"/tasks/{view.id}"
+    return Response(view, status_code=status_code, headers=headers)
+
+
+class TaskController(Controller):
+    path = "/tasks"
+    tags = ["tasks"]
+    security = BEARER
+
+    @post(operation_id="createTask", responses=problems(400, 401, 404, 413, 415, 503))
+    async def create(self, data: JSONBody[CreateTaskBody], ctx: Context, services: ServicesDep) -> Response[TaskView]:
+        """Create a task."""
+        command = commands.CreateTask(
+            title=data.title.strip(),
+            description=data.description,
+            status=data.status,
+            priority=data.priority,
+            due_date=data.due_date,
+            fee=data.fee,
+            owner_id=data.owner_id,
+        )
+        return _task_response(await commands.create_task(command, ctx, services), 201)
+
+    @get(operation_id="listTasks", responses=problems(400, 401, 403, 503))
+    async def list(
+        self,
+        ctx: Context,
+        services: ServicesDep,
+        status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
+        priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
+        owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 20,
+        cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=512)] = None,
+    ) -> TaskPage:
+        """List tasks, newest first, one keyset page at a time."""
+        query = queries.ListTasks(
+            statuses=tuple(status or ()),
+            priorities=tuple(priority or ()),
+            owner_id=owner_id,
+            limit=limit,
+            cursor=cursor,
+        )
+        return await queries.list_tasks(query, ctx, services)
+
+    @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    async def batch(self, data: JSONBody[BatchBody], ctx: Context, services: ServicesDep) -> BatchResponse:
+        """Complete or delete up to 1,000 tasks in one transaction; failures are reported per task."""
+        ids = tuple(dict.fromkeys(data.task_ids))
+        items = await batch.batch_tasks(batch.BatchTasks(action=data.action, task_ids=ids), ctx, services)
+        results = [
+            BatchResult(task_id=item.task_id, ok=True)
+            if item.error is None
+            else BatchResult(task_id=item.task_id, ok=False, error=BatchError(*problem_for_item(item.error)))
+            for item in items
+        ]
+        failed = sum(1 for result in results if not result.ok)
+        return BatchResponse(results=results, succeeded=len(results) - failed, failed=failed)
+
+    @get("/{task_id:uuid}", operation_id="getTask", responses=problems(400, 401, 404, 503))
+    async def get(self, task_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> Response[TaskView]:
+        """One task, with its version as the ETag."""
+        return _task_response(await queries.get_task(task_id, ctx, services))
+
+    @patch("/{task_id:uuid}", operation_id="updateTask", responses=problems(400, 401, 404, 409, 412, 413, 415, 503))
+    async def update(
+        self,
+        task_id: FromPath[UUID],
+        data: JSONBody[UpdateTaskBody],
+        ctx: Context,
+        services: ServicesDep,
+        if_match: IfMatch = None,
+    ) -> Response[TaskView]:
+        """Change some fields; a change that changes nothing appends nothing."""
+        changes = task_decider.UpdateTask(
+            title=data.title.strip() if isinstance(data.title, str) else data.title,
+            description=data.description,
+            status=data.status,
+            priority=data.priority,
+            due_date=data.due_date,
+            fee=data.fee,
+        )
+        command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))
+        return _task_response(await commands.update_task(command, ctx, services))
+
+    @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 503))
+    async def remove(
+        self,
+        task_id: FromPath[UUID],
+        ctx: Context,
+        services: ServicesDep,
+        if_match: IfMatch = None,
+    ) -> None:
+        """Delete a task; its history stays in the log."""
+        command = commands.DeleteTask(task_id=task_id, expected_version=expected_version(if_match))
+        await commands.delete_task(command, ctx, services)

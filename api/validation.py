@@ -1,0 +1,44 @@
+"""Check a request body field by field, so a 400 lists every invalid field, not only the first msgspec meets."""
+
+import re
+from typing import Any
+
+import msgspec
+
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+def _describe(error: msgspec.ValidationError, field: str) -> FieldError:
+    text = str(error)
+    match = _PATH.search(text)
+    if match:
+        text = text[: match.start()]
+        field += re.sub(r"\[(\d+)\]", r".\1", match.group("path"))
+    return FieldError(field=field, message=text)
+
+
+def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> list[FieldError]:
+    """Every problem with `raw` as a `body_type`: malformed JSON, unknown, missing and invalid fields."""
+    try:
+        document: Any = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return [FieldError(field="body", message="is not valid JSON")]
+    if not isinstance(document, dict):
+        return [FieldError(field="body", message="must be a JSON object")]
+    fields = {info.encode_name: info for info in msgspec.structs.fields(body_type)}
+    errors = [FieldError(field=key, message="is not a known field") for key in document if key not in fields]
+    for name, info in fields.items():
+        if name not in document:
+            if info.required:
+                errors.append(FieldError(field=name, message="is required"))
+            continue
+        try:
+            msgspec.json.decode(msgspec.json.encode(document[name]), type=info.type)
+        except msgspec.ValidationError as error:
+            errors.append(_describe(error, name))
+    return errors

@@ -1,0 +1,1 @@
+"""Use cases: command handlers and queries over the ports in `ports.py`. No framework types."""

@@ -1,0 +1,64 @@
+"""Batch complete and delete: one read of every stream, one decision each, one append, one transaction."""
+
+import enum
+from uuid import UUID
+
+import msgspec
+
+from application.context import RequestContext
+from application.errors import ApplicationError
+from application.records import StreamAppend
+from application.services import Services
+from application.tasks import acting_user, owned_state, with_retries
+from domain import tasks
+from domain.errors import DomainError
+
+MAX_BATCH = 1000
+
+
+class BatchAction(enum.StrEnum):
+    COMPLETE = "complete"
+    DELETE = "delete"
+
+
+class BatchTasks(msgspec.Struct, frozen=True):
+    action: BatchAction
+    task_ids: tuple[UUID, ...]
+
+
+class BatchItem(msgspec.Struct, frozen=True):
+    task_id: UUID
+    error: ApplicationError | DomainError | None = None
+
+
+_COMMANDS: dict[BatchAction, tasks.TaskCommand] = {
+    BatchAction.COMPLETE: tasks.CompleteTask(),
+    BatchAction.DELETE: tasks.DeleteTask(),
+}
+
+
+async def batch_tasks(command: BatchTasks, ctx: RequestContext, services: Services) -> list[BatchItem]:
+    """Apply the action to every task the caller may act on; the others fail alone, as per-item errors."""
+    actor = acting_user(ctx)
+    decision = _COMMANDS[command.action]
+
+    async def attempt() -> list[BatchItem]:
+        results: list[BatchItem] = []
+        appends: list[StreamAppend] = []
+        async with services.uow() as uow:
+            streams = await uow.events.load_many(command.task_ids)
+            for task_id in command.task_ids:
+                records = streams.get(task_id, [])
+                try:
+                    events = tasks.decide(decision, owned_state(records, actor))
+                except (ApplicationError, DomainError) as error:
+                    results.append(BatchItem(task_id, error))
+                    continue
+                results.append(BatchItem(task_id))
+                if events:
+                    appends.append(StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(events)))
+            if appends:
+                await uow.events.append(appends, ctx.metadata(), services.clock.now())
+        return results
+
+    return await with_retries(False, attempt)

@@ -1,0 +1,98 @@
+"""The Protocols the handlers need; infrastructure implements them."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from application.context import Actor, IssuedToken
+from application.records import EventMetadata, RecordedEvent, StreamAppend
+from application.views import Credential, TaskListing, TaskView, UserView
+
+
+class EventStore(Protocol):
+    async def append(
+        self, appends: Sequence[StreamAppend], metadata: EventMetadata, recorded_at: datetime
+    ) -> list[RecordedEvent]:
+        """Append every stream's events atomically, with the inline projections; ConcurrencyError on a lost race."""
+        ...
+
+    async def load(
+        self, stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> list[RecordedEvent]:
+        """One stream in version order, whole or up to a version or a time."""
+        ...
+
+    async def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        """Several streams in one read; streams with no events are absent."""
+        ...
+
+
+class Credentials(Protocol):
+    async def save(self, user_id: UUID, email: str, password_hash: str) -> None:
+        """Store a new user's login; EmailTaken when the email is registered already."""
+        ...
+
+    async def rehash(self, user_id: UUID, password_hash: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction: commits when the block ends cleanly, rolls back otherwise."""
+
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def credentials(self) -> Credentials: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class TaskReadModel(Protocol):
+    async def get(self, task_id: UUID) -> TaskView | None: ...
+
+    async def list(self, listing: TaskListing) -> list[TaskView]:
+        """Up to `listing.limit` tasks after the keyset position, newest first."""
+        ...
+
+
+class UserReadModel(Protocol):
+    async def get(self, user_id: UUID) -> UserView | None: ...
+
+    async def credential(self, email: str) -> Credential | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Ids(Protocol):
+    def new(self) -> UUID: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        """(matches, new hash when the parameters changed); with no hash, does the same work and fails."""
+        ...
+
+
+class Tokens(Protocol):
+    def issue(self, actor: Actor) -> IssuedToken: ...
+
+    def verify(self, token: str) -> Actor:
+        """The actor a valid token names; Unauthenticated for anything else."""
+        ...

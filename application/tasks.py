@@ -1,0 +1,141 @@
+"""Task command handlers: load the stream, decide, append with the expected version, in one unit of work."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+
+from application.context import Actor, RequestContext
+from application.errors import ConcurrencyError, NotFound, PreconditionFailed, Unauthenticated
+from application.records import RecordedEvent, StreamAppend
+from application.services import Services
+from application.task_views import task_state, task_view
+from application.views import TaskView
+from domain import tasks
+from domain.values import Money, Priority, TaskStatus
+
+# A command that did not pin a version (no If-Match) is retried on fresh state after a lost race.
+MAX_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+class CreateTask(msgspec.Struct, frozen=True):
+    title: str
+    description: str | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    priority: Priority = Priority.MEDIUM
+    due_date: datetime | None = None
+    fee: Money | None = None
+    owner_id: UUID | None = None
+
+
+class UpdateTask(msgspec.Struct, frozen=True):
+    task_id: UUID
+    changes: tasks.UpdateTask
+    expected_version: int | None = None
+
+
+class DeleteTask(msgspec.Struct, frozen=True):
+    task_id: UUID
+    expected_version: int | None = None
+
+
+def acting_user(ctx: RequestContext) -> Actor:
+    """The authenticated caller; every task handler needs one."""
+    if ctx.actor is None:
+        raise Unauthenticated()
+    return ctx.actor
+
+
+async def with_retries(pinned: bool, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run `attempt`, again on a lost race unless the client pinned the version it expects."""
+    for remaining in reversed(range(MAX_ATTEMPTS)):
+        try:
+            return await attempt()
+        except ConcurrencyError:
+            if pinned or remaining == 0:
+                raise
+    raise ConcurrencyError()
+
+
+def owned_state(records: Sequence[RecordedEvent], actor: Actor) -> tasks.Task:
+    """The task's state if it is live and the actor's to act on; NotFound otherwise (never confirm it exists)."""
+    state = task_state(records)
+    if not state.is_live or state.owner_id is None or not actor.may_act_on(state.owner_id):
+        raise NotFound("task")
+    return state
+
+
+def _check_version(expected: int | None, records: Sequence[RecordedEvent]) -> None:
+    if expected is not None and expected != records[-1].version:
+        raise PreconditionFailed()
+
+
+async def create_task(command: CreateTask, ctx: RequestContext, services: Services) -> TaskView:
+    """Create a task owned by the caller (or, for an admin, by `owner_id`)."""
+    actor = acting_user(ctx)
+    owner_id = command.owner_id or actor.user_id
+    if owner_id != actor.user_id and (not actor.is_admin or await services.users.get(owner_id) is None):
+        raise NotFound("owner")
+    fields = msgspec.structs.asdict(command) | {"owner_id": owner_id}
+    events = tasks.decide(tasks.CreateTask(**fields), tasks.INITIAL)
+    async with services.uow() as uow:
+        recorded = await uow.events.append(
+            [StreamAppend(services.ids.new(), tasks.STREAM_TYPE, 0, list(events))],
+            ctx.metadata(),
+            services.clock.now(),
+        )
+    view = task_view(recorded)
+    assert view is not None, "a created task is live"
+    return view
+
+
+async def update_task(command: UpdateTask, ctx: RequestContext, services: Services) -> TaskView:
+    """Apply the changed fields; a change that changes nothing appends nothing."""
+    actor = acting_user(ctx)
+
+    async def attempt() -> TaskView:
+        async with services.uow() as uow:
+            records = await uow.events.load(command.task_id)
+            state = owned_state(records, actor)
+            _check_version(command.expected_version, records)
+            events = tasks.decide(command.changes, state)
+            if events:
+                records += await uow.events.append(
+                    [StreamAppend(command.task_id, tasks.STREAM_TYPE, records[-1].version, list(events))],
+                    ctx.metadata(),
+                    services.clock.now(),
+                )
+        view = task_view(records)
+        assert view is not None, "an updated task is live"
+        return view
+
+    return await with_retries(command.expected_version is not None, attempt)
+
+
+async def delete_task(command: DeleteTask, ctx: RequestContext, services: Services) -> None:
+    """Delete a task; its history stays in the log."""
+    actor = acting_user(ctx)
+
+    async def attempt() -> None:
+        async with services.uow() as uow:
+            records = await uow.events.load(command.task_id)
+            state = owned_state(records, actor)
+            _check_version(command.expected_version, records)
+            await uow.events.append(
+                [
+                    StreamAppend(
+                        command.task_id,
+                        tasks.STREAM_TYPE,
+                        records[-1].version,
+                        list(tasks.decide(tasks.DeleteTask(), state)),
+                    )
+                ],
+                ctx.metadata(),
+                services.clock.now(),
+            )
+
+    await with_retries(command.expected_version is not None, attempt)

@@ -1,0 +1,1 @@
+"""The TaskFlow domain: deciders, events and policies. Pure, synchronous, no I/O."""

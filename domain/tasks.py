@@ -1,0 +1,147 @@
+"""The Task aggregate as a decider: decide(command, state) -> events, evolve(state, event) -> state."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from domain.errors import TaskAlreadyExists, TaskNotFound
+from domain.values import Money, Priority, TaskStatus
+
+STREAM_TYPE = "task"
+
+
+class TaskCreated(msgspec.Struct, frozen=True, rename="camel"):
+    owner_id: UUID
+    title: str
+    description: str | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    priority: Priority = Priority.MEDIUM
+    due_date: datetime | None = None
+    fee: Money | None = None
+
+
+class TaskUpdated(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
+    """Carries only the fields that changed; the others stay UNSET."""
+
+    title: str | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    status: TaskStatus | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    due_date: datetime | None | UnsetType = UNSET
+    fee: Money | None | UnsetType = UNSET
+
+
+class TaskCompleted(msgspec.Struct, frozen=True, rename="camel"):
+    pass
+
+
+class TaskDeleted(msgspec.Struct, frozen=True, rename="camel"):
+    pass
+
+
+TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskDeleted
+
+
+class CreateTask(msgspec.Struct, frozen=True):
+    owner_id: UUID
+    title: str
+    description: str | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    priority: Priority = Priority.MEDIUM
+    due_date: datetime | None = None
+    fee: Money | None = None
+
+
+class UpdateTask(msgspec.Struct, frozen=True):
+    title: str | UnsetType = UNSET
+    description: str | None | UnsetType = UNSET
+    status: TaskStatus | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    due_date: datetime | None | UnsetType = UNSET
+    fee: Money | None | UnsetType = UNSET
+
+
+class CompleteTask(msgspec.Struct, frozen=True):
+    pass
+
+
+class DeleteTask(msgspec.Struct, frozen=True):
+    pass
+
+
+TaskCommand = CreateTask | UpdateTask | CompleteTask | DeleteTask
+
+
+class Task(msgspec.Struct, frozen=True):
+    """The state a decision needs; `created` is False until TaskCreated."""
+
+    created: bool = False
+    deleted: bool = False
+    owner_id: UUID | None = None
+    title: str = ""
+    description: str | None = None
+    status: TaskStatus = TaskStatus.PENDING
+    priority: Priority = Priority.MEDIUM
+    due_date: datetime | None = None
+    fee: Money | None = None
+
+    @property
+    def is_live(self) -> bool:
+        return self.created and not self.deleted
+
+
+INITIAL = Task()
+
+_UPDATABLE = ("title", "description", "status", "priority", "due_date", "fee")
+
+
+def decide(command: TaskCommand, state: Task) -> list[TaskEvent]:
+    """Decide which events a command causes, or raise the domain error that forbids it."""
+    if isinstance(command, CreateTask):
+        if state.created:
+            raise TaskAlreadyExists()
+        return [TaskCreated(**msgspec.structs.asdict(command))]
+    if not state.is_live:
+        raise TaskNotFound()
+    if isinstance(command, UpdateTask):
+        return _decide_update(command, state)
+    if isinstance(command, CompleteTask):
+        return [] if state.status is TaskStatus.COMPLETED else [TaskCompleted()]
+    return [TaskDeleted()]
+
+
+def _decide_update(command: UpdateTask, state: Task) -> list[TaskEvent]:
+    changed = {
+        name: value
+        for name in _UPDATABLE
+        if (value := getattr(command, name)) is not UNSET and value != getattr(state, name)
+    }
+    # Reaching COMPLETED is always its own event, whichever command got there.
+    completes = changed.get("status") is TaskStatus.COMPLETED
+    if completes:
+        del changed["status"]
+    events: list[TaskEvent] = [TaskUpdated(**changed)] if changed else []
+    if completes:
+        events.append(TaskCompleted())
+    return events
+
+
+def evolve(state: Task, event: TaskEvent) -> Task:
+    """Fold one event into the state."""
+    if isinstance(event, TaskCreated):
+        return Task(created=True, **msgspec.structs.asdict(event))
+    if isinstance(event, TaskUpdated):
+        changes = {name: value for name in _UPDATABLE if (value := getattr(event, name)) is not UNSET}
+        return msgspec.structs.replace(state, **changes)
+    if isinstance(event, TaskCompleted):
+        return msgspec.structs.replace(state, status=TaskStatus.COMPLETED)
+    return msgspec.structs.replace(state, deleted=True)
+
+
+def fold(events: list[TaskEvent], state: Task = INITIAL) -> Task:
+    """The state after all of `events`."""
+    for event in events:
+        state = evolve(state, event)
+    return state

@@ -1,0 +1,64 @@
+"""The User aggregate as a decider."""
+
+import msgspec
+
+from domain.errors import UserAlreadyExists, UserNotFound
+from domain.values import Role
+
+STREAM_TYPE = "user"
+
+
+class UserRegistered(msgspec.Struct, frozen=True, rename="camel"):
+    """The password hash is not an event field: credentials live outside the log."""
+
+    email: str
+    name: str
+    role: Role
+
+
+class UserRoleChanged(msgspec.Struct, frozen=True, rename="camel"):
+    role: Role
+
+
+UserEvent = UserRegistered | UserRoleChanged
+
+
+class RegisterUser(msgspec.Struct, frozen=True):
+    email: str
+    name: str
+    role: Role = Role.USER
+
+
+class ChangeRole(msgspec.Struct, frozen=True):
+    role: Role
+
+
+UserCommand = RegisterUser | ChangeRole
+
+
+class User(msgspec.Struct, frozen=True):
+    registered: bool = False
+    email: str = ""
+    name: str = ""
+    role: Role = Role.USER
+
+
+INITIAL = User()
+
+
+def decide(command: UserCommand, state: User) -> list[UserEvent]:
+    """Decide which events a command causes, or raise the domain error that forbids it."""
+    if isinstance(command, RegisterUser):
+        if state.registered:
+            raise UserAlreadyExists()
+        return [UserRegistered(email=command.email, name=command.name, role=command.role)]
+    if not state.registered:
+        raise UserNotFound()
+    return [] if command.role is state.role else [UserRoleChanged(role=command.role)]
+
+
+def evolve(state: User, event: UserEvent) -> User:
+    """Fold one event into the state."""
+    if isinstance(event, UserRegistered):
+        return User(registered=True, email=event.email, name=event.name, role=event.role)
+    return msgspec.structs.replace(state, role=event.role)

@@ -1,0 +1,59 @@
+"""The composition root: one Settings value in, one set of wired adapters out."""
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from application.services import Services
+from infrastructure.postgres import Pool, open_pool
+from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.security import Argon2Hasher, JwtTokens
+from infrastructure.settings import Settings
+from infrastructure.system import RandomIds, SystemClock
+from infrastructure.unit_of_work import PostgresUnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The services handlers use, and the connections behind them (for readiness checks and shutdown)."""
+
+    services: Services
+    pool: Pool
+    redis: aioredis.Redis
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    assert settings.redis_url is not None, "resolve embedded servers before connecting"
+    return aioredis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Open the pool and the Redis client, wire the adapters, and close everything on exit."""
+    assert settings.database_url is not None, "resolve embedded servers before connecting"
+    clock = SystemClock()
+    async with open_pool(
+        settings.database_url, size=settings.database_pool_size, checkout_seconds=settings.database_timeout_seconds
+    ) as pool:
+        client = redis_client(settings)
+        try:
+            services = Services(
+                uow=lambda: PostgresUnitOfWork(pool),
+                tasks=PostgresTaskReadModel(pool),
+                users=PostgresUserReadModel(pool),
+                clock=clock,
+                ids=RandomIds(),
+                hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),
+                tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
+                cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
+            )
+            yield Runtime(services=services, pool=pool, redis=client)
+        finally:
+            await client.aclose()

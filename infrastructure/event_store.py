@@ -1,0 +1,136 @@
+"""The PostgreSQL event store, bound to one connection inside the unit of work's transaction."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import psycopg
+from psycopg.rows import TupleRow
+
+from application.errors import ConcurrencyError
+from application.records import EventMetadata, RecordedEvent, StreamAppend
+from domain.events import SCHEMA_VERSIONS, to_data, type_name
+from infrastructure.event_hash import event_hash
+from infrastructure.projections.inline import project_inline
+
+_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash"
+
+_HEADS = """
+SELECT e.stream_id, e.hash FROM events e
+JOIN unnest(%s::uuid[], %s::int[]) AS h(stream_id, version) USING (stream_id, version)
+"""
+
+# One statement for any number of events: arrays in, one row per event out.
+_INSERT = """
+INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)
+SELECT s, st, v, t, sv, d::jsonb, %s::jsonb, %s, h
+FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::int2[], %s::text[], %s::bytea[])
+    AS i(s, st, v, t, sv, d, h)
+RETURNING stream_id, version, position
+"""
+
+
+def record_from_row(row: Sequence[Any]) -> RecordedEvent:
+    position, stream_id, stream_type, version, type_, schema_version, data, metadata, recorded_at, hash_ = row
+    return RecordedEvent(
+        position=position,
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        type=type_,
+        schema_version=schema_version,
+        data=data,
+        metadata=msgspec.convert(metadata, EventMetadata),
+        recorded_at=recorded_at,
+        hash=bytes(hash_),
+    )
+
+
+class PostgresEventStore:
+    def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        self._conn = conn
+
+    async def _heads(self, appends: Sequence[StreamAppend]) -> dict[UUID, bytes]:
+        existing = [a for a in appends if a.expected_version > 0]
+        if not existing:
+            return {}
+        cursor = await self._conn.execute(
+            _HEADS, ([a.stream_id for a in existing], [a.expected_version for a in existing])
+        )
+        heads = {stream_id: bytes(hash_) for stream_id, hash_ in await cursor.fetchall()}
+        if len(heads) != len(existing):
+            raise ConcurrencyError()
+        return heads
+
+    async def append(
+        self, appends: Sequence[StreamAppend], metadata: EventMetadata, recorded_at: datetime
+    ) -> list[RecordedEvent]:
+        heads = await self._heads(appends)
+        metadata_data = msgspec.to_builtins(metadata)
+        records: list[RecordedEvent] = []
+        for append in appends:
+            previous = heads.get(append.stream_id, b"")
+            for offset, event in enumerate(append.events, start=1):
+                type_ = type_name(event)
+                version = append.expected_version + offset
+                data = to_data(event)
+                schema_version = SCHEMA_VERSIONS[type_]
+                previous = event_hash(previous, append.stream_id, version, type_, schema_version, data, metadata_data)
+                records.append(
+                    RecordedEvent(
+                        position=0,
+                        stream_id=append.stream_id,
+                        stream_type=append.stream_type,
+                        version=version,
+                        type=type_,
+                        schema_version=schema_version,
+                        data=data,
+                        metadata=metadata,
+                        recorded_at=recorded_at,
+                        hash=previous,
+                    )
+                )
+        if not records:
+            return []
+        cursor = await self._conn.execute(
+            _INSERT,
+            (
+                msgspec.json.encode(metadata_data).decode(),
+                recorded_at,
+                [r.stream_id for r in records],
+                [r.stream_type for r in records],
+                [r.version for r in records],
+                [r.type for r in records],
+                [r.schema_version for r in records],
+                [msgspec.json.encode(r.data).decode() for r in records],
+                [r.hash for r in records],
+            ),
+        )
+        positions = {(stream_id, version): position for stream_id, version, position in await cursor.fetchall()}
+        recorded = [msgspec.structs.replace(r, position=positions[(r.stream_id, r.version)]) for r in records]
+        await project_inline(self._conn, recorded)
+        return recorded
+
+    async def load(
+        self, stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> list[RecordedEvent]:
+        cursor = await self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s"
+            " AND (%s::int IS NULL OR version <= %s) AND (%s::timestamptz IS NULL OR recorded_at <= %s)"
+            " ORDER BY version",
+            (stream_id, to_version, to_version, as_of, as_of),
+        )
+        return [record_from_row(row) for row in await cursor.fetchall()]
+
+    async def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        cursor = await self._conn.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, version",
+            (list(stream_ids),),
+        )
+        streams: dict[UUID, list[RecordedEvent]] = {}
+        for row in await cursor.fetchall():
+            record = record_from_row(row)
+            streams.setdefault(record.stream_id, []).append(record)
+        return streams

@@ -1,0 +1,184 @@
+"""In-memory adapters with the same contracts as the PostgreSQL ones, for fast unit tests of the handlers."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+import msgspec
+
+from application.errors import ConcurrencyError, EmailTaken
+from application.records import EventMetadata, RecordedEvent, StreamAppend
+from application.task_views import task_view
+from application.views import Credential, TaskListing, TaskView, UserView
+from domain import tasks, users
+from domain.events import SCHEMA_VERSIONS, to_data, type_name
+from infrastructure.event_hash import event_hash
+
+
+class MemoryLog:
+    """The committed state every in-memory adapter shares: the log, credentials, and the read models."""
+
+    def __init__(self) -> None:
+        self.events: list[RecordedEvent] = []
+        self.streams: dict[UUID, list[RecordedEvent]] = {}
+        self.credentials: dict[str, tuple[UUID, str]] = {}
+        self.tasks: dict[UUID, TaskView] = {}
+        self.users: dict[UUID, UserView] = {}
+
+    def commit(self, records: Sequence[RecordedEvent], credentials: dict[str, tuple[UUID, str]]) -> None:
+        for record in records:
+            stream = self.streams.get(record.stream_id, [])
+            if len(stream) + 1 != record.version:
+                raise ConcurrencyError()
+        if any(email in self.credentials for email in credentials):
+            raise EmailTaken()
+        self.credentials.update(credentials)
+        for record in records:
+            numbered = msgspec.structs.replace(record, position=len(self.events) + 1)
+            self.events.append(numbered)
+            self.streams.setdefault(record.stream_id, []).append(numbered)
+        for stream_id in {r.stream_id for r in records}:
+            self._project(self.streams[stream_id])
+
+    def _project(self, stream: list[RecordedEvent]) -> None:
+        stream_id = stream[0].stream_id
+        if stream[0].stream_type == tasks.STREAM_TYPE:
+            view = task_view(stream)
+            if view is None:
+                self.tasks.pop(stream_id, None)
+            else:
+                self.tasks[stream_id] = view
+        elif stream[0].stream_type == users.STREAM_TYPE:
+            state = users.INITIAL
+            for record in stream:
+                event = record.event()
+                assert isinstance(event, users.UserRegistered | users.UserRoleChanged)
+                state = users.evolve(state, event)
+            self.users[stream_id] = UserView(
+                id=stream_id, email=state.email, name=state.name, role=state.role, created_at=stream[0].recorded_at
+            )
+
+
+class MemoryEventStore:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+        self.pending: list[RecordedEvent] = []
+
+    def _head(self, stream_id: UUID) -> list[RecordedEvent]:
+        return self._log.streams.get(stream_id, []) + [r for r in self.pending if r.stream_id == stream_id]
+
+    async def append(
+        self, appends: Sequence[StreamAppend], metadata: EventMetadata, recorded_at: datetime
+    ) -> list[RecordedEvent]:
+        metadata_data = msgspec.to_builtins(metadata)
+        records: list[RecordedEvent] = []
+        for append in appends:
+            stream = self._head(append.stream_id)
+            if len(stream) != append.expected_version:
+                raise ConcurrencyError()
+            previous = stream[-1].hash if stream else b""
+            for offset, event in enumerate(append.events, start=1):
+                type_, data, version = type_name(event), to_data(event), append.expected_version + offset
+                previous = event_hash(
+                    previous, append.stream_id, version, type_, SCHEMA_VERSIONS[type_], data, metadata_data
+                )
+                records.append(
+                    RecordedEvent(
+                        position=0,
+                        stream_id=append.stream_id,
+                        stream_type=append.stream_type,
+                        version=version,
+                        type=type_,
+                        schema_version=SCHEMA_VERSIONS[type_],
+                        data=data,
+                        metadata=metadata,
+                        recorded_at=recorded_at,
+                        hash=previous,
+                    )
+                )
+        self.pending.extend(records)
+        return records
+
+    async def load(
+        self, stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> list[RecordedEvent]:
+        return [
+            r
+            for r in self._head(stream_id)
+            if (to_version is None or r.version <= to_version) and (as_of is None or r.recorded_at <= as_of)
+        ]
+
+    async def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
+        found = {stream_id: self._head(stream_id) for stream_id in stream_ids}
+        return {stream_id: records for stream_id, records in found.items() if records}
+
+
+class MemoryCredentials:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+        self.pending: dict[str, tuple[UUID, str]] = {}
+
+    async def save(self, user_id: UUID, email: str, password_hash: str) -> None:
+        if email in self._log.credentials or email in self.pending:
+            raise EmailTaken()
+        self.pending[email] = (user_id, password_hash)
+
+    async def rehash(self, user_id: UUID, password_hash: str) -> None:
+        for email, (owner, _) in list(self._log.credentials.items()):
+            if owner == user_id:
+                self._log.credentials[email] = (user_id, password_hash)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+        self.events = MemoryEventStore(log)
+        self.credentials = MemoryCredentials(log)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self._log.commit(self.events.pending, self.credentials.pending)
+
+
+class MemoryTaskReadModel:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def get(self, task_id: UUID) -> TaskView | None:
+        return self._log.tasks.get(task_id)
+
+    async def list(self, listing: TaskListing) -> list[TaskView]:
+        def matches(task: TaskView) -> bool:
+            return (
+                (listing.owner_id is None or task.owner_id == listing.owner_id)
+                and (not listing.statuses or task.status in listing.statuses)
+                and (not listing.priorities or task.priority in listing.priorities)
+                and (listing.after is None or (task.created_at, task.id) < listing.after)
+            )
+
+        ordered = sorted(self._log.tasks.values(), key=lambda t: (t.created_at, t.id), reverse=True)
+        return [task for task in ordered if matches(task)][: listing.limit]
+
+
+class MemoryUserReadModel:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def get(self, user_id: UUID) -> UserView | None:
+        return self._log.users.get(user_id)
+
+    async def credential(self, email: str) -> Credential | None:
+        found = self._log.credentials.get(email)
+        if found is None or found[0] not in self._log.users:
+            return None
+        return Credential(user_id=found[0], password_hash=found[1], role=self._log.users[found[0]].role)

@@ -1,0 +1,56 @@
+"""The PostgreSQL connection pool and the translation of driver errors into application errors."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import msgspec
+import psycopg
+from psycopg.rows import TupleRow
+from psycopg.types.json import set_json_loads
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from application.errors import ConcurrencyError, ServiceUnavailable
+
+Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
+
+# Errors that mean "the database did not answer", not "the request was wrong".
+UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, PoolTimeout)
+
+
+async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
+    # msgspec decodes JSONB several times faster than the json module.
+    set_json_loads(msgspec.json.decode, conn)
+
+
+@asynccontextmanager
+async def open_pool(url: str, *, size: int, checkout_seconds: float, name: str = "taskflow") -> AsyncIterator[Pool]:
+    """A pool that opens lazily and survives a database restart: a broken connection is discarded when returned."""
+    pool: Pool = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        timeout=checkout_seconds,
+        name=name,
+        open=False,
+        configure=_configure,
+        kwargs={"autocommit": True, "connect_timeout": max(1, int(checkout_seconds))},
+        reconnect_timeout=60,
+    )
+    await pool.open(wait=False)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@asynccontextmanager
+async def translated_errors() -> AsyncIterator[None]:
+    """Turn driver failures into ServiceUnavailable and lost races into ConcurrencyError."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "events_stream_version_key":
+            raise ConcurrencyError() from exc
+        raise
+    except UNAVAILABLE as exc:
+        raise ServiceUnavailable("database") from exc

@@ -1,0 +1,1 @@
+"""Projections: read tables kept from the event log."""

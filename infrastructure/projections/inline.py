@@ -1,0 +1,20 @@
+"""Inline projections: run inside the append transaction, so a client reads its own writes."""
+
+from collections.abc import Sequence
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from application.records import RecordedEvent
+from domain import tasks, users
+from infrastructure.projections import tasks_view, users_view
+
+
+async def project_inline(conn: psycopg.AsyncConnection[TupleRow], records: Sequence[RecordedEvent]) -> None:
+    """Apply `records` to every inline read table, a bounded number of statements whatever their count."""
+    task_records = [r for r in records if r.stream_type == tasks.STREAM_TYPE]
+    user_records = [r for r in records if r.stream_type == users.STREAM_TYPE]
+    if task_records:
+        await tasks_view.apply(conn, task_records)
+    if user_records:
+        await users_view.apply(conn, user_records)

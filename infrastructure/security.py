@@ -1,0 +1,75 @@
+"""Password hashing (argon2 through passlib) and JWT access tokens (PyJWT, pinned algorithm)."""
+
+import secrets
+from datetime import timedelta
+from uuid import UUID
+
+import jwt
+from passlib.context import CryptContext
+
+from application.context import Actor, IssuedToken
+from application.errors import Unauthenticated
+from application.ports import Clock
+from domain.values import Role
+
+ISSUER = "taskflow"
+AUDIENCE = "taskflow-api"
+ALGORITHM = "HS256"
+CLOCK_LEEWAY_SECONDS = 10
+
+
+class Argon2Hasher:
+    def __init__(self, memory_cost: int, rounds: int, parallelism: int = 1) -> None:
+        self._context = CryptContext(
+            schemes=["argon2"],
+            argon2__type="ID",
+            argon2__memory_cost=memory_cost,
+            argon2__rounds=rounds,
+            argon2__parallelism=parallelism,
+        )
+        # Verified against when the email is unknown, so that costs what a wrong password costs.
+        self._decoy = self._context.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return str(self._context.hash(password))
+
+    def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        matches, new_hash = self._context.verify_and_update(password, password_hash or self._decoy)
+        if password_hash is None:
+            return False, None
+        return bool(matches), new_hash
+
+
+class JwtTokens:
+    def __init__(self, secret: bytes, ttl_seconds: int, clock: Clock) -> None:
+        self._secret = secret
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def issue(self, actor: Actor) -> IssuedToken:
+        now = self._clock.now()
+        claims = {
+            "sub": str(actor.user_id),
+            "role": actor.role.value,
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "exp": now + timedelta(seconds=self._ttl),
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+        }
+        return IssuedToken(token=jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_in=self._ttl)
+
+    def verify(self, token: str) -> Actor:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                leeway=CLOCK_LEEWAY_SECONDS,
+                options={"require": ["sub", "role", "jti", "iat", "exp", "iss", "aud"]},
+            )
+            return Actor(user_id=UUID(claims["sub"]), role=Role(claims["role"]))
+        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+            raise Unauthenticated() from exc

@@ -1,0 +1,160 @@
+"""Settings from the environment: one value, validated at start; a bad value is one clear line naming the variable."""
+
+import enum
+import os
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+import msgspec
+
+T = TypeVar("T")
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A configuration value that cannot be used; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str | None = None
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    data_dir: Path = Path(".taskflow")
+    jwt_secret: bytes
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 1_209_600
+    login_rate_limit: str = "10/minute"
+    api_rate_limit: str = "1200/minute"
+    cache_ttl_seconds: int = 60
+    refund_gateway_url: str | None = None
+    refund_retry_base_seconds: float = 2.0
+    refund_retry_max_seconds: float = 300.0
+    refund_max_attempts: int = 5
+    log_level: str = "INFO"
+    database_pool_size: int = 10
+    database_timeout_seconds: float = 5.0
+    redis_timeout_seconds: float = 0.25
+    redis_namespace: str = "taskflow"
+    # OWASP's argon2id baseline; tests lower it to keep the suite fast.
+    argon2_memory_kib: int = 19_456
+    argon2_rounds: int = 2
+
+
+_RATE = re.compile(r"^\d+/(second|minute|hour|day)$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MIN_SECRET_BYTES = 32
+
+
+def _parse(env: Mapping[str, str], name: str, convert: Callable[[str], T], default: T, rule: str) -> T:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return convert(raw)
+    except (ValueError, TypeError) as exc:
+        raise SettingsError(f"{name}={raw!r} is invalid: {rule}") from exc
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    def convert(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return convert
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(raw)
+    return value
+
+
+def _rate(raw: str) -> str:
+    if not _RATE.match(raw):
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    if raw.upper() not in _LOG_LEVELS:
+        raise ValueError(raw)
+    return raw.upper()
+
+
+def _url(*schemes: str) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if not raw.startswith(schemes):
+            raise ValueError(raw)
+        return raw
+
+    return convert
+
+
+def _jwt_secret(env: Mapping[str, str], environment: Environment, data_dir: Path) -> bytes:
+    raw = env.get("TASKFLOW_JWT_SECRET")
+    if raw:
+        if len(raw.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(f"TASKFLOW_JWT_SECRET is invalid: it must be at least {MIN_SECRET_BYTES} bytes")
+        return raw.encode()
+    if environment is Environment.PRODUCTION:
+        raise SettingsError("TASKFLOW_JWT_SECRET is required when TASKFLOW_ENV=production")
+    # Development: generated once and kept beside the embedded data, so tokens survive restarts.
+    path = data_dir / "jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip().encode()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read every TASKFLOW_* variable (and HOST, PORT); SettingsError names the first bad one."""
+    env = os.environ if env is None else env
+    environment = _parse(env, "TASKFLOW_ENV", Environment, Environment.DEVELOPMENT, "development or production")
+    data_dir = Path(env.get("TASKFLOW_DATA_DIR") or ".taskflow")
+    return Settings(
+        env=environment,
+        database_url=_parse(
+            env, "TASKFLOW_DATABASE_URL", _url("postgresql://", "postgres://"), None, "a postgresql:// URL"
+        ),
+        redis_url=_parse(env, "TASKFLOW_REDIS_URL", _url("redis://", "rediss://", "unix://"), None, "a redis:// URL"),
+        host=env.get("HOST") or "127.0.0.1",
+        port=_parse(env, "PORT", _int_in(1, 65535), 8000, "a port number 1-65535"),
+        workers=_parse(env, "TASKFLOW_WORKERS", _int_in(1, 64), 1, "an integer 1-64"),
+        data_dir=data_dir,
+        jwt_secret=_jwt_secret(env, environment, data_dir),
+        access_token_ttl_seconds=_parse(
+            env, "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS", _int_in(60, 86_400), 900, "seconds, 60-86400"
+        ),
+        refresh_token_ttl_seconds=_parse(
+            env, "TASKFLOW_REFRESH_TOKEN_TTL_SECONDS", _int_in(300, 31_536_000), 1_209_600, "seconds, 300-31536000"
+        ),
+        login_rate_limit=_parse(env, "TASKFLOW_LOGIN_RATE_LIMIT", _rate, "10/minute", "like 10/minute"),
+        api_rate_limit=_parse(env, "TASKFLOW_API_RATE_LIMIT", _rate, "1200/minute", "like 1200/minute"),
+        cache_ttl_seconds=_parse(env, "TASKFLOW_CACHE_TTL_SECONDS", _int_in(1, 86_400), 60, "seconds, 1-86400"),
+        refund_gateway_url=_parse(
+            env, "TASKFLOW_REFUND_GATEWAY_URL", _url("http://", "https://"), None, "an http(s):// URL"
+        ),
+        refund_retry_base_seconds=_parse(
+            env, "TASKFLOW_REFUND_RETRY_BASE_SECONDS", _positive_float, 2.0, "a positive number of seconds"
+        ),
+        refund_retry_max_seconds=_parse(
+            env, "TASKFLOW_REFUND_RETRY_MAX_SECONDS", _positive_float, 300.0, "a positive number of seconds"
+        ),
+        refund_max_attempts=_parse(env, "TASKFLOW_REFUND_MAX_ATTEMPTS", _int_in(1, 100), 5, "an integer 1-100"),
+        log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
+    )

@@ -1,0 +1,3 @@
+DROP TABLE tasks_view;
+DROP TABLE credentials;
+DROP TABLE users_view;
