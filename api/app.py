@@ -14,7 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.auth import AuthController, MeController
 from api.dependencies import provide_caller, provide_services
 from api.health import health, ready
-from api.middleware import request_ids
+from api.middleware import add_response_headers
 from api.problems import RAW_BODY, problem_response
 from api.tasks import TaskController
 from infrastructure.bootstrap import open_runtime
@@ -49,7 +49,7 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "ctx": Provide(provide_caller, sync_to_thread=False),
         },
-        middleware=[request_ids],
+        before_send=[add_response_headers],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,

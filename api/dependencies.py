@@ -6,6 +6,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from api.middleware import request_ids
 from application.context import RequestContext
 from application.errors import Unauthenticated
 from application.services import Services
@@ -20,13 +21,8 @@ def provide_services(state: State) -> Services:
     return services
 
 
-def _ids(request: Request[object, object, State]) -> tuple[str | None, str | None]:
-    state = request.scope.get("state", {})
-    return state.get("request_id"), state.get("correlation_id")
-
-
 def provide_anonymous(request: Request[object, object, State]) -> RequestContext:
-    request_id, correlation_id = _ids(request)
+    request_id, correlation_id = request_ids(request.scope)
     return RequestContext(actor=None, request_id=request_id, correlation_id=correlation_id)
 
 
@@ -35,6 +31,6 @@ def provide_caller(request: Request[object, object, State], services: ServicesDe
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    request_id, correlation_id = _ids(request)
+    request_id, correlation_id = request_ids(request.scope)
     actor = services.tokens.verify(token.strip())
     return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation_id)

@@ -1,46 +1,42 @@
-"""Pure ASGI middleware: request and correlation ids on every request and response, and security headers."""
+"""Request and correlation ids for every request and response, and the security headers.
+
+The ids are made lazily, on first use, and kept in the scope's state: route handlers, the problem handler
+(which also runs for routing errors, outside any route middleware) and the send hook all see the same ones.
+"""
 
 import re
 import uuid
+from typing import Any
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
 
-_SANE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_IDS = "request_ids"
 
-_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff")]
 
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def _header(scope: Scope | dict[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value)
+        if key.lower() == name:
+            text = bytes(value).decode("latin-1")
+            return text if _SANE_ID.match(text) else None
     return None
 
 
-def request_ids(app: ASGIApp) -> ASGIApp:
-    """Echo a sane X-Request-ID or mint one; keep a client's X-Correlation-ID, else use the request id."""
+def request_ids(scope: Scope | dict[str, Any]) -> tuple[str, str]:
+    """(request id, correlation id): a sane client X-Request-ID is echoed, else one is minted;
+    a sane X-Correlation-ID is kept, else the request id stands in."""
+    state = scope.setdefault("state", {})
+    ids: tuple[str, str] | None = state.get(_IDS)
+    if ids is None:
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        ids = state[_IDS] = (request_id, _header(scope, b"x-correlation-id") or request_id)
+    return ids
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        given = _header(scope, b"x-request-id")
-        request_id = given.decode() if given and _SANE_ID.match(given) else uuid.uuid4().hex
-        correlation = _header(scope, b"x-correlation-id")
-        correlation_id = correlation.decode() if correlation and _SANE_ID.match(correlation) else request_id
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        state["correlation_id"] = correlation_id
 
-        async def send_with_ids(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(_SECURITY_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await app(scope, receive, send_with_ids)
-
-    return middleware
+async def add_response_headers(message: Message, scope: Scope) -> None:
+    """A before-send hook: the request id and nosniff on every response, routing errors included."""
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["X-Request-ID"] = request_ids(scope)[0]
+        headers["X-Content-Type-Options"] = "nosniff"

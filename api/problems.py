@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from api.middleware import request_ids
 from api.validation import FieldError, body_errors
 from application import errors as app
 from domain import errors as domain
@@ -75,9 +76,9 @@ def _http_detail(exc: HTTPException, phrase: str) -> str:
 def _field_errors(request: Request[Any, Any, Any], exc: BaseException) -> list[FieldError] | None:
     if isinstance(exc, app.InvalidInput):
         return [FieldError(field=exc.field, message=exc.message)]
-    if not isinstance(exc, ValidationException):
+    if not isinstance(exc, HTTPException):
         return None
-    extra = exc.extra if isinstance(exc.extra, list) else []
+    extra = exc.extra if isinstance(exc, ValidationException) and isinstance(exc.extra, list) else []
     if any(item.get("source") == "body" for item in extra if isinstance(item, dict)) or not extra:
         data_field = request.route_handler.parsed_data_field
         body_type = data_field.annotation if data_field else None
@@ -99,7 +100,7 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     field_errors = _field_errors(request, exc) if status == 400 else None
     if field_errors:
         slug, detail = "validation-error", "The request is invalid; see errors."
-    request_id = request.scope.get("state", {}).get("request_id")
+    request_id, _ = request_ids(request.scope)
     if status >= 500:
         log.error("request failed", exc_info=exc if status == 500 else None, extra={"status": status})
     headers = {}

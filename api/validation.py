@@ -13,12 +13,23 @@ class FieldError(msgspec.Struct, frozen=True):
     message: str
 
 
+# What a pattern means, said in words rather than as the regex msgspec would quote.
+FORMATS = {
+    "title": "must be 1-200 characters after trimming, with no control characters",
+    "name": "must be 1-100 characters after trimming, with no control characters",
+    "email": "must be an email address",
+    "currency": "must be an ISO 4217 code of three capital letters",
+}
+
+
 def _describe(error: msgspec.ValidationError, field: str) -> FieldError:
     text = str(error)
     match = _PATH.search(text)
     if match:
         text = text[: match.start()]
         field += re.sub(r"\[(\d+)\]", r".\1", match.group("path"))
+    if "matching regex" in text:
+        text = FORMATS.get(field.rsplit(".", 1)[-1], "has an invalid format")
     return FieldError(field=field, message=text)
 
 

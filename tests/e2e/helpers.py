@@ -4,9 +4,12 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+Client = AsyncTestClient  # type: ignore[type-arg]
+PASSWORD = "correct horse battery"
 
-async def register(client: AsyncTestClient, email: str, name: str = "Someone") -> dict[str, Any]:  # type: ignore[type-arg]
-    response = await client.post("/auth/register", json={"email": email, "name": name, "password": "correct horse"})
+
+async def register(client: Client, email: str, name: str = "Someone") -> dict[str, Any]:
+    response = await client.post("/auth/register", json={"email": email, "name": name, "password": PASSWORD})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -14,3 +17,10 @@ async def register(client: AsyncTestClient, email: str, name: str = "Someone") -
 
 def bearer(session: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {session['accessToken']}"}
+
+
+async def create_task(client: Client, session: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    response = await client.post("/tasks", json={"title": "A task"} | fields, headers=bearer(session))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,332 @@
+"""The event store's contract: one suite, run against the in-memory store and the PostgreSQL store."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import msgspec
+import pytest
+
+from application.errors import ConcurrencyError
+from application.ports import UnitOfWork
+from application.records import EventMetadata, RecordedEvent, StreamAppend
+from domain import tasks
+from domain.events import DomainEvent
+from infrastructure.event_hash import event_hash
+from infrastructure.memory import MemoryLog, MemoryUnitOfWork
+from infrastructure.postgres import open_pool
+from infrastructure.unit_of_work import PostgresUnitOfWork
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+OWNER = UUID("00000000-0000-4000-8000-000000000001")
+METADATA = EventMetadata(actor_id=str(OWNER), correlation_id="corr-1", causation_id="req-1", request_id="req-1")
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+CONCURRENT_WRITERS = 20
+MAX_ATTEMPTS = 50
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def unit_of_work(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWorkFactory]:
+    """A zero-argument factory of units of work over one empty store of the parametrised kind."""
+    if request.param == "memory":
+        log = MemoryLog()
+        yield lambda: MemoryUnitOfWork(log)
+        return
+    database_url: str = request.getfixturevalue("database_url")
+    async with open_pool(database_url, size=CONCURRENT_WRITERS, checkout_seconds=5.0) as pool:
+        yield lambda: PostgresUnitOfWork(pool)
+
+
+def created(title: str = "Write the contract") -> tasks.TaskCreated:
+    return tasks.TaskCreated(owner_id=OWNER, title=title)
+
+
+def renamed(title: str) -> tasks.TaskUpdated:
+    return tasks.TaskUpdated(title=title)
+
+
+async def append(
+    uow: UnitOfWorkFactory,
+    stream_id: UUID,
+    expected_version: int,
+    events: list[DomainEvent],
+    recorded_at: datetime = T0,
+) -> list[RecordedEvent]:
+    """Append one stream's events in a unit of work of their own."""
+    async with uow() as unit:
+        return await unit.events.append(
+            [StreamAppend(stream_id, tasks.STREAM_TYPE, expected_version, events)], METADATA, recorded_at
+        )
+
+
+async def load(uow: UnitOfWorkFactory, stream_id: UUID) -> list[RecordedEvent]:
+    async with uow() as unit:
+        return await unit.events.load(stream_id)
+
+
+class TestAppendToNewStream:
+    async def test_versions_start_at_one_and_positions_increase(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        recorded = await append(unit_of_work, stream_id, 0, [created(), renamed("Second"), renamed("Third")])
+
+        assert [r.version for r in recorded] == [1, 2, 3]
+        positions = [r.position for r in recorded]
+        assert positions == sorted(positions)
+        assert len(set(positions)) == 3
+        assert all(p > 0 for p in positions)
+
+    async def test_returned_records_equal_what_load_returns(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        recorded = await append(unit_of_work, stream_id, 0, [created()])
+        recorded += await append(unit_of_work, stream_id, 1, [renamed("Renamed")], T0 + timedelta(seconds=1))
+
+        assert await load(unit_of_work, stream_id) == recorded
+
+    async def test_records_carry_the_envelope(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        await append(unit_of_work, stream_id, 0, [created("Envelope")])
+
+        (record,) = await load(unit_of_work, stream_id)
+        assert record.stream_id == stream_id
+        assert record.stream_type == tasks.STREAM_TYPE
+        assert record.type == "TaskCreated"
+        assert record.schema_version == 1
+        assert record.metadata == METADATA
+        assert record.recorded_at == T0
+        assert record.event() == created("Envelope")
+
+    async def test_positions_increase_across_appends(self, unit_of_work: UnitOfWorkFactory) -> None:
+        first = await append(unit_of_work, uuid4(), 0, [created()])
+        second = await append(unit_of_work, uuid4(), 0, [created()])
+
+        assert first[-1].position < second[0].position
+
+    async def test_an_append_is_visible_to_load_in_the_same_unit_of_work(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        async with unit_of_work() as unit:
+            await unit.events.append([StreamAppend(stream_id, tasks.STREAM_TYPE, 0, [created()])], METADATA, T0)
+            seen = await unit.events.load(stream_id)
+
+        assert [r.version for r in seen] == [1]
+
+
+class TestExpectedVersion:
+    @pytest.mark.parametrize("expected_version", [0, 1, 3, 10], ids=["new", "stale", "ahead", "far-ahead"])
+    async def test_a_mismatch_raises_and_appends_nothing(
+        self, unit_of_work: UnitOfWorkFactory, expected_version: int
+    ) -> None:
+        stream_id = uuid4()
+        before = await append(unit_of_work, stream_id, 0, [created(), renamed("At version two")])
+
+        with pytest.raises(ConcurrencyError):
+            await append(unit_of_work, stream_id, expected_version, [renamed("Lost")])
+
+        assert await load(unit_of_work, stream_id) == before
+
+    async def test_an_absent_stream_at_a_positive_version_raises(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        with pytest.raises(ConcurrencyError):
+            await append(unit_of_work, stream_id, 1, [renamed("No such stream")])
+
+        assert await load(unit_of_work, stream_id) == []
+
+
+class TestMultiStreamAppend:
+    @pytest.mark.parametrize("conflict_first", [True, False], ids=["conflict-first", "conflict-last"])
+    async def test_one_conflict_appends_nothing_at_all(
+        self, unit_of_work: UnitOfWorkFactory, conflict_first: bool
+    ) -> None:
+        existing, fresh, current = uuid4(), uuid4(), uuid4()
+        await append(unit_of_work, existing, 0, [created()])
+        before_current = await append(unit_of_work, current, 0, [created()])
+        conflicting = StreamAppend(existing, tasks.STREAM_TYPE, 0, [created("Duplicate")])
+        fine = [
+            StreamAppend(fresh, tasks.STREAM_TYPE, 0, [created("Fresh")]),
+            StreamAppend(current, tasks.STREAM_TYPE, 1, [renamed("Moved on")]),
+        ]
+        appends = [conflicting, *fine] if conflict_first else [*fine, conflicting]
+
+        with pytest.raises(ConcurrencyError):
+            async with unit_of_work() as unit:
+                await unit.events.append(appends, METADATA, T0)
+
+        assert await load(unit_of_work, fresh) == []
+        assert await load(unit_of_work, current) == before_current
+        assert [r.version for r in await load(unit_of_work, existing)] == [1]
+
+    async def test_all_streams_are_appended_together(self, unit_of_work: UnitOfWorkFactory) -> None:
+        first, second = uuid4(), uuid4()
+
+        async with unit_of_work() as unit:
+            recorded = await unit.events.append(
+                [
+                    StreamAppend(first, tasks.STREAM_TYPE, 0, [created("One"), renamed("One again")]),
+                    StreamAppend(second, tasks.STREAM_TYPE, 0, [created("Two")]),
+                ],
+                METADATA,
+                T0,
+            )
+
+        assert [(r.stream_id, r.version) for r in recorded] == [(first, 1), (first, 2), (second, 1)]
+        assert await load(unit_of_work, first) + await load(unit_of_work, second) == recorded
+
+
+class TestTemporalLoad:
+    async def _three_versions(self, unit_of_work: UnitOfWorkFactory) -> UUID:
+        stream_id = uuid4()
+        await append(unit_of_work, stream_id, 0, [created("v1")], T0)
+        await append(unit_of_work, stream_id, 1, [renamed("v2")], T0 + timedelta(minutes=1))
+        await append(unit_of_work, stream_id, 2, [renamed("v3")], T0 + timedelta(minutes=2))
+        return stream_id
+
+    @pytest.mark.parametrize(("to_version", "versions"), [(1, [1]), (2, [1, 2]), (3, [1, 2, 3]), (9, [1, 2, 3])])
+    async def test_to_version(self, unit_of_work: UnitOfWorkFactory, to_version: int, versions: list[int]) -> None:
+        stream_id = await self._three_versions(unit_of_work)
+
+        async with unit_of_work() as unit:
+            loaded = await unit.events.load(stream_id, to_version=to_version)
+
+        assert [r.version for r in loaded] == versions
+
+    @pytest.mark.parametrize(
+        ("offset", "versions"),
+        [
+            (timedelta(seconds=-1), []),
+            (timedelta(0), [1]),
+            (timedelta(seconds=90), [1, 2]),
+            (timedelta(minutes=2), [1, 2, 3]),
+        ],
+    )
+    async def test_as_of(self, unit_of_work: UnitOfWorkFactory, offset: timedelta, versions: list[int]) -> None:
+        stream_id = await self._three_versions(unit_of_work)
+
+        async with unit_of_work() as unit:
+            loaded = await unit.events.load(stream_id, as_of=T0 + offset)
+
+        assert [r.version for r in loaded] == versions
+
+    async def test_to_version_and_as_of_together_take_the_earlier(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = await self._three_versions(unit_of_work)
+
+        async with unit_of_work() as unit:
+            by_version = await unit.events.load(stream_id, to_version=1, as_of=T0 + timedelta(minutes=5))
+            by_time = await unit.events.load(stream_id, to_version=3, as_of=T0 + timedelta(seconds=30))
+
+        assert [r.version for r in by_version] == [1]
+        assert [r.version for r in by_time] == [1]
+
+
+class TestLoadMany:
+    async def test_loads_every_stream_and_omits_absent_ones(self, unit_of_work: UnitOfWorkFactory) -> None:
+        first, second, absent = uuid4(), uuid4(), uuid4()
+        await append(unit_of_work, first, 0, [created("First"), renamed("First again")])
+        await append(unit_of_work, second, 0, [created("Second")])
+
+        async with unit_of_work() as unit:
+            streams = await unit.events.load_many([first, absent, second])
+
+        assert set(streams) == {first, second}
+        assert streams[first] == await load(unit_of_work, first)
+        assert streams[second] == await load(unit_of_work, second)
+
+    async def test_no_streams(self, unit_of_work: UnitOfWorkFactory) -> None:
+        async with unit_of_work() as unit:
+            assert await unit.events.load_many([]) == {}
+
+
+class TestRollback:
+    async def test_an_exception_in_the_unit_of_work_leaves_nothing(self, unit_of_work: UnitOfWorkFactory) -> None:
+        existing, fresh = uuid4(), uuid4()
+        before = await append(unit_of_work, existing, 0, [created()])
+
+        with pytest.raises(RuntimeError, match="abandon"):
+            async with unit_of_work() as unit:
+                await unit.events.append(
+                    [
+                        StreamAppend(fresh, tasks.STREAM_TYPE, 0, [created("Never")]),
+                        StreamAppend(existing, tasks.STREAM_TYPE, 1, [renamed("Never")]),
+                    ],
+                    METADATA,
+                    T0,
+                )
+                raise RuntimeError("abandon")
+
+        assert await load(unit_of_work, fresh) == []
+        assert await load(unit_of_work, existing) == before
+        # The rolled-back versions are free again.
+        assert [r.version for r in await append(unit_of_work, existing, 1, [renamed("Now")])] == [2]
+
+
+class TestHashChain:
+    async def test_each_hash_chains_from_the_previous_event_of_its_stream(
+        self, unit_of_work: UnitOfWorkFactory
+    ) -> None:
+        stream_id, other = uuid4(), uuid4()
+        await append(unit_of_work, stream_id, 0, [created(), renamed("Two")])
+        await append(unit_of_work, other, 0, [created("Elsewhere")])
+        await append(unit_of_work, stream_id, 2, [renamed("Three"), tasks.TaskCompleted()], T0 + timedelta(hours=1))
+
+        records = await load(unit_of_work, stream_id)
+
+        assert [r.version for r in records] == [1, 2, 3, 4]
+        previous = b""
+        for record in records:
+            expected = event_hash(
+                previous,
+                record.stream_id,
+                record.version,
+                record.type,
+                record.schema_version,
+                record.data,
+                msgspec.to_builtins(record.metadata),
+            )
+            assert record.hash == expected, f"version {record.version}"
+            previous = record.hash
+
+    async def test_the_first_event_chains_from_empty(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+
+        (record,) = await append(unit_of_work, stream_id, 0, [created()])
+
+        data = msgspec.to_builtins(created())
+        assert record.hash == event_hash(b"", stream_id, 1, "TaskCreated", 1, data, msgspec.to_builtins(METADATA))
+
+
+class TestConcurrentAppenders:
+    async def test_every_writer_gets_exactly_one_version(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id = uuid4()
+        await append(unit_of_work, stream_id, 0, [created()])
+
+        async def write(writer: int) -> int:
+            """Load, then append one event at the version seen; on a lost race, reload and retry."""
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                try:
+                    async with unit_of_work() as unit:
+                        seen = await unit.events.load(stream_id)
+                        await asyncio.sleep(0)  # let the other writers load the same version
+                        await unit.events.append(
+                            [StreamAppend(stream_id, tasks.STREAM_TYPE, seen[-1].version, [renamed(f"w{writer}")])],
+                            METADATA,
+                            T0,
+                        )
+                    return attempt
+                except ConcurrencyError:
+                    continue
+            raise AssertionError(f"writer {writer} never got a version")
+
+        attempts = await asyncio.wait_for(
+            asyncio.gather(*(write(n) for n in range(CONCURRENT_WRITERS - 1))), timeout=30
+        )
+
+        records = await load(unit_of_work, stream_id)
+        assert [r.version for r in records] == list(range(1, CONCURRENT_WRITERS + 1))
+        titles = [r.data["title"] for r in records[1:]]
+        assert sorted(titles) == sorted(f"w{n}" for n in range(CONCURRENT_WRITERS - 1))
+        assert max(attempts) > 1, "the writers should have raced"

@@ -1,0 +1,293 @@
+"""The task routes over HTTP against the real app, PostgreSQL and Redis."""
+
+from typing import Any
+
+import psycopg
+
+from infrastructure.settings import Settings
+from tests.e2e.helpers import Client, bearer, create_task
+
+Session = dict[str, Any]
+
+
+async def event_types(settings: Settings, stream_id: str) -> list[str]:
+    assert settings.database_url
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        cursor = await conn.execute("SELECT type FROM events WHERE stream_id = %s ORDER BY version", (stream_id,))
+        return [row[0] for row in await cursor.fetchall()]
+
+
+class TestCreate:
+    async def test_created_task_has_defaults_location_and_etag(self, client: Client, alice: Session) -> None:
+        response = await client.post("/tasks", json={"title": "  Write docs  "}, headers=bearer(alice))
+        assert response.status_code == 201
+        task = response.json()
+        assert task["title"] == "Write docs"
+        assert (task["status"], task["priority"], task["version"]) == ("PENDING", "MEDIUM", 1)
+        assert task["ownerId"] == alice["user"]["id"]
+        assert task["fee"] is None
+        assert task["refund"] is None
+        assert response.headers["location"] == f"/tasks/{task['id']}"
+        assert response.headers["etag"] == '"1"'
+
+    async def test_every_field_round_trips(self, client: Client, alice: Session) -> None:
+        fields = {
+            "title": "Pay",
+            "description": "the invoice",
+            "status": "IN_PROGRESS",
+            "priority": "HIGH",
+            "dueDate": "2026-12-01T10:00:00Z",
+            "fee": {"amount": 1250, "currency": "EUR"},
+        }
+        task = await create_task(client, alice, **fields)
+        got = (await client.get(f"/tasks/{task['id']}", headers=bearer(alice))).json()
+        assert {key: got[key] for key in fields} == fields
+
+    async def test_the_change_is_an_event_with_request_metadata(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        headers = bearer(alice) | {"X-Request-ID": "req-1", "X-Correlation-ID": "corr-1"}
+        task = (await client.post("/tasks", json={"title": "x"}, headers=headers)).json()
+        assert settings.database_url
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            cursor = await conn.execute("SELECT type, metadata FROM events WHERE stream_id = %s", (task["id"],))
+            [(type_, metadata)] = await cursor.fetchall()
+        assert type_ == "TaskCreated"
+        assert metadata == {
+            "actorId": alice["user"]["id"],
+            "correlationId": "corr-1",
+            "causationId": "req-1",
+            "requestId": "req-1",
+        }
+
+    async def test_a_user_cannot_create_for_someone_else(self, client: Client, alice: Session, bob: Session) -> None:
+        response = await client.post("/tasks", json={"title": "x", "ownerId": bob["user"]["id"]}, headers=bearer(alice))
+        assert response.status_code == 404
+        assert (await client.get("/tasks", headers=bearer(bob))).json()["data"] == []
+
+    async def test_an_admin_can_create_for_someone_else(self, client: Client, admin: Session, bob: Session) -> None:
+        task = await create_task(client, admin, ownerId=bob["user"]["id"])
+        assert task["ownerId"] == bob["user"]["id"]
+        listed = (await client.get("/tasks", headers=bearer(bob))).json()["data"]
+        assert [t["id"] for t in listed] == [task["id"]]
+
+
+class TestUpdate:
+    async def test_changes_only_the_given_fields(self, client: Client, alice: Session, settings: Settings) -> None:
+        task = await create_task(client, alice, description="keep me")
+        response = await client.patch(f"/tasks/{task['id']}", json={"priority": "LOW"}, headers=bearer(alice))
+        assert response.status_code == 200
+        updated = response.json()
+        assert (updated["priority"], updated["description"], updated["version"]) == ("LOW", "keep me", 2)
+        assert response.headers["etag"] == '"2"'
+        assert await event_types(settings, task["id"]) == ["TaskCreated", "TaskUpdated"]
+
+    async def test_null_clears_a_nullable_field(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice, description="gone soon", dueDate="2026-12-01T00:00:00Z")
+        response = await client.patch(
+            f"/tasks/{task['id']}", json={"description": None, "dueDate": None}, headers=bearer(alice)
+        )
+        assert (response.json()["description"], response.json()["dueDate"]) == (None, None)
+
+    async def test_a_change_that_changes_nothing_appends_nothing(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        task = await create_task(client, alice, priority="HIGH")
+        response = await client.patch(f"/tasks/{task['id']}", json={"priority": "HIGH"}, headers=bearer(alice))
+        assert response.status_code == 200
+        assert response.json() == task
+        assert await event_types(settings, task["id"]) == ["TaskCreated"]
+
+    async def test_completing_through_patch_is_a_task_completed_event(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        task = await create_task(client, alice)
+        await client.patch(f"/tasks/{task['id']}", json={"status": "COMPLETED"}, headers=bearer(alice))
+        assert await event_types(settings, task["id"]) == ["TaskCreated", "TaskCompleted"]
+
+    async def test_if_match_current_version_applies(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice)
+        headers = bearer(alice) | {"If-Match": '"1"'}
+        response = await client.patch(f"/tasks/{task['id']}", json={"title": "new"}, headers=headers)
+        assert response.status_code == 200
+
+    async def test_if_match_stale_version_is_412_and_changes_nothing(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice)
+        await client.patch(f"/tasks/{task['id']}", json={"title": "second"}, headers=bearer(alice))
+        headers = bearer(alice) | {"If-Match": '"1"'}
+        response = await client.patch(f"/tasks/{task['id']}", json={"title": "third"}, headers=headers)
+        assert response.status_code == 412
+        assert response.headers["content-type"] == "application/problem+json"
+        got = (await client.get(f"/tasks/{task['id']}", headers=bearer(alice))).json()
+        assert got["title"] == "second"
+
+    async def test_unknown_and_invalid_fields_are_all_listed(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice)
+        response = await client.patch(
+            f"/tasks/{task['id']}",
+            json={"title": "", "status": "DONE", "ownerId": alice["user"]["id"]},
+            headers=bearer(alice),
+        )
+        assert response.status_code == 400
+        assert {e["field"] for e in response.json()["errors"]} == {"title", "status", "ownerId"}
+
+
+class TestDelete:
+    async def test_deleted_task_is_gone_but_its_events_stay(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        task = await create_task(client, alice)
+        response = await client.delete(f"/tasks/{task['id']}", headers=bearer(alice))
+        assert response.status_code == 204
+        assert (await client.get(f"/tasks/{task['id']}", headers=bearer(alice))).status_code == 404
+        assert (await client.delete(f"/tasks/{task['id']}", headers=bearer(alice))).status_code == 404
+        patched = await client.patch(f"/tasks/{task['id']}", json={"title": "zombie"}, headers=bearer(alice))
+        assert patched.status_code == 404
+        assert await event_types(settings, task["id"]) == ["TaskCreated", "TaskDeleted"]
+
+    async def test_if_match_stale_is_412(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice)
+        response = await client.delete(f"/tasks/{task['id']}", headers=bearer(alice) | {"If-Match": '"7"'})
+        assert response.status_code == 412
+
+
+class TestOwnership:
+    async def test_another_users_task_is_404_on_every_route(
+        self, client: Client, alice: Session, bob: Session, settings: Settings
+    ) -> None:
+        task = await create_task(client, alice)
+        url = f"/tasks/{task['id']}"
+        assert (await client.get(url, headers=bearer(bob))).status_code == 404
+        assert (await client.patch(url, json={"title": "mine"}, headers=bearer(bob))).status_code == 404
+        assert (await client.delete(url, headers=bearer(bob))).status_code == 404
+        assert await event_types(settings, task["id"]) == ["TaskCreated"]
+
+    async def test_a_missing_task_looks_the_same_as_a_foreign_one(
+        self, client: Client, alice: Session, bob: Session
+    ) -> None:
+        task = await create_task(client, alice)
+        foreign = await client.get(f"/tasks/{task['id']}", headers=bearer(bob))
+        missing = await client.get("/tasks/00000000-0000-4000-8000-000000000000", headers=bearer(bob))
+        assert foreign.status_code == missing.status_code == 404
+        assert foreign.json()["detail"] == missing.json()["detail"]
+
+    async def test_an_admin_acts_on_any_task(self, client: Client, alice: Session, admin: Session) -> None:
+        task = await create_task(client, alice)
+        url = f"/tasks/{task['id']}"
+        assert (await client.get(url, headers=bearer(admin))).status_code == 200
+        assert (await client.patch(url, json={"title": "by admin"}, headers=bearer(admin))).status_code == 200
+        assert (await client.delete(url, headers=bearer(admin))).status_code == 204
+
+
+class TestList:
+    async def test_users_see_their_own_tasks_newest_first(self, client: Client, alice: Session, bob: Session) -> None:
+        first = await create_task(client, alice, title="first")
+        second = await create_task(client, alice, title="second")
+        await create_task(client, bob, title="bob's")
+        body = (await client.get("/tasks", headers=bearer(alice))).json()
+        assert [t["id"] for t in body["data"]] == [second["id"], first["id"]]
+        assert body["nextCursor"] is None
+
+    async def test_filters_by_status_and_priority(self, client: Client, alice: Session) -> None:
+        await create_task(client, alice, title="a", status="PENDING", priority="LOW")
+        b = await create_task(client, alice, title="b", status="IN_PROGRESS", priority="HIGH")
+        c = await create_task(client, alice, title="c", status="COMPLETED", priority="HIGH")
+        response = await client.get("/tasks?status=IN_PROGRESS&status=COMPLETED&priority=HIGH", headers=bearer(alice))
+        assert {t["id"] for t in response.json()["data"]} == {b["id"], c["id"]}
+
+    async def test_pages_return_every_task_once(self, client: Client, alice: Session) -> None:
+        created = [await create_task(client, alice, title=f"t{i}") for i in range(7)]
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            url = "/tasks?limit=3" + (f"&cursor={cursor}" if cursor else "")
+            page = (await client.get(url, headers=bearer(alice))).json()
+            seen += [t["id"] for t in page["data"]]
+            cursor = page["nextCursor"]
+            if cursor is None:
+                break
+        assert seen == [t["id"] for t in reversed(created)]
+
+    async def test_a_forged_cursor_is_400(self, client: Client, alice: Session) -> None:
+        response = await client.get("/tasks?cursor=eyJhIjoxfQ.AAAA", headers=bearer(alice))
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "cursor"
+
+    async def test_admins_see_everything_or_one_owner(
+        self, client: Client, alice: Session, bob: Session, admin: Session
+    ) -> None:
+        a = await create_task(client, alice)
+        b = await create_task(client, bob)
+        everything = (await client.get("/tasks", headers=bearer(admin))).json()["data"]
+        assert {t["id"] for t in everything} == {a["id"], b["id"]}
+        only_bob = (await client.get(f"/tasks?ownerId={bob['user']['id']}", headers=bearer(admin))).json()["data"]
+        assert [t["id"] for t in only_bob] == [b["id"]]
+
+    async def test_a_user_may_not_list_another_owner(self, client: Client, alice: Session, bob: Session) -> None:
+        response = await client.get(f"/tasks?ownerId={bob['user']['id']}", headers=bearer(alice))
+        assert response.status_code == 403
+
+    async def test_invalid_query_parameters_are_400(self, client: Client, alice: Session) -> None:
+        response = await client.get("/tasks?limit=101&status=DONE", headers=bearer(alice))
+        assert response.status_code == 400
+        assert {e["field"] for e in response.json()["errors"]} == {"limit", "status"}
+
+
+class TestBatch:
+    async def test_complete_reports_per_task(
+        self, client: Client, alice: Session, bob: Session, settings: Settings
+    ) -> None:
+        mine = [await create_task(client, alice) for _ in range(3)]
+        done = await create_task(client, alice, status="COMPLETED")
+        foreign = await create_task(client, bob)
+        missing = "00000000-0000-4000-8000-000000000000"
+        ids = [t["id"] for t in mine] + [done["id"], foreign["id"], missing]
+        response = await client.post("/tasks/batch", json={"action": "complete", "taskIds": ids}, headers=bearer(alice))
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["succeeded"], body["failed"]) == (4, 2)
+        results = {r["taskId"]: r for r in body["results"]}
+        assert all(results[t["id"]]["ok"] for t in [*mine, done])
+        assert results[foreign["id"]] == {
+            "taskId": foreign["id"],
+            "ok": False,
+            "error": {"status": 404, "title": "Not Found"},
+        }
+        assert results[missing]["error"]["status"] == 404
+        assert await event_types(settings, done["id"]) == ["TaskCreated"]
+        assert await event_types(settings, foreign["id"]) == ["TaskCreated"]
+        for task in mine:
+            got = (await client.get(f"/tasks/{task['id']}", headers=bearer(alice))).json()
+            assert got["status"] == "COMPLETED"
+
+    async def test_delete(self, client: Client, alice: Session) -> None:
+        tasks = [await create_task(client, alice) for _ in range(2)]
+        response = await client.post(
+            "/tasks/batch", json={"action": "delete", "taskIds": [t["id"] for t in tasks]}, headers=bearer(alice)
+        )
+        assert response.json()["succeeded"] == 2
+        assert (await client.get("/tasks", headers=bearer(alice))).json()["data"] == []
+
+    async def test_a_thousand_tasks_in_one_request(self, client: Client, alice: Session, settings: Settings) -> None:
+        assert settings.database_url
+        ids = [(await create_task(client, alice, title=f"t{i}"))["id"] for i in range(1000)]
+        response = await client.post("/tasks/batch", json={"action": "complete", "taskIds": ids}, headers=bearer(alice))
+        assert response.json()["succeeded"] == 1000
+        async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+            cursor = await conn.execute(
+                "SELECT count(*), count(DISTINCT transaction_id::text) FROM events WHERE type = 'TaskCompleted'"
+            )
+            assert await cursor.fetchone() == (1000, 1)
+
+    async def test_limits_on_the_id_list(self, client: Client, alice: Session) -> None:
+        empty = await client.post("/tasks/batch", json={"action": "complete", "taskIds": []}, headers=bearer(alice))
+        too_many = await client.post(
+            "/tasks/batch",
+            json={"action": "complete", "taskIds": ["00000000-0000-4000-8000-000000000000"] * 1001},
+            headers=bearer(alice),
+        )
+        bad_action = await client.post(
+            "/tasks/batch", json={"action": "archive", "taskIds": ["nope"]}, headers=bearer(alice)
+        )
+        assert (empty.status_code, too_many.status_code, bad_action.status_code) == (400, 400, 400)
+        assert {e["field"] for e in bad_action.json()["errors"]} == {"action", "taskIds.0"}
