@@ -46,7 +46,7 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post(operation_id="createTask", responses=problems(400, 401, 404, 413, 415, 503))
+    @post(operation_id="createTask", responses=problems(400, 401, 403, 404, 413, 415, 503))
     async def create(self, data: JSONBody[CreateTaskBody], ctx: Context, services: ServicesDep) -> Response[TaskView]:
         """Create a task."""
         command = commands.CreateTask(

@@ -8,7 +8,7 @@ from uuid import UUID
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.errors import ConcurrencyError, NotFound, PreconditionFailed, Unauthenticated
+from application.errors import ConcurrencyError, Forbidden, NotFound, PreconditionFailed, Unauthenticated
 from application.records import RecordedEvent, StreamAppend
 from application.services import Services
 from application.task_views import task_state, task_view
@@ -78,8 +78,11 @@ async def create_task(command: CreateTask, ctx: RequestContext, services: Servic
     """Create a task owned by the caller (or, for an admin, by `owner_id`)."""
     actor = acting_user(ctx)
     owner_id = command.owner_id or actor.user_id
-    if owner_id != actor.user_id and (not actor.is_admin or await services.users.get(owner_id) is None):
-        raise NotFound("owner")
+    if owner_id != actor.user_id:
+        if not actor.is_admin:
+            raise Forbidden("only an admin may create a task for another user")
+        if await services.users.get(owner_id) is None:
+            raise NotFound("owner")
     fields = msgspec.structs.asdict(command) | {"owner_id": owner_id}
     events = tasks.decide(tasks.CreateTask(**fields), tasks.INITIAL)
     async with services.uow() as uow:

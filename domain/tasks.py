@@ -118,7 +118,7 @@ def _decide_update(command: UpdateTask, state: Task) -> list[TaskEvent]:
         for name in _UPDATABLE
         if (value := getattr(command, name)) is not UNSET and value != getattr(state, name)
     }
-    # Reaching COMPLETED is always its own event, whichever command got there.
+    # A change of status to COMPLETED is always its own event, so "completed" has one meaning in the log.
     completes = changed.get("status") is TaskStatus.COMPLETED
     if completes:
         del changed["status"]

@@ -29,6 +29,7 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or join) the embedded PostgreSQL; yields a URL to the `taskflow` database."""
     from pgserver.postgres_server import get_server  # imported here: it probes the machine on import
 
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:

@@ -30,3 +30,6 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Their INFO lines narrate every start of the embedded servers and every migration step.
+    for chatty in ("pgserver", "yoyo"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

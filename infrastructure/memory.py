@@ -1,5 +1,6 @@
 """In-memory adapters with the same contracts as the PostgreSQL ones, for fast unit tests of the handlers."""
 
+import itertools
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
@@ -26,19 +27,32 @@ class MemoryLog:
         self.credentials: dict[str, tuple[UUID, str]] = {}
         self.tasks: dict[UUID, TaskView] = {}
         self.users: dict[UUID, UserView] = {}
+        self._positions = itertools.count(1)
 
-    def commit(self, records: Sequence[RecordedEvent], credentials: dict[str, tuple[UUID, str]]) -> None:
+    def next_position(self) -> int:
+        """Like an identity column: increasing, and a rolled-back append leaves a gap."""
+        return next(self._positions)
+
+    def commit(
+        self,
+        records: Sequence[RecordedEvent],
+        credentials: dict[str, tuple[UUID, str]],
+        rehashes: dict[UUID, str],
+    ) -> None:
+        heads = {r.stream_id: len(self.streams.get(r.stream_id, [])) for r in records}
         for record in records:
-            stream = self.streams.get(record.stream_id, [])
-            if len(stream) + 1 != record.version:
+            if heads[record.stream_id] + 1 != record.version:
                 raise ConcurrencyError()
+            heads[record.stream_id] = record.version
         if any(email in self.credentials for email in credentials):
             raise EmailTaken()
         self.credentials.update(credentials)
+        for email, (user_id, _) in list(self.credentials.items()):
+            if user_id in rehashes:
+                self.credentials[email] = (user_id, rehashes[user_id])
         for record in records:
-            numbered = msgspec.structs.replace(record, position=len(self.events) + 1)
-            self.events.append(numbered)
-            self.streams.setdefault(record.stream_id, []).append(numbered)
+            self.events.append(record)
+            self.streams.setdefault(record.stream_id, []).append(record)
         for stream_id in {r.stream_id for r in records}:
             self._project(self.streams[stream_id])
 
@@ -86,7 +100,7 @@ class MemoryEventStore:
                 )
                 records.append(
                     RecordedEvent(
-                        position=0,
+                        position=self._log.next_position(),
                         stream_id=append.stream_id,
                         stream_type=append.stream_type,
                         version=version,
@@ -119,6 +133,7 @@ class MemoryCredentials:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
         self.pending: dict[str, tuple[UUID, str]] = {}
+        self.rehashes: dict[UUID, str] = {}
 
     async def save(self, user_id: UUID, email: str, password_hash: str) -> None:
         if email in self._log.credentials or email in self.pending:
@@ -126,9 +141,7 @@ class MemoryCredentials:
         self.pending[email] = (user_id, password_hash)
 
     async def rehash(self, user_id: UUID, password_hash: str) -> None:
-        for email, (owner, _) in list(self._log.credentials.items()):
-            if owner == user_id:
-                self._log.credentials[email] = (user_id, password_hash)
+        self.rehashes[user_id] = password_hash
 
 
 class MemoryUnitOfWork:
@@ -147,7 +160,7 @@ class MemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self._log.commit(self.events.pending, self.credentials.pending)
+            self._log.commit(self.events.pending, self.credentials.pending, self.credentials.rehashes)
 
 
 class MemoryTaskReadModel:

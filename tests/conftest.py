@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
@@ -77,6 +78,6 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
 
 
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
     async with AsyncTestClient(app=create_app(settings)) as test_client:
         yield test_client

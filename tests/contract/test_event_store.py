@@ -66,17 +66,37 @@ async def load(uow: UnitOfWorkFactory, stream_id: UUID) -> list[RecordedEvent]:
         return await unit.events.load(stream_id)
 
 
+async def given_stream(uow: UnitOfWorkFactory, versions: int) -> tuple[UUID, list[RecordedEvent]]:
+    """A task stream at `versions`, one event per unit of work, one minute apart; with its loaded records."""
+    stream_id = uuid4()
+    await append(uow, stream_id, 0, [created("v1")], T0)
+    for version in range(2, versions + 1):
+        await append(uow, stream_id, version - 1, [renamed(f"v{version}")], T0 + timedelta(minutes=version - 1))
+    return stream_id, await load(uow, stream_id)
+
+
 class TestAppendToNewStream:
-    async def test_versions_start_at_one_and_positions_increase(self, unit_of_work: UnitOfWorkFactory) -> None:
+    async def test_versions_start_at_one(self, unit_of_work: UnitOfWorkFactory) -> None:
+        _, records = await given_stream(unit_of_work, 3)
+
+        assert [r.version for r in records] == [1, 2, 3]
+
+    async def test_several_events_in_one_append_take_consecutive_versions(
+        self, unit_of_work: UnitOfWorkFactory
+    ) -> None:
         stream_id = uuid4()
 
         recorded = await append(unit_of_work, stream_id, 0, [created(), renamed("Second"), renamed("Third")])
 
         assert [r.version for r in recorded] == [1, 2, 3]
+        assert [r.version for r in await load(unit_of_work, stream_id)] == [1, 2, 3]
+
+    async def test_returned_positions_are_positive_and_increasing(self, unit_of_work: UnitOfWorkFactory) -> None:
+        recorded = [r for _ in range(3) for r in await append(unit_of_work, uuid4(), 0, [created()])]
+
         positions = [r.position for r in recorded]
-        assert positions == sorted(positions)
-        assert len(set(positions)) == 3
-        assert all(p > 0 for p in positions)
+        assert all(p > 0 for p in positions), positions
+        assert positions == sorted(set(positions)), positions
 
     async def test_returned_records_equal_what_load_returns(self, unit_of_work: UnitOfWorkFactory) -> None:
         stream_id = uuid4()
@@ -100,11 +120,13 @@ class TestAppendToNewStream:
         assert record.recorded_at == T0
         assert record.event() == created("Envelope")
 
-    async def test_positions_increase_across_appends(self, unit_of_work: UnitOfWorkFactory) -> None:
-        first = await append(unit_of_work, uuid4(), 0, [created()])
-        second = await append(unit_of_work, uuid4(), 0, [created()])
+    async def test_loaded_positions_increase_across_appends(self, unit_of_work: UnitOfWorkFactory) -> None:
+        first, second = uuid4(), uuid4()
+        await append(unit_of_work, first, 0, [created()])
+        await append(unit_of_work, second, 0, [created()])
 
-        assert first[-1].position < second[0].position
+        (earlier,), (later,) = await load(unit_of_work, first), await load(unit_of_work, second)
+        assert 0 < earlier.position < later.position
 
     async def test_an_append_is_visible_to_load_in_the_same_unit_of_work(self, unit_of_work: UnitOfWorkFactory) -> None:
         stream_id = uuid4()
@@ -121,8 +143,7 @@ class TestExpectedVersion:
     async def test_a_mismatch_raises_and_appends_nothing(
         self, unit_of_work: UnitOfWorkFactory, expected_version: int
     ) -> None:
-        stream_id = uuid4()
-        before = await append(unit_of_work, stream_id, 0, [created(), renamed("At version two")])
+        stream_id, before = await given_stream(unit_of_work, 2)
 
         with pytest.raises(ConcurrencyError):
             await append(unit_of_work, stream_id, expected_version, [renamed("Lost")])
@@ -143,9 +164,9 @@ class TestMultiStreamAppend:
     async def test_one_conflict_appends_nothing_at_all(
         self, unit_of_work: UnitOfWorkFactory, conflict_first: bool
     ) -> None:
-        existing, fresh, current = uuid4(), uuid4(), uuid4()
-        await append(unit_of_work, existing, 0, [created()])
-        before_current = await append(unit_of_work, current, 0, [created()])
+        fresh = uuid4()
+        existing, before_existing = await given_stream(unit_of_work, 1)
+        current, before_current = await given_stream(unit_of_work, 1)
         conflicting = StreamAppend(existing, tasks.STREAM_TYPE, 0, [created("Duplicate")])
         fine = [
             StreamAppend(fresh, tasks.STREAM_TYPE, 0, [created("Fresh")]),
@@ -159,31 +180,30 @@ class TestMultiStreamAppend:
 
         assert await load(unit_of_work, fresh) == []
         assert await load(unit_of_work, current) == before_current
-        assert [r.version for r in await load(unit_of_work, existing)] == [1]
+        assert await load(unit_of_work, existing) == before_existing
 
     async def test_all_streams_are_appended_together(self, unit_of_work: UnitOfWorkFactory) -> None:
-        first, second = uuid4(), uuid4()
+        fresh = uuid4()
+        current, _ = await given_stream(unit_of_work, 1)
 
         async with unit_of_work() as unit:
             recorded = await unit.events.append(
                 [
-                    StreamAppend(first, tasks.STREAM_TYPE, 0, [created("One"), renamed("One again")]),
-                    StreamAppend(second, tasks.STREAM_TYPE, 0, [created("Two")]),
+                    StreamAppend(fresh, tasks.STREAM_TYPE, 0, [created("Fresh")]),
+                    StreamAppend(current, tasks.STREAM_TYPE, 1, [renamed("Moved on")]),
                 ],
                 METADATA,
                 T0,
             )
 
-        assert [(r.stream_id, r.version) for r in recorded] == [(first, 1), (first, 2), (second, 1)]
-        assert await load(unit_of_work, first) + await load(unit_of_work, second) == recorded
+        assert [(r.stream_id, r.version) for r in recorded] == [(fresh, 1), (current, 2)]
+        assert [r.version for r in await load(unit_of_work, fresh)] == [1]
+        assert [r.version for r in await load(unit_of_work, current)] == [1, 2]
 
 
 class TestTemporalLoad:
     async def _three_versions(self, unit_of_work: UnitOfWorkFactory) -> UUID:
-        stream_id = uuid4()
-        await append(unit_of_work, stream_id, 0, [created("v1")], T0)
-        await append(unit_of_work, stream_id, 1, [renamed("v2")], T0 + timedelta(minutes=1))
-        await append(unit_of_work, stream_id, 2, [renamed("v3")], T0 + timedelta(minutes=2))
+        stream_id, _ = await given_stream(unit_of_work, 3)
         return stream_id
 
     @pytest.mark.parametrize(("to_version", "versions"), [(1, [1]), (2, [1, 2]), (3, [1, 2, 3]), (9, [1, 2, 3])])
@@ -225,16 +245,14 @@ class TestTemporalLoad:
 
 class TestLoadMany:
     async def test_loads_every_stream_and_omits_absent_ones(self, unit_of_work: UnitOfWorkFactory) -> None:
-        first, second, absent = uuid4(), uuid4(), uuid4()
-        await append(unit_of_work, first, 0, [created("First"), renamed("First again")])
-        await append(unit_of_work, second, 0, [created("Second")])
+        absent = uuid4()
+        first, first_records = await given_stream(unit_of_work, 2)
+        second, second_records = await given_stream(unit_of_work, 1)
 
         async with unit_of_work() as unit:
             streams = await unit.events.load_many([first, absent, second])
 
-        assert set(streams) == {first, second}
-        assert streams[first] == await load(unit_of_work, first)
-        assert streams[second] == await load(unit_of_work, second)
+        assert streams == {first: first_records, second: second_records}
 
     async def test_no_streams(self, unit_of_work: UnitOfWorkFactory) -> None:
         async with unit_of_work() as unit:
@@ -243,10 +261,10 @@ class TestLoadMany:
 
 class TestRollback:
     async def test_an_exception_in_the_unit_of_work_leaves_nothing(self, unit_of_work: UnitOfWorkFactory) -> None:
-        existing, fresh = uuid4(), uuid4()
-        before = await append(unit_of_work, existing, 0, [created()])
+        fresh = uuid4()
+        existing, before = await given_stream(unit_of_work, 1)
 
-        with pytest.raises(RuntimeError, match="abandon"):
+        async def abandon() -> None:
             async with unit_of_work() as unit:
                 await unit.events.append(
                     [
@@ -258,37 +276,53 @@ class TestRollback:
                 )
                 raise RuntimeError("abandon")
 
+        with pytest.raises(RuntimeError, match="abandon"):
+            await abandon()
+
         assert await load(unit_of_work, fresh) == []
         assert await load(unit_of_work, existing) == before
         # The rolled-back versions are free again.
         assert [r.version for r in await append(unit_of_work, existing, 1, [renamed("Now")])] == [2]
 
 
+def assert_chained(records: list[RecordedEvent]) -> None:
+    """Each record's hash is event_hash over its fields, chained from the previous record's (b"" first)."""
+    previous = b""
+    for record in records:
+        expected = event_hash(
+            previous,
+            record.stream_id,
+            record.version,
+            record.type,
+            record.schema_version,
+            record.data,
+            msgspec.to_builtins(record.metadata),
+        )
+        assert record.hash == expected, f"version {record.version}"
+        previous = record.hash
+
+
 class TestHashChain:
     async def test_each_hash_chains_from_the_previous_event_of_its_stream(
         self, unit_of_work: UnitOfWorkFactory
     ) -> None:
-        stream_id, other = uuid4(), uuid4()
-        await append(unit_of_work, stream_id, 0, [created(), renamed("Two")])
-        await append(unit_of_work, other, 0, [created("Elsewhere")])
-        await append(unit_of_work, stream_id, 2, [renamed("Three"), tasks.TaskCompleted()], T0 + timedelta(hours=1))
+        stream_id, _ = await given_stream(unit_of_work, 2)
+        await given_stream(unit_of_work, 2)  # another stream between, which must not join the chain
+        await append(unit_of_work, stream_id, 2, [tasks.TaskCompleted()], T0 + timedelta(hours=1))
 
         records = await load(unit_of_work, stream_id)
 
-        assert [r.version for r in records] == [1, 2, 3, 4]
-        previous = b""
-        for record in records:
-            expected = event_hash(
-                previous,
-                record.stream_id,
-                record.version,
-                record.type,
-                record.schema_version,
-                record.data,
-                msgspec.to_builtins(record.metadata),
-            )
-            assert record.hash == expected, f"version {record.version}"
-            previous = record.hash
+        assert [r.version for r in records] == [1, 2, 3]
+        assert_chained(records)
+
+    async def test_events_of_one_append_chain_to_each_other(self, unit_of_work: UnitOfWorkFactory) -> None:
+        stream_id, _ = await given_stream(unit_of_work, 1)
+        await append(unit_of_work, stream_id, 1, [renamed("Two"), tasks.TaskCompleted()], T0 + timedelta(hours=1))
+
+        records = await load(unit_of_work, stream_id)
+
+        assert [r.version for r in records] == [1, 2, 3]
+        assert_chained(records)
 
     async def test_the_first_event_chains_from_empty(self, unit_of_work: UnitOfWorkFactory) -> None:
         stream_id = uuid4()

@@ -1,10 +1,11 @@
 """HTTP helpers for the end-to-end tests."""
 
-from typing import Any
+from typing import Any, TypeAlias
 
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-Client = AsyncTestClient  # type: ignore[type-arg]
+Client: TypeAlias = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery"
 
 

@@ -62,7 +62,7 @@ class TestCreate:
 
     async def test_a_user_cannot_create_for_someone_else(self, client: Client, alice: Session, bob: Session) -> None:
         response = await client.post("/tasks", json={"title": "x", "ownerId": bob["user"]["id"]}, headers=bearer(alice))
-        assert response.status_code == 404
+        assert response.status_code == 403
         assert (await client.get("/tasks", headers=bearer(bob))).json()["data"] == []
 
     async def test_an_admin_can_create_for_someone_else(self, client: Client, admin: Session, bob: Session) -> None:

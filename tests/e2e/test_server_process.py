@@ -1,0 +1,151 @@
+"""The service as an operator runs it: real `taskflow` processes, spoken to over real sockets."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infrastructure.settings import Settings
+from tests.conftest import TEST_SECRET
+
+START_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def base_environment(**overrides: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in ("HOST", "PORT")}
+    return clean | {"TASKFLOW_JWT_SECRET": TEST_SECRET.decode()} | overrides
+
+
+@contextmanager
+def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `taskflow COMMAND`, wait until /health answers, yield its base URL, and stop it with SIGTERM."""
+    url = f"http://127.0.0.1:{env['PORT']}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while True:
+                assert process.poll() is None, log.read_text()
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            yield url, process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail("taskflow did not stop within the shutdown bound after SIGTERM")
+
+
+def login(url: str, email: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{url}/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+class TestServe:
+    def test_serves_the_api_on_the_given_servers(self, settings: Settings, tmp_path: Path) -> None:
+        assert settings.database_url
+        assert settings.redis_url
+        env = base_environment(
+            TASKFLOW_DATABASE_URL=settings.database_url,
+            TASKFLOW_REDIS_URL=settings.redis_url,
+            PORT=str(free_port()),
+            TASKFLOW_WORKERS="2",
+        )
+        with taskflow("serve", env, tmp_path / "serve.log") as (url, _):
+            registered = httpx.post(
+                f"{url}/auth/register",
+                json={"email": "proc@example.com", "name": "Proc", "password": "long enough"},
+                timeout=10,
+            )
+            assert registered.status_code == 201, registered.text
+            headers = {"Authorization": f"Bearer {registered.json()['accessToken']}"}
+            created = httpx.post(f"{url}/tasks", json={"title": "over a socket"}, headers=headers, timeout=10)
+            assert created.status_code == 201
+            # Two workers: every request, whichever worker takes it, reads the write.
+            for _ in range(10):
+                listed = httpx.get(f"{url}/tasks", headers=headers, timeout=10).json()
+                assert [t["id"] for t in listed["data"]] == [created.json()["id"]]
+            assert httpx.get(f"{url}/ready", timeout=10).status_code == 200
+
+
+class TestRun:
+    def test_fresh_start_on_embedded_servers_then_a_full_session(self, tmp_path: Path) -> None:
+        env = base_environment(TASKFLOW_DATA_DIR=str(tmp_path / "data"), PORT=str(free_port()))
+        log = tmp_path / "run.log"
+        with taskflow("run", env, log) as (url, _):
+            printed = log.read_text()
+            assert f"TaskFlow on {url}" in printed
+            assert f"{url}/schema/swagger" in printed
+            assert "user@example.com / user123" in printed
+            assert "admin@example.com / admin123" in printed
+
+            user = login(url, "user@example.com", "user123")
+            titles = {t["title"] for t in httpx.get(f"{url}/tasks", headers=user, timeout=10).json()["data"]}
+            assert titles == {"Design database schema", "Setup development environment"}
+
+            created = httpx.post(f"{url}/tasks", json={"title": "Mine"}, headers=user, timeout=10).json()
+            patched = httpx.patch(
+                f"{url}/tasks/{created['id']}", json={"priority": "HIGH"}, headers=user | {"If-Match": '"1"'}
+            )
+            assert patched.json()["version"] == 2
+            everything = [t["id"] for t in httpx.get(f"{url}/tasks", headers=user, timeout=10).json()["data"]]
+            batch = httpx.post(
+                f"{url}/tasks/batch", json={"action": "complete", "taskIds": everything}, headers=user, timeout=10
+            )
+            assert batch.json()["succeeded"] == 3
+            assert httpx.delete(f"{url}/tasks/{created['id']}", headers=user, timeout=10).status_code == 204
+
+            admin = login(url, "admin@example.com", "admin123")
+            all_titles = [t["title"] for t in httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]]
+            assert len(all_titles) == 5
+
+        # A second start keeps the data and does not seed again.
+        with taskflow("run", env, tmp_path / "again.log") as (url, _):
+            admin = login(url, "admin@example.com", "admin123")
+            assert len(httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]) == 5
+
+
+class TestConfiguration:
+    def test_a_bad_value_stops_the_program_with_one_line_naming_it(self, tmp_path: Path) -> None:
+        env = base_environment(PORT="eighty", TASKFLOW_DATA_DIR=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+        )
+        assert result.returncode != 0
+        lines = result.stderr.decode().strip().splitlines()
+        assert lines == ["Error: PORT='eighty' is invalid: a port number 1-65535"]
+
+    def test_production_requires_a_jwt_secret(self, tmp_path: Path) -> None:
+        env = base_environment(TASKFLOW_ENV="production", TASKFLOW_DATA_DIR=str(tmp_path))
+        del env["TASKFLOW_JWT_SECRET"]
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+        )
+        assert result.returncode != 0
+        assert "TASKFLOW_JWT_SECRET" in result.stderr.decode()

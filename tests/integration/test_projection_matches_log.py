@@ -1,0 +1,184 @@
+"""Property: after any sequence of task commands, tasks_view holds exactly what folding the log gives."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal, TypeVar
+from uuid import UUID, uuid4
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from msgspec import UNSET, UnsetType
+
+from application.batch import BatchAction, BatchTasks, batch_tasks
+from application.context import Actor, RequestContext
+from application.errors import NotFound
+from application.services import Services
+from application.task_views import task_view
+from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from domain import tasks
+from domain.values import Money, Priority, Role, TaskStatus
+from infrastructure.postgres import Pool
+from infrastructure.unit_of_work import PostgresUnitOfWork
+from tests.integration.wiring import services_over
+
+Who = Literal["owner", "stranger", "admin"]
+
+# A target is an index into the tasks created so far (modulo their number), or None for a task that never existed.
+Target = int | None
+
+
+@dataclass(frozen=True)
+class Create:
+    who: Who
+    command: CreateTask
+
+
+@dataclass(frozen=True)
+class Update:
+    who: Who
+    target: Target
+    changes: tasks.UpdateTask
+
+
+@dataclass(frozen=True)
+class Delete:
+    who: Who
+    target: Target
+
+
+@dataclass(frozen=True)
+class Batch:
+    who: Who
+    action: BatchAction
+    targets: list[Target]
+
+
+Step = Create | Update | Delete | Batch
+
+# Text the API accepts: no control characters (PostgreSQL cannot store NUL in JSONB at all).
+texts = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30)
+titles = texts.filter(bool)
+descriptions = st.none() | texts
+due_dates = st.none() | st.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+)
+fees = st.none() | st.builds(
+    Money, amount=st.integers(min_value=1, max_value=10**12), currency=st.sampled_from(["EUR", "USD", "JPY"])
+)
+statuses = st.sampled_from(TaskStatus)
+priorities = st.sampled_from(Priority)
+actors: st.SearchStrategy[Who] = st.sampled_from(["owner", "owner", "owner", "stranger", "admin"])
+targets: st.SearchStrategy[Target] = st.none() | st.integers(min_value=0, max_value=50)
+
+
+T = TypeVar("T")
+
+
+def unset_or(values: st.SearchStrategy[T]) -> st.SearchStrategy[T | UnsetType]:
+    return st.just(UNSET) | values
+
+
+steps: st.SearchStrategy[Step] = st.one_of(
+    st.builds(
+        Create,
+        who=st.sampled_from(["owner", "admin"]),
+        command=st.builds(
+            CreateTask,
+            title=titles,
+            description=descriptions,
+            status=statuses,
+            priority=priorities,
+            due_date=due_dates,
+            fee=fees,
+        ),
+    ),
+    st.builds(
+        Update,
+        who=actors,
+        target=targets,
+        changes=st.builds(
+            tasks.UpdateTask,
+            title=unset_or(titles),
+            description=unset_or(descriptions),
+            status=unset_or(statuses),
+            priority=unset_or(priorities),
+            due_date=unset_or(due_dates),
+            fee=unset_or(fees),
+        ),
+    ),
+    st.builds(Delete, who=actors, target=targets),
+    st.builds(Batch, who=actors, action=st.sampled_from(BatchAction), targets=st.lists(targets, max_size=5)),
+)
+
+
+class Run:
+    """One example's actors (fresh ids, so examples sharing a database never see each other's tasks)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.actors: dict[Who, Actor] = {
+            "owner": Actor(user_id=uuid4(), role=Role.USER),
+            "stranger": Actor(user_id=uuid4(), role=Role.USER),
+            "admin": Actor(user_id=uuid4(), role=Role.ADMIN),
+        }
+        self.created: list[UUID] = []
+
+    def context(self, who: Who) -> RequestContext:
+        return RequestContext(actor=self.actors[who], request_id=f"{who}-request")
+
+    def task_id(self, target: Target) -> UUID:
+        return self.created[target % len(self.created)] if target is not None and self.created else uuid4()
+
+    async def step(self, step: Step) -> None:
+        """Run one command through its handler; refusals (NotFound) are expected and change nothing."""
+        ctx = self.context(step.who)
+        try:
+            if isinstance(step, Create):
+                view = await create_task(step.command, ctx, self.services)
+                self.created.append(view.id)
+                assert await self.services.tasks.get(view.id) == view, "a client reads its own create"
+            elif isinstance(step, Update):
+                command = UpdateTask(task_id=self.task_id(step.target), changes=step.changes)
+                view = await update_task(command, ctx, self.services)
+                assert await self.services.tasks.get(view.id) == view, "a client reads its own update"
+            elif isinstance(step, Delete):
+                await delete_task(DeleteTask(task_id=self.task_id(step.target)), ctx, self.services)
+            else:
+                task_ids = tuple(dict.fromkeys(self.task_id(t) for t in step.targets))
+                await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.services)
+        except NotFound:
+            pass
+
+    async def task_streams(self, pool: Pool) -> list[UUID]:
+        """Every task stream this run's actors own, read from the log rather than from the handlers' answers."""
+        owners = [str(actor.user_id) for actor in self.actors.values()]
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT stream_id FROM events WHERE type = 'TaskCreated' AND data->>'ownerId' = ANY(%s)", (owners,)
+            )
+            return [stream_id for (stream_id,) in await cursor.fetchall()]
+
+    async def projected_ids(self, pool: Pool) -> set[UUID]:
+        owners = [actor.user_id for actor in self.actors.values()]
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT id FROM tasks_view WHERE owner_id = ANY(%s)", (owners,))
+            return {task_id for (task_id,) in await cursor.fetchall()}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=st.lists(steps, min_size=1, max_size=15))
+async def test_tasks_view_equals_the_folded_log(pool: Pool, script: list[Step]) -> None:
+    run = Run(services_over(pool))
+    for step in script:
+        await run.step(step)
+
+    stream_ids = await run.task_streams(pool)
+    assert sorted(stream_ids) == sorted(run.created)
+    async with PostgresUnitOfWork(pool) as uow:
+        streams = await uow.events.load_many(stream_ids)
+    folded = {stream_id: task_view(records) for stream_id, records in streams.items()}
+    for stream_id, expected in folded.items():
+        assert await run.services.tasks.get(stream_id) == expected, [r.type for r in streams[stream_id]]
+    assert await run.projected_ids(pool) == {task_id for task_id, view in folded.items() if view is not None}
