@@ -1,23 +1,28 @@
 """The Litestar application factory."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar, Request
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.auth import AuthController, MeController
+from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
+from api.docs import StrictSwagger
 from api.health import health, ready
-from api.middleware import add_response_headers
+from api.middleware import response_headers
 from api.problems import RAW_BODY, problem_response
 from api.tasks import TaskController
+from api.users import UserController
 from infrastructure.bootstrap import open_runtime
+from infrastructure.maintenance import keep_sessions
 from infrastructure.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,25 +45,33 @@ def create_app(settings: Settings) -> Litestar:
     async def runtime(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as opened:
             app.state.runtime = opened
-            yield
+            upkeep = asyncio.create_task(keep_sessions(opened), name="session-upkeep")
+            try:
+                yield
+            finally:
+                upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
 
+    swagger = StrictSwagger()
     return Litestar(
-        route_handlers=[AuthController, MeController, TaskController, health, ready],
+        route_handlers=[AuthController, SessionController, UserController, TaskController, health, ready],
         lifespan=[runtime],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "ctx": Provide(provide_caller, sync_to_thread=False),
+            "ctx": Provide(provide_caller),
         },
-        before_send=[add_response_headers],
+        before_send=[response_headers(lambda: swagger.content_security_policy)],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         openapi_config=OpenAPIConfig(
             title="TaskFlow",
             version="1.0.0",
             description="Event-sourced task management.",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),

@@ -1,4 +1,4 @@
-"""Auth routes: register, log in, and who am I."""
+"""Auth routes: register, log in, refresh, log out, and who am I."""
 
 from litestar import Controller, get, post
 from litestar.di import Provide
@@ -6,13 +6,19 @@ from litestar.params import JSONBody
 
 from api.dependencies import Context, ServicesDep, provide_anonymous
 from api.openapi import BEARER, problems
-from api.schemas import LoginBody, RegisterBody, SessionResponse
-from application.users import LogIn, RegisterUser, Session, get_user, log_in, register_user
+from api.schemas import LoginBody, RefreshBody, RegisterBody, SessionResponse
+from application.sessions import Session, log_out, refresh
+from application.users import LogIn, RegisterUser, get_user, log_in, register_user
 from application.views import UserView
 
 
 def _session(session: Session) -> SessionResponse:
-    return SessionResponse(user=session.user, access_token=session.access.token, expires_in=session.access.expires_in)
+    return SessionResponse(
+        user=session.user,
+        access_token=session.access.token,
+        refresh_token=session.refresh_token,
+        expires_in=session.access.expires_in,
+    )
 
 
 class AuthController(Controller):
@@ -20,24 +26,36 @@ class AuthController(Controller):
     tags = ["auth"]
     dependencies = {"ctx": Provide(provide_anonymous, sync_to_thread=False)}
 
-    @post("/register", operation_id="register", responses=problems(400, 409, 413, 415, 503))
+    @post("/register", operation_id="register", responses=problems(400, 409, 413, 415, 429, 503))
     async def register(self, data: JSONBody[RegisterBody], ctx: Context, services: ServicesDep) -> SessionResponse:
         """Create an account and log in."""
         command = RegisterUser(email=data.email, name=data.name, password=data.password)
         return _session(await register_user(command, ctx, services))
 
-    @post("/login", operation_id="login", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    @post("/login", operation_id="login", status_code=200, responses=problems(400, 401, 413, 415, 429, 503))
     async def login(self, data: JSONBody[LoginBody], ctx: Context, services: ServicesDep) -> SessionResponse:
-        """Exchange an email and password for an access token."""
+        """Exchange an email and password for an access and a refresh token."""
         return _session(await log_in(LogIn(email=data.email, password=data.password), ctx, services))
 
+    @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    async def refresh(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> SessionResponse:
+        """Rotate a refresh token: it is spent, and a new pair is returned."""
+        return _session(await refresh(data.refresh_token, ctx, services))
 
-class MeController(Controller):
-    path = "/auth/me"
+
+class SessionController(Controller):
+    """Routes that need the caller's bearer token."""
+
+    path = "/auth"
     tags = ["auth"]
     security = BEARER
 
-    @get(operation_id="me", responses=problems(401, 503))
+    @post("/logout", operation_id="logout", status_code=204, responses=problems(400, 401, 413, 415, 429, 503))
+    async def logout(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> None:
+        """Revoke the refresh token's family and the access token of this request."""
+        await log_out(data.refresh_token, ctx, services)
+
+    @get("/me", operation_id="me", responses=problems(401, 429, 503))
     async def me(self, ctx: Context, services: ServicesDep) -> UserView:
         """The caller's own user."""
         assert ctx.actor is not None

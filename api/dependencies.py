@@ -10,6 +10,7 @@ from api.middleware import request_ids
 from application.context import RequestContext
 from application.errors import Unauthenticated
 from application.services import Services
+from application.sessions import authenticate, within_api_limit
 
 # Named dependencies: resolved by parameter name from the app's `dependencies`.
 Context: TypeAlias = NamedDependency[RequestContext]
@@ -17,20 +18,28 @@ ServicesDep: TypeAlias = NamedDependency[Services]
 
 
 def provide_services(state: State) -> Services:
-    services: ServicesDep = state.runtime.services
+    services: Services = state.runtime.services
     return services
 
 
 def provide_anonymous(request: Request[object, object, State]) -> RequestContext:
     request_id, correlation_id = request_ids(request.scope)
-    return RequestContext(actor=None, request_id=request_id, correlation_id=correlation_id)
+    address = request.client.host if request.client else None
+    return RequestContext(actor=None, request_id=request_id, correlation_id=correlation_id, client_address=address)
 
 
-def provide_caller(request: Request[object, object, State], services: ServicesDep) -> RequestContext:
-    """The authenticated caller: a valid bearer access token, or 401."""
+async def provide_caller(request: Request[object, object, State], services: ServicesDep) -> RequestContext:
+    """The authenticated caller: a valid, unrevoked bearer access token within the per-user rate limit, or 401/429."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    request_id, correlation_id = request_ids(request.scope)
-    actor = services.tokens.verify(token.strip())
-    return RequestContext(actor=actor, request_id=request_id, correlation_id=correlation_id)
+    claims = await authenticate(token.strip(), services)
+    await within_api_limit(claims, services)
+    anonymous = provide_anonymous(request)
+    return RequestContext(
+        actor=claims.actor,
+        request_id=anonymous.request_id,
+        correlation_id=anonymous.correlation_id,
+        client_address=anonymous.client_address,
+        access=claims,
+    )

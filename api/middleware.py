@@ -6,10 +6,13 @@ The ids are made lazily, on first use, and kept in the scope's state: route hand
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
+
+from api.docs import API_POLICY
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _IDS = "request_ids"
@@ -34,9 +37,18 @@ def request_ids(scope: Scope | dict[str, Any]) -> tuple[str, str]:
     return ids
 
 
-async def add_response_headers(message: Message, scope: Scope) -> None:
-    """A before-send hook: the request id and nosniff on every response, routing errors included."""
-    if message["type"] == "http.response.start":
+def response_headers(docs_policy: Callable[[], str]) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A before-send hook for every response, routing errors included: the request id and security headers."""
+
+    async def add(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
         headers = MutableScopeHeaders.from_message(message)
         headers["X-Request-ID"] = request_ids(scope)[0]
         headers["X-Content-Type-Options"] = "nosniff"
+        path = scope.get("path", "")
+        headers["Content-Security-Policy"] = docs_policy() if path.startswith("/schema/swagger") else API_POLICY
+        if path.startswith("/auth/"):
+            headers["Cache-Control"] = "no-store"
+
+    return add

@@ -18,6 +18,7 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
         412: "If-Match does not name the current version",
         413: "Body over 1 MiB",
         415: "Body is not JSON",
+        429: "Rate limited; see Retry-After",
         503: "A dependency is unavailable",
     }
     return {

@@ -35,6 +35,7 @@ _MAPPING: list[tuple[type[Exception], int, str, str]] = [
     (domain.DomainError, 409, "conflict", "The request conflicts with the current state."),
     (app.PreconditionFailed, 412, "precondition-failed", "If-Match does not name the current version."),
     (app.InvalidInput, 400, "validation-error", "The request is invalid."),
+    (app.RateLimited, 429, "rate-limited", "Too many requests; retry after the time in Retry-After."),
     (app.ServiceUnavailable, 503, "service-unavailable", "A dependency is unavailable; retry shortly."),
 ]
 
@@ -103,11 +104,18 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
     request_id, _ = request_ids(request.scope)
     if status >= 500:
         log.error("request failed", exc_info=exc if status == 500 else None, extra={"status": status})
-    headers = {}
+    headers: dict[str, str] = {}
     if status == 503:
         headers["Retry-After"] = RETRY_AFTER_SECONDS
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="taskflow"'
+    if isinstance(exc, app.RateLimited):
+        headers |= {
+            "Retry-After": str(exc.retry_after_seconds),
+            "RateLimit-Limit": str(exc.limit),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(exc.retry_after_seconds),
+        }
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update({k: v for k, v in exc.headers.items() if k.lower() in ("allow", "retry-after")})
     problem = Problem(

@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from application.batch import MAX_BATCH, BatchAction
 from application.views import UserView
-from domain.values import Money, Priority, TaskStatus
+from domain.values import Money, Priority, Role, TaskStatus
 
 # No control characters; 1-200 characters once the surrounding whitespace is trimmed.
 _PRINTABLE = r"[^\x00-\x1f\x7f]"
@@ -48,6 +48,14 @@ class LoginBody(Body):
     password: Annotated[str, msgspec.Meta(max_length=128)]
 
 
+class RefreshBody(Body):
+    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class RoleBody(Body):
+    role: Role
+
+
 class CreateTaskBody(Body):
     title: Title
     description: Description | None = None
@@ -75,6 +83,7 @@ class BatchBody(Body):
 class SessionResponse(msgspec.Struct, frozen=True, rename="camel"):
     user: UserView
     access_token: str
+    refresh_token: str
     expires_in: int
     token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
 

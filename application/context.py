@@ -1,5 +1,7 @@
-"""Who is acting, and on behalf of which request."""
+"""Who is acting, on behalf of which request, and the security records that travel with it."""
 
+import enum
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
@@ -21,12 +23,54 @@ class Actor(msgspec.Struct, frozen=True):
         return self.is_admin or owner_id == self.user_id
 
 
+class IssuedToken(msgspec.Struct, frozen=True):
+    token: str
+    expires_in: int
+
+
+class AccessClaims(msgspec.Struct, frozen=True):
+    """What a verified access token says: who, and which token (for revocation)."""
+
+    actor: Actor
+    jti: str
+    expires_at: datetime
+
+
+class RefreshToken(msgspec.Struct, frozen=True):
+    token_hash: bytes
+    family_id: UUID
+    user_id: UUID
+    issued_at: datetime
+    expires_at: datetime
+    spent_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class RateRule(enum.StrEnum):
+    """The rate limits the service enforces; their rates come from the settings."""
+
+    LOGIN_BY_ADDRESS = "login-address"
+    LOGIN_BY_ACCOUNT = "login-account"
+    FAILED_LOGINS = "login-failures"
+    REGISTER_BY_ADDRESS = "register-address"
+    API_BY_USER = "api-user"
+
+
+class RateLimit(msgspec.Struct, frozen=True):
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after_seconds: int
+
+
 class RequestContext(msgspec.Struct, frozen=True):
-    """The actor (None before login) and the ids every event of the request carries."""
+    """The caller (None before login), its token, its address, and the ids every event of the request carries."""
 
     actor: Actor | None
     request_id: str | None = None
     correlation_id: str | None = None
+    client_address: str | None = None
+    access: AccessClaims | None = None
 
     def metadata(self) -> EventMetadata:
         return EventMetadata(
@@ -35,8 +79,3 @@ class RequestContext(msgspec.Struct, frozen=True):
             causation_id=self.request_id,
             request_id=self.request_id,
         )
-
-
-class IssuedToken(msgspec.Struct, frozen=True):
-    token: str
-    expires_in: int

@@ -3,7 +3,9 @@
 import base64
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -46,3 +48,22 @@ def decode_cursor(secret: bytes, cursor: str) -> tuple[datetime, UUID]:
     except (ValueError, msgspec.ValidationError) as exc:
         raise InvalidInput("cursor", "is not a cursor this service issued") from exc
     return position.created_at, position.id
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def page_of(secret: bytes, rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
+    """The first `limit` of `rows` (fetched as limit + 1), and a cursor after the last one if more remain."""
+    page = list(rows[:limit])
+    if len(rows) <= limit or not page:
+        return page, None
+    return page, encode_cursor(secret, (page[-1].created_at, page[-1].id))

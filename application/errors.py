@@ -48,3 +48,12 @@ class InvalidInput(ApplicationError):
 
 class ServiceUnavailable(ApplicationError):
     """A dependency (database, cache) did not answer; nothing was committed."""
+
+
+class RateLimited(ApplicationError):
+    """Too many attempts; `retry_after_seconds` says when the next one may succeed."""
+
+    def __init__(self, limit: int, retry_after_seconds: int) -> None:
+        super().__init__("rate limited")
+        self.limit = limit
+        self.retry_after_seconds = max(1, retry_after_seconds)

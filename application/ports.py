@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from application.context import Actor, IssuedToken
+from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import Credential, TaskListing, TaskView, UserView
 
@@ -37,6 +37,24 @@ class Credentials(Protocol):
     async def rehash(self, user_id: UUID, password_hash: str) -> None: ...
 
 
+class RefreshTokens(Protocol):
+    """Refresh tokens, by the hash of the token (the token itself is never stored)."""
+
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def lock(self, token_hash: bytes) -> RefreshToken | None:
+        """The token's record, locked until the unit of work ends (concurrent refreshes queue here)."""
+        ...
+
+    async def spend(self, token_hash: bytes, at: datetime) -> None: ...
+
+    async def revoke_family(self, family_id: UUID, at: datetime) -> None: ...
+
+    async def deny_access(self, jti: str, expires_at: datetime) -> None:
+        """Record a revoked access token durably, until it would have expired anyway."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commits when the block ends cleanly, rolls back otherwise."""
 
@@ -45,6 +63,9 @@ class UnitOfWork(Protocol):
 
     @property
     def credentials(self) -> Credentials: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokens: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -73,6 +94,10 @@ class UserReadModel(Protocol):
 
     async def credential(self, email: str) -> Credential | None: ...
 
+    async def list(self, limit: int, after: tuple[datetime, UUID] | None) -> list[UserView]:
+        """Up to `limit` users after the keyset position, oldest first."""
+        ...
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -93,6 +118,30 @@ class PasswordHasher(Protocol):
 class Tokens(Protocol):
     def issue(self, actor: Actor) -> IssuedToken: ...
 
-    def verify(self, token: str) -> Actor:
-        """The actor a valid token names; Unauthenticated for anything else."""
+    def verify(self, token: str) -> AccessClaims:
+        """The claims of a valid, unexpired token; Unauthenticated for anything else."""
+        ...
+
+    def new_refresh_token(self) -> str:
+        """An opaque random token of at least 256 bits."""
+        ...
+
+
+class RevokedAccessTokens(Protocol):
+    """The deny-list of access tokens revoked before their expiry (logout)."""
+
+    async def add(self, jti: str, expires_at: datetime) -> None:
+        """Publish a revocation already recorded durably (best effort: the durable record is the fallback)."""
+        ...
+
+    async def contains(self, jti: str) -> bool: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, rule: RateRule, key: str) -> RateLimit:
+        """Count one hit of `rule` for `key`; the result says whether it was within the limit."""
+        ...
+
+    async def peek(self, rule: RateRule, key: str) -> RateLimit:
+        """Whether `key` is within `rule` now, without counting a hit."""
         ...

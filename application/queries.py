@@ -5,7 +5,7 @@ from uuid import UUID
 import msgspec
 
 from application.context import RequestContext
-from application.cursors import decode_cursor, encode_cursor
+from application.cursors import decode_cursor, page_of
 from application.errors import Forbidden, NotFound
 from application.services import Services
 from application.tasks import acting_user
@@ -38,7 +38,5 @@ async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) 
     owner_id = query.owner_id if actor.is_admin else actor.user_id
     after = decode_cursor(services.cursor_secret, query.cursor) if query.cursor else None
     rows = await services.tasks.list(TaskListing(owner_id, query.statuses, query.priorities, query.limit + 1, after))
-    page, more = rows[: query.limit], len(rows) > query.limit
-    last = page[-1] if page else None
-    next_cursor = encode_cursor(services.cursor_secret, (last.created_at, last.id)) if more and last else None
+    page, next_cursor = page_of(services.cursor_secret, rows, query.limit)
     return TaskPage(data=page, next_cursor=next_cursor)

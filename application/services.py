@@ -6,6 +6,8 @@ from application.ports import (
     Clock,
     Ids,
     PasswordHasher,
+    RateLimiter,
+    RevokedAccessTokens,
     TaskReadModel,
     Tokens,
     UnitOfWorkFactory,
@@ -22,4 +24,7 @@ class Services:
     ids: Ids
     hasher: PasswordHasher
     tokens: Tokens
+    revoked_access: RevokedAccessTokens
+    rate_limiter: RateLimiter
     cursor_secret: bytes
+    refresh_token_ttl_seconds: int

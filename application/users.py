@@ -1,16 +1,18 @@
-"""Registration, login and user lookups."""
+"""Registration, login, and user administration."""
 
 import asyncio
 from uuid import UUID
 
 import msgspec
 
-from application.context import Actor, IssuedToken, RequestContext
-from application.errors import InvalidCredentials, NotFound
+from application.context import RateRule, RequestContext
+from application.cursors import decode_cursor, page_of
+from application.errors import Forbidden, InvalidCredentials, NotFound
 from application.records import StreamAppend
 from application.services import Services
+from application.sessions import Session, enforce, open_session
 from application.tasks import acting_user
-from application.views import UserView
+from application.views import UserPage, UserView
 from domain import users
 from domain.values import Role
 
@@ -27,9 +29,9 @@ class LogIn(msgspec.Struct, frozen=True):
     password: str
 
 
-class Session(msgspec.Struct, frozen=True):
-    user: UserView
-    access: IssuedToken
+class ChangeRole(msgspec.Struct, frozen=True):
+    user_id: UUID
+    role: Role
 
 
 def normalise_email(email: str) -> str:
@@ -38,33 +40,45 @@ def normalise_email(email: str) -> str:
 
 async def register_user(command: RegisterUser, ctx: RequestContext, services: Services) -> Session:
     """Register a user (EmailTaken if the email is in use) and log them in."""
+    if ctx.client_address:
+        enforce(await services.rate_limiter.hit(RateRule.REGISTER_BY_ADDRESS, ctx.client_address))
     email = normalise_email(command.email)
     name = command.name.strip()
     events = users.decide(users.RegisterUser(email=email, name=name, role=command.role), users.INITIAL)
     password_hash = await asyncio.to_thread(services.hasher.hash, command.password)
-    user_id, now = services.ids.new(), services.clock.now()
+    user = UserView(id=services.ids.new(), email=email, name=name, role=command.role, created_at=services.clock.now())
     async with services.uow() as uow:
-        await uow.credentials.save(user_id, email, password_hash)
-        await uow.events.append([StreamAppend(user_id, users.STREAM_TYPE, 0, list(events))], ctx.metadata(), now)
-    user = UserView(id=user_id, email=email, name=name, role=command.role, created_at=now)
-    return Session(user=user, access=services.tokens.issue(Actor(user_id, command.role)))
+        await uow.credentials.save(user.id, email, password_hash)
+        await uow.events.append(
+            [StreamAppend(user.id, users.STREAM_TYPE, 0, list(events))], ctx.metadata(), user.created_at
+        )
+        return await open_session(uow, user, services)
 
 
 async def log_in(command: LogIn, ctx: RequestContext, services: Services) -> Session:
-    """Check the password; an unknown email costs the same work and gets the same error as a wrong password."""
-    credential = await services.users.credential(normalise_email(command.email))
+    """Check the password; an unknown email costs the same work and gets the same error as a wrong password.
+
+    Limits: attempts per client address and per account, and an account with too many recent failures is
+    locked for a while (unknown emails alike, so the lock reveals nothing either).
+    """
+    email = normalise_email(command.email)
+    limiter = services.rate_limiter
+    if ctx.client_address:
+        enforce(await limiter.hit(RateRule.LOGIN_BY_ADDRESS, ctx.client_address))
+    enforce(await limiter.peek(RateRule.FAILED_LOGINS, email))
+    enforce(await limiter.hit(RateRule.LOGIN_BY_ACCOUNT, email))
+    credential = await services.users.credential(email)
     matches, new_hash = await asyncio.to_thread(
         services.hasher.verify, command.password, credential.password_hash if credential else None
     )
-    if credential is None or not matches:
+    user = await services.users.get(credential.user_id) if credential and matches else None
+    if credential is None or user is None:
+        await limiter.hit(RateRule.FAILED_LOGINS, email)
         raise InvalidCredentials()
-    if new_hash is not None:
-        async with services.uow() as uow:
-            await uow.credentials.rehash(credential.user_id, new_hash)
-    user = await services.users.get(credential.user_id)
-    if user is None:
-        raise InvalidCredentials()
-    return Session(user=user, access=services.tokens.issue(Actor(user.id, user.role)))
+    async with services.uow() as uow:
+        if new_hash is not None:
+            await uow.credentials.rehash(user.id, new_hash)
+        return await open_session(uow, user, services)
 
 
 async def get_user(user_id: UUID, ctx: RequestContext, services: Services) -> UserView:
@@ -72,5 +86,40 @@ async def get_user(user_id: UUID, ctx: RequestContext, services: Services) -> Us
     actor = acting_user(ctx)
     user = await services.users.get(user_id)
     if user is None or not actor.may_act_on(user_id):
+        raise NotFound("user")
+    return user
+
+
+async def list_users(limit: int, cursor: str | None, ctx: RequestContext, services: Services) -> UserPage:
+    """Every user, oldest first (admins only)."""
+    if not acting_user(ctx).is_admin:
+        raise Forbidden("only an admin may list users")
+    after = decode_cursor(services.cursor_secret, cursor) if cursor else None
+    page, next_cursor = page_of(services.cursor_secret, await services.users.list(limit + 1, after), limit)
+    return UserPage(data=page, next_cursor=next_cursor)
+
+
+async def change_role(command: ChangeRole, ctx: RequestContext, services: Services) -> UserView:
+    """Change a user's role (admins only); it takes effect on the user's next access token."""
+    if not acting_user(ctx).is_admin:
+        raise Forbidden("only an admin may change roles")
+    async with services.uow() as uow:
+        records = await uow.events.load(command.user_id)
+        state = users.INITIAL
+        for record in records:
+            event = record.event()
+            assert isinstance(event, users.UserRegistered | users.UserRoleChanged)
+            state = users.evolve(state, event)
+        if not state.registered:
+            raise NotFound("user")
+        events = users.decide(users.ChangeRole(role=command.role), state)
+        if events:
+            await uow.events.append(
+                [StreamAppend(command.user_id, users.STREAM_TYPE, records[-1].version, list(events))],
+                ctx.metadata(),
+                services.clock.now(),
+            )
+    user = await services.users.get(command.user_id)
+    if user is None:
         raise NotFound("user")
     return user

@@ -55,6 +55,11 @@ class UserView(msgspec.Struct, frozen=True, rename="camel"):
     created_at: datetime
 
 
+class UserPage(msgspec.Struct, frozen=True, rename="camel"):
+    data: list[UserView]
+    next_cursor: str | None
+
+
 class Credential(msgspec.Struct, frozen=True):
     user_id: UUID
     password_hash: str

@@ -9,7 +9,9 @@ import redis.asyncio as aioredis
 
 from application.services import Services
 from infrastructure.postgres import Pool, open_pool
+from infrastructure.rate_limits import SharedLimits
 from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.revocations import RedisRevokedAccessTokens
 from infrastructure.security import Argon2Hasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.system import RandomIds, SystemClock
@@ -23,6 +25,7 @@ class Runtime:
     services: Services
     pool: Pool
     redis: aioredis.Redis
+    revocations: RedisRevokedAccessTokens
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -43,6 +46,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         settings.database_url, size=settings.database_pool_size, checkout_seconds=settings.database_timeout_seconds
     ) as pool:
         client = redis_client(settings)
+        revocations = RedisRevokedAccessTokens(client, pool, settings.redis_namespace, settings.redis_timeout_seconds)
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),
@@ -52,8 +56,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 ids=RandomIds(),
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),
                 tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
+                revoked_access=revocations,
+                rate_limiter=SharedLimits(client, settings),
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
+                refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
             )
-            yield Runtime(services=services, pool=pool, redis=client)
+            yield Runtime(services=services, pool=pool, redis=client, revocations=revocations)
         finally:
             await client.aclose()

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.context import RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.task_views import task_view
@@ -27,6 +28,8 @@ class MemoryLog:
         self.credentials: dict[str, tuple[UUID, str]] = {}
         self.tasks: dict[UUID, TaskView] = {}
         self.users: dict[UUID, UserView] = {}
+        self.refresh_tokens: dict[bytes, RefreshToken] = {}
+        self.revoked_access: dict[str, datetime] = {}
         self._positions = itertools.count(1)
 
     def next_position(self) -> int:
@@ -144,11 +147,52 @@ class MemoryCredentials:
         self.rehashes[user_id] = password_hash
 
 
+class MemoryRefreshTokens:
+    """Changes stay pending until the unit of work commits, as in a database transaction."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+        self.pending: dict[bytes, RefreshToken] = {}
+        self.denied: dict[str, datetime] = {}
+
+    def _current(self) -> dict[bytes, RefreshToken]:
+        return self._log.refresh_tokens | self.pending
+
+    async def add(self, token: RefreshToken) -> None:
+        self.pending[token.token_hash] = token
+
+    async def lock(self, token_hash: bytes) -> RefreshToken | None:
+        return self._current().get(token_hash)
+
+    async def spend(self, token_hash: bytes, at: datetime) -> None:
+        self.pending[token_hash] = msgspec.structs.replace(self._current()[token_hash], spent_at=at)
+
+    async def revoke_family(self, family_id: UUID, at: datetime) -> None:
+        for token_hash, token in self._current().items():
+            if token.family_id == family_id and token.revoked_at is None:
+                self.pending[token_hash] = msgspec.structs.replace(token, revoked_at=at)
+
+    async def deny_access(self, jti: str, expires_at: datetime) -> None:
+        self.denied[jti] = expires_at
+
+
+class MemoryRevokedAccessTokens:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def add(self, jti: str, expires_at: datetime) -> None:
+        self._log.revoked_access[jti] = expires_at
+
+    async def contains(self, jti: str) -> bool:
+        return jti in self._log.revoked_access
+
+
 class MemoryUnitOfWork:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
         self.events = MemoryEventStore(log)
         self.credentials = MemoryCredentials(log)
+        self.refresh_tokens = MemoryRefreshTokens(log)
 
     async def __aenter__(self) -> Self:
         return self
@@ -161,6 +205,8 @@ class MemoryUnitOfWork:
     ) -> None:
         if exc_type is None:
             self._log.commit(self.events.pending, self.credentials.pending, self.credentials.rehashes)
+            self._log.refresh_tokens.update(self.refresh_tokens.pending)
+            self._log.revoked_access.update(self.refresh_tokens.denied)
 
 
 class MemoryTaskReadModel:
@@ -189,6 +235,10 @@ class MemoryUserReadModel:
 
     async def get(self, user_id: UUID) -> UserView | None:
         return self._log.users.get(user_id)
+
+    async def list(self, limit: int, after: tuple[datetime, UUID] | None) -> list[UserView]:
+        ordered = sorted(self._log.users.values(), key=lambda u: (u.created_at, u.id))
+        return [u for u in ordered if after is None or (u.created_at, u.id) > after][:limit]
 
     async def credential(self, email: str) -> Credential | None:
         found = self._log.credentials.get(email)

@@ -1,5 +1,6 @@
 """Read-model queries over tasks_view and users_view: SQL on indexed columns, keyset pages."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +32,11 @@ def _task(row: tuple[Any, ...]) -> TaskView:
         created_at=created,
         updated_at=updated,
     )
+
+
+def _user(row: tuple[Any, ...]) -> UserView:
+    id_, email, name, role, created_at = row
+    return UserView(id=id_, email=email, name=name, role=Role(role), created_at=created_at)
 
 
 class PostgresTaskReadModel:
@@ -79,10 +85,18 @@ class PostgresUserReadModel:
                 "SELECT id, email, name, role, created_at FROM users_view WHERE id = %s", (user_id,)
             )
             row = await cursor.fetchone()
-        if row is None:
-            return None
-        id_, email, name, role, created_at = row
-        return UserView(id=id_, email=email, name=name, role=Role(role), created_at=created_at)
+        return _user(row) if row else None
+
+    async def list(self, limit: int, after: tuple[datetime, UUID] | None) -> list[UserView]:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT id, email, name, role, created_at FROM users_view"
+                " WHERE %s::timestamptz IS NULL OR (created_at, id) > (%s, %s)"
+                " ORDER BY created_at, id LIMIT %s",
+                (*(after or (None, None))[:1], *(after or (None, None)), limit),
+            )
+            rows = await cursor.fetchall()
+        return [_user(row) for row in rows]
 
     async def credential(self, email: str) -> Credential | None:
         async with translated_errors(), self._pool.connection() as conn:

@@ -1,13 +1,13 @@
 """Password hashing (argon2 through passlib) and JWT access tokens (PyJWT, pinned algorithm)."""
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import jwt
 from passlib.context import CryptContext
 
-from application.context import Actor, IssuedToken
+from application.context import AccessClaims, Actor, IssuedToken
 from application.errors import Unauthenticated
 from application.ports import Clock
 from domain.values import Role
@@ -16,6 +16,7 @@ ISSUER = "taskflow"
 AUDIENCE = "taskflow-api"
 ALGORITHM = "HS256"
 CLOCK_LEEWAY_SECONDS = 10
+REFRESH_TOKEN_BYTES = 32  # 256 bits
 
 
 class Argon2Hasher:
@@ -59,7 +60,10 @@ class JwtTokens:
         }
         return IssuedToken(token=jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_in=self._ttl)
 
-    def verify(self, token: str) -> Actor:
+    def new_refresh_token(self) -> str:
+        return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+    def verify(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -70,6 +74,9 @@ class JwtTokens:
                 leeway=CLOCK_LEEWAY_SECONDS,
                 options={"require": ["sub", "role", "jti", "iat", "exp", "iss", "aud"]},
             )
-            return Actor(user_id=UUID(claims["sub"]), role=Role(claims["role"]))
+            actor = Actor(user_id=UUID(claims["sub"]), role=Role(claims["role"]))
+            return AccessClaims(
+                actor=actor, jti=str(claims["jti"]), expires_at=datetime.fromtimestamp(claims["exp"], UTC)
+            )
         except (jwt.PyJWTError, ValueError, TypeError) as exc:
             raise Unauthenticated() from exc

@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_timeout_seconds: float = 5.0
     redis_timeout_seconds: float = 0.25
     redis_namespace: str = "taskflow"
+    cors_origins: tuple[str, ...] = ()
     # OWASP's argon2id baseline; tests lower it to keep the suite fast.
     argon2_memory_kib: int = 19_456
     argon2_rounds: int = 2
@@ -103,6 +104,13 @@ def _url(*schemes: str) -> Callable[[str], str]:
     return convert
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+    if not all(origin.startswith(("http://", "https://")) for origin in origins):
+        raise ValueError(raw)
+    return origins
+
+
 def _jwt_secret(env: Mapping[str, str], environment: Environment, data_dir: Path) -> bytes:
     raw = env.get("TASKFLOW_JWT_SECRET")
     if raw:
@@ -156,5 +164,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_REFUND_RETRY_MAX_SECONDS", _positive_float, 300.0, "a positive number of seconds"
         ),
         refund_max_attempts=_parse(env, "TASKFLOW_REFUND_MAX_ATTEMPTS", _int_in(1, 100), 5, "an integer 1-100"),
+        cors_origins=_parse(env, "TASKFLOW_CORS_ORIGINS", _origins, (), "comma-separated http(s):// origins"),
         log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
     )

@@ -1,6 +1,7 @@
 """The PostgreSQL unit of work: one pooled connection, one transaction, the event store and credentials on it."""
 
 from contextlib import AsyncExitStack
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -8,6 +9,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import TupleRow
 
+from application.context import RefreshToken
 from application.errors import EmailTaken
 from infrastructure.event_store import PostgresEventStore
 from infrastructure.postgres import Pool, translated_errors
@@ -34,9 +36,48 @@ class PostgresCredentials:
         )
 
 
+class PostgresRefreshTokens:
+    def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        self._conn = conn
+
+    async def add(self, token: RefreshToken) -> None:
+        await self._conn.execute(
+            "INSERT INTO refresh_tokens (token_hash, family_id, user_id, issued_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            (token.token_hash, token.family_id, token.user_id, token.issued_at, token.expires_at),
+        )
+
+    async def lock(self, token_hash: bytes) -> RefreshToken | None:
+        cursor = await self._conn.execute(
+            "SELECT token_hash, family_id, user_id, issued_at, expires_at, spent_at, revoked_at"
+            " FROM refresh_tokens WHERE token_hash = %s FOR UPDATE",
+            (token_hash,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return None
+        hash_, family_id, user_id, issued_at, expires_at, spent_at, revoked_at = row
+        return RefreshToken(bytes(hash_), family_id, user_id, issued_at, expires_at, spent_at, revoked_at)
+
+    async def spend(self, token_hash: bytes, at: datetime) -> None:
+        await self._conn.execute("UPDATE refresh_tokens SET spent_at = %s WHERE token_hash = %s", (at, token_hash))
+
+    async def revoke_family(self, family_id: UUID, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = %s WHERE family_id = %s AND revoked_at IS NULL", (at, family_id)
+        )
+
+    async def deny_access(self, jti: str, expires_at: datetime) -> None:
+        await self._conn.execute(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING",
+            (jti, expires_at),
+        )
+
+
 class PostgresUnitOfWork:
     events: PostgresEventStore
     credentials: PostgresCredentials
+    refresh_tokens: PostgresRefreshTokens
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
@@ -49,6 +90,7 @@ class PostgresUnitOfWork:
             await stack.enter_async_context(conn.transaction())
             self.events = PostgresEventStore(conn)
             self.credentials = PostgresCredentials(conn)
+            self.refresh_tokens = PostgresRefreshTokens(conn)
             self._stack = stack.pop_all()
         return self
 

@@ -26,13 +26,22 @@ from application.errors import (
 from application.queries import ListTasks, get_task, list_tasks
 from application.records import RecordedEvent
 from application.services import Services
+from application.sessions import Session
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
-from application.users import LogIn, RegisterUser, Session, get_user, log_in, register_user
+from application.users import LogIn, RegisterUser, get_user, log_in, register_user
 from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
-from infrastructure.memory import MemoryLog, MemoryTaskReadModel, MemoryUnitOfWork, MemoryUserReadModel
+from infrastructure.memory import (
+    MemoryLog,
+    MemoryRevokedAccessTokens,
+    MemoryTaskReadModel,
+    MemoryUnitOfWork,
+    MemoryUserReadModel,
+)
+from infrastructure.rate_limits import ProcessLimits
 from infrastructure.security import JwtTokens
+from infrastructure.settings import Settings
 
 JWT_SECRET = b"unit-test-jwt-secret-0123456789abcdefghi"
 CURSOR_SECRET = b"unit-test-cursor-secret-0123456789abcdef"
@@ -111,7 +120,10 @@ class World:
             ids=RandomIds(),
             hasher=self.hasher,
             tokens=JwtTokens(JWT_SECRET, 900, self.clock),
+            revoked_access=MemoryRevokedAccessTokens(self.log),
+            rate_limiter=ProcessLimits(Settings(jwt_secret=JWT_SECRET)),
             cursor_secret=CURSOR_SECRET,
+            refresh_token_ttl_seconds=3600,
         )
 
     def _unit_of_work(self) -> MemoryUnitOfWork:
@@ -573,11 +585,11 @@ class TestRegisterAndLogIn:
             "Ann",
             Role.USER,
         )
-        assert world.services.tokens.verify(registered.access.token) == Actor(registered.user.id, Role.USER)
+        assert world.services.tokens.verify(registered.access.token).actor == Actor(registered.user.id, Role.USER)
 
         session = await log_in_as(world, "ANN@example.com\t")
         assert session.user == registered.user
-        assert world.services.tokens.verify(session.access.token) == Actor(registered.user.id, Role.USER)
+        assert world.services.tokens.verify(session.access.token).actor == Actor(registered.user.id, Role.USER)
         assert session.access.expires_in == 900
 
     async def test_the_password_is_stored_hashed_only(self, world: World) -> None:

@@ -1,0 +1,92 @@
+"""Sessions: an access token (JWT) and a rotating refresh token per login, reuse detection, logout."""
+
+import hashlib
+from datetime import timedelta
+from uuid import UUID
+
+import msgspec
+
+from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken, RequestContext
+from application.errors import RateLimited, Unauthenticated
+from application.ports import UnitOfWork
+from application.services import Services
+from application.views import UserView
+
+
+class Session(msgspec.Struct, frozen=True):
+    user: UserView
+    access: IssuedToken
+    refresh_token: str
+
+
+def refresh_token_hash(token: str) -> bytes:
+    # The token carries 256 random bits, so a fast hash is enough to make the stored value useless to a thief.
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def open_session(uow: UnitOfWork, user: UserView, services: Services, family_id: UUID | None = None) -> Session:
+    """Issue an access token and a refresh token (in `uow`), starting a new token family unless one is given."""
+    now = services.clock.now()
+    token = services.tokens.new_refresh_token()
+    await uow.refresh_tokens.add(
+        RefreshToken(
+            token_hash=refresh_token_hash(token),
+            family_id=family_id or services.ids.new(),
+            user_id=user.id,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=services.refresh_token_ttl_seconds),
+        )
+    )
+    return Session(user=user, access=services.tokens.issue(Actor(user.id, user.role)), refresh_token=token)
+
+
+def enforce(limit: RateLimit) -> None:
+    if not limit.allowed:
+        raise RateLimited(limit.limit, limit.reset_after_seconds)
+
+
+async def refresh(token: str, ctx: RequestContext, services: Services) -> Session:
+    """Rotate: spend the presented token and return a new pair; a spent token presented again revokes its family."""
+    now = services.clock.now()
+    session: Session | None = None
+    async with services.uow() as uow:
+        record = await uow.refresh_tokens.lock(refresh_token_hash(token))
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            pass
+        elif record.spent_at is not None:
+            # Reuse: whoever holds this family (a thief or the victim) is logged out; the revocation commits.
+            await uow.refresh_tokens.revoke_family(record.family_id, now)
+        else:
+            user = await services.users.get(record.user_id)
+            if user is not None:
+                await uow.refresh_tokens.spend(record.token_hash, now)
+                session = await open_session(uow, user, services, record.family_id)
+    if session is None:
+        raise Unauthenticated()
+    return session
+
+
+async def log_out(token: str, ctx: RequestContext, services: Services) -> None:
+    """Revoke the refresh token's family (if it is the caller's) and the access token the request carries."""
+    if ctx.actor is None or ctx.access is None:
+        raise Unauthenticated()
+    now = services.clock.now()
+    async with services.uow() as uow:
+        record = await uow.refresh_tokens.lock(refresh_token_hash(token))
+        if record is not None and record.user_id == ctx.actor.user_id:
+            await uow.refresh_tokens.revoke_family(record.family_id, now)
+        await uow.refresh_tokens.deny_access(ctx.access.jti, ctx.access.expires_at)
+    await services.revoked_access.add(ctx.access.jti, ctx.access.expires_at)
+
+
+async def authenticate(token: str, services: Services) -> AccessClaims:
+    """The claims of a valid access token that has not been revoked; Unauthenticated otherwise."""
+    claims = services.tokens.verify(token)
+    if await services.revoked_access.contains(claims.jti):
+        raise Unauthenticated()
+    return claims
+
+
+async def within_api_limit(claims: AccessClaims, services: Services) -> None:
+    """The per-user limit on the authenticated API."""
+    enforce(await services.rate_limiter.hit(RateRule.API_BY_USER, str(claims.actor.user_id)))

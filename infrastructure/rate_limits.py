@@ -1,0 +1,90 @@
+"""Rate limits on the `limits` library's moving window, kept in Redis so every instance shares them.
+
+When Redis does not answer, limits fall back to a per-process moving window rather than to none.
+"""
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from application.context import RateLimit, RateRule
+from infrastructure.revocations import REDIS_ERRORS
+from infrastructure.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Failed logins of one account within 15 minutes before it is locked (until the window frees a slot).
+FAILED_LOGINS = "5 per 15 minutes"
+
+
+def rules(settings: Settings) -> dict[RateRule, RateLimitItem]:
+    return {
+        RateRule.LOGIN_BY_ADDRESS: parse(settings.login_rate_limit),
+        RateRule.LOGIN_BY_ACCOUNT: parse(settings.login_rate_limit),
+        RateRule.REGISTER_BY_ADDRESS: parse(settings.login_rate_limit),
+        RateRule.FAILED_LOGINS: parse(FAILED_LOGINS),
+        RateRule.API_BY_USER: parse(settings.api_rate_limit),
+    }
+
+
+async def _ask(
+    limiter: MovingWindowRateLimiter, item: RateLimitItem, rule: RateRule, key: str, count: bool
+) -> RateLimit:
+    allowed = await (limiter.hit if count else limiter.test)(item, rule.value, key)
+    stats = await limiter.get_window_stats(item, rule.value, key)
+    return RateLimit(
+        allowed=allowed,
+        limit=item.amount,
+        remaining=stats.remaining,
+        reset_after_seconds=max(0, int(stats.reset_time - time.time()) + 1),
+    )
+
+
+class ProcessLimits:
+    """Moving windows in this process's memory: the fallback, and the limiter of in-memory tests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._rules = rules(settings)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def hit(self, rule: RateRule, key: str) -> RateLimit:
+        return await _ask(self._limiter, self._rules[rule], rule, key, count=True)
+
+    async def peek(self, rule: RateRule, key: str) -> RateLimit:
+        return await _ask(self._limiter, self._rules[rule], rule, key, count=False)
+
+
+class SharedLimits:
+    """Moving windows in Redis, shared by every instance; per-process windows while Redis does not answer."""
+
+    def __init__(self, redis: aioredis.Redis, settings: Settings) -> None:
+        self._rules = rules(settings)
+        self._timeout = settings.redis_timeout_seconds
+        options: dict[str, Any] = {"connection_pool": redis.connection_pool}
+        storage = RedisStorage(
+            "async+redis://localhost:6379",  # not dialled: the app's own connection pool is used
+            implementation="redispy",
+            key_prefix=f"{settings.redis_namespace}:limits",
+            **options,
+        )
+        self._shared = MovingWindowRateLimiter(storage)
+        self._fallback = ProcessLimits(settings)
+
+    async def _decide(self, rule: RateRule, key: str, count: bool) -> RateLimit:
+        try:
+            return await asyncio.wait_for(_ask(self._shared, self._rules[rule], rule, key, count), self._timeout)
+        except REDIS_ERRORS:
+            log.warning("rate limits fall back to this process: Redis did not answer")
+            return await (self._fallback.hit if count else self._fallback.peek)(rule, key)
+
+    async def hit(self, rule: RateRule, key: str) -> RateLimit:
+        return await self._decide(rule, key, count=True)
+
+    async def peek(self, rule: RateRule, key: str) -> RateLimit:
+        return await self._decide(rule, key, count=False)

@@ -1,0 +1,2 @@
+DROP TABLE revoked_access_tokens;
+DROP TABLE refresh_tokens;
