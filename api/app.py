@@ -1,7 +1,6 @@
 """The Litestar application factory."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,13 +44,13 @@ def create_app(settings: Settings) -> Litestar:
     async def runtime(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings) as opened:
             app.state.runtime = opened
-            upkeep = asyncio.create_task(keep_sessions(opened), name="session-upkeep")
+            stop = asyncio.Event()
+            upkeep = asyncio.create_task(keep_sessions(opened, stop), name="session-upkeep")
             try:
                 yield
             finally:
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                stop.set()
+                await upkeep
 
     swagger = StrictSwagger()
     return Litestar(

@@ -6,7 +6,7 @@ from uuid import UUID
 import msgspec
 
 from application.context import RequestContext
-from application.errors import ApplicationError
+from application.errors import ApplicationError, InvalidInput
 from application.records import StreamAppend
 from application.services import Services
 from application.tasks import acting_user, owned_state, with_retries
@@ -40,6 +40,10 @@ _COMMANDS: dict[BatchAction, tasks.TaskCommand] = {
 async def batch_tasks(command: BatchTasks, ctx: RequestContext, services: Services) -> list[BatchItem]:
     """Apply the action to every task the caller may act on; the others fail alone, as per-item errors."""
     actor = acting_user(ctx)
+    if len(set(command.task_ids)) != len(command.task_ids):
+        raise InvalidInput("taskIds", "must not name a task twice")
+    if not 1 <= len(command.task_ids) <= MAX_BATCH:
+        raise InvalidInput("taskIds", f"must name 1 to {MAX_BATCH} tasks")
     decision = _COMMANDS[command.action]
 
     async def attempt() -> list[BatchItem]:

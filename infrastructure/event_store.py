@@ -13,6 +13,7 @@ from application.errors import ConcurrencyError
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from domain.events import SCHEMA_VERSIONS, to_data, type_name
 from infrastructure.event_hash import event_hash
+from infrastructure.postgres import translated_errors
 from infrastructure.projections.inline import project_inline
 
 _COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash"
@@ -94,20 +95,21 @@ class PostgresEventStore:
                 )
         if not records:
             return []
-        cursor = await self._conn.execute(
-            _INSERT,
-            (
-                msgspec.json.encode(metadata_data).decode(),
-                recorded_at,
-                [r.stream_id for r in records],
-                [r.stream_type for r in records],
-                [r.version for r in records],
-                [r.type for r in records],
-                [r.schema_version for r in records],
-                [msgspec.json.encode(r.data).decode() for r in records],
-                [r.hash for r in records],
-            ),
-        )
+        async with translated_errors():  # a lost race is a ConcurrencyError here, where the port promises it
+            cursor = await self._conn.execute(
+                _INSERT,
+                (
+                    msgspec.json.encode(metadata_data).decode(),
+                    recorded_at,
+                    [r.stream_id for r in records],
+                    [r.stream_type for r in records],
+                    [r.version for r in records],
+                    [r.type for r in records],
+                    [r.schema_version for r in records],
+                    [msgspec.json.encode(r.data).decode() for r in records],
+                    [r.hash for r in records],
+                ),
+            )
         positions = {(stream_id, version): position for stream_id, version, position in await cursor.fetchall()}
         recorded = [msgspec.structs.replace(r, position=positions[(r.stream_id, r.version)]) for r in records]
         await project_inline(self._conn, recorded)

@@ -1,6 +1,7 @@
 """Background upkeep an API process runs while it serves: republish revocations, delete expired session rows."""
 
 import asyncio
+import contextlib
 import logging
 
 from infrastructure.bootstrap import Runtime
@@ -16,10 +17,14 @@ PURGE = (
 )
 
 
-async def keep_sessions(runtime: Runtime) -> None:
-    """Run until cancelled; a failed round (a dependency down) is logged and tried again next round."""
+async def keep_sessions(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Run rounds until `stop` is set; a failed round (a dependency down) is logged and tried again next round.
+
+    Stopping is by event rather than by cancellation: a query cancelled mid-flight can surface as an ordinary
+    error, which the loop would log and carry on from.
+    """
     rounds = 0
-    while True:
+    while not stop.is_set():
         try:
             await runtime.revocations.republish()
             if rounds % PURGE_EVERY == 0:
@@ -29,4 +34,5 @@ async def keep_sessions(runtime: Runtime) -> None:
         except Exception:  # a round must never end the loop
             log.warning("session upkeep round failed; retrying", exc_info=True)
         rounds += 1
-        await asyncio.sleep(REPUBLISH_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REPUBLISH_SECONDS)

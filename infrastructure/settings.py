@@ -104,6 +104,12 @@ def _url(*schemes: str) -> Callable[[str], str]:
     return convert
 
 
+def _namespace(raw: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(origin.strip() for origin in raw.split(",") if origin.strip())
     if not all(origin.startswith(("http://", "https://")) for origin in origins):
@@ -164,6 +170,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_REFUND_RETRY_MAX_SECONDS", _positive_float, 300.0, "a positive number of seconds"
         ),
         refund_max_attempts=_parse(env, "TASKFLOW_REFUND_MAX_ATTEMPTS", _int_in(1, 100), 5, "an integer 1-100"),
+        redis_namespace=_parse(env, "TASKFLOW_REDIS_NAMESPACE", _namespace, "taskflow", "letters, digits, - and _"),
         cors_origins=_parse(env, "TASKFLOW_CORS_ORIGINS", _origins, (), "comma-separated http(s):// origins"),
         log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
     )

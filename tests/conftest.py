@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import psycopg
 import pytest
 from litestar import Litestar
@@ -79,5 +80,34 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """An HTTP client of the app; every error response it sees is checked for leaked internals."""
     async with AsyncTestClient(app=create_app(settings)) as test_client:
+        test_client.event_hooks["response"].append(refuse_leaked_internals)
         yield test_client
+
+
+# Words that would betray the implementation if they reached a client in an error body.
+INTERNALS = (
+    "psycopg",
+    "sqlstate",
+    "traceback",
+    "select ",
+    "insert ",
+    "constraint",
+    "events_",
+    "tasks_view",
+    "users_view",
+    "refresh_tokens",
+    ".py",
+    "litestar",
+    "msgspec",
+    "redis",
+    "exception",
+)
+
+
+async def refuse_leaked_internals(response: httpx.Response) -> None:
+    if response.status_code >= 400:
+        body = (await response.aread()).decode(errors="replace").lower()
+        leaked = [word for word in INTERNALS if word in body]
+        assert not leaked, f"{response.request.method} {response.request.url} leaked {leaked}: {body}"

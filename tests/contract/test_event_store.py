@@ -338,13 +338,17 @@ class TestConcurrentAppenders:
         stream_id = uuid4()
         await append(unit_of_work, stream_id, 0, [created()])
 
+        writers = CONCURRENT_WRITERS - 1
+        everyone_loaded = asyncio.Barrier(writers)
+
         async def write(writer: int) -> int:
             """Load, then append one event at the version seen; on a lost race, reload and retry."""
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 try:
                     async with unit_of_work() as unit:
                         seen = await unit.events.load(stream_id)
-                        await asyncio.sleep(0)  # let the other writers load the same version
+                        if attempt == 1:
+                            await everyone_loaded.wait()  # so the first round is a real race on one version
                         await unit.events.append(
                             [StreamAppend(stream_id, tasks.STREAM_TYPE, seen[-1].version, [renamed(f"w{writer}")])],
                             METADATA,
@@ -355,12 +359,10 @@ class TestConcurrentAppenders:
                     continue
             raise AssertionError(f"writer {writer} never got a version")
 
-        attempts = await asyncio.wait_for(
-            asyncio.gather(*(write(n) for n in range(CONCURRENT_WRITERS - 1))), timeout=30
-        )
+        attempts = await asyncio.wait_for(asyncio.gather(*(write(n) for n in range(writers))), timeout=30)
 
         records = await load(unit_of_work, stream_id)
         assert [r.version for r in records] == list(range(1, CONCURRENT_WRITERS + 1))
         titles = [r.data["title"] for r in records[1:]]
-        assert sorted(titles) == sorted(f"w{n}" for n in range(CONCURRENT_WRITERS - 1))
-        assert max(attempts) > 1, "the writers should have raced"
+        assert sorted(titles) == sorted(f"w{n}" for n in range(writers))
+        assert attempts.count(1) == 1, "exactly one writer wins the first round"

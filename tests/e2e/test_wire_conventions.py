@@ -8,12 +8,10 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from infrastructure.settings import Settings
+from tests.conftest import INTERNALS
 from tests.e2e.helpers import Client, bearer
 
 Session = dict[str, Any]
-
-# Words that would betray internals if they reached a client.
-INTERNALS = ("psycopg", "sqlstate", "traceback", "select ", "insert ", "constraint", "events_", "tasks_view", ".py")
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:

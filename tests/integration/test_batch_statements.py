@@ -21,6 +21,7 @@ from application.services import Services
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.postgres import Pool
+from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.integration.wiring import services_over
 
@@ -88,8 +89,9 @@ async def counting_pool(database_url: str) -> AsyncIterator[Pool]:
 
 
 @pytest.fixture
-def services(counting_pool: Pool) -> Services:
-    return services_over(counting_pool)
+async def services(counting_pool: Pool, settings: Settings) -> AsyncIterator[Services]:
+    async with services_over(counting_pool, settings) as wired:
+        yield wired
 
 
 async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:

@@ -1,11 +1,14 @@
 """Property: after any sequence of task commands, tasks_view holds exactly what folding the log gives."""
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal, TypeVar
 from uuid import UUID, uuid4
 
-from hypothesis import HealthCheck, given, settings
+import hypothesis
+import pytest
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
 
@@ -18,6 +21,7 @@ from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, d
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.postgres import Pool
+from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.integration.wiring import services_over
 
@@ -173,10 +177,16 @@ class Run:
             return {task_id for (task_id,) in await cursor.fetchall()}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.fixture
+async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
+    async with services_over(pool, settings) as wired:
+        yield wired
+
+
+@hypothesis.settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=scripts)
-async def test_tasks_view_equals_the_folded_log(pool: Pool, script: list[Step]) -> None:
-    run = Run(services_over(pool))
+async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, script: list[Step]) -> None:
+    run = Run(services)
     for step in script:
         await run.step(step)
 

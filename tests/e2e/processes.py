@@ -1,0 +1,66 @@
+"""Running `taskflow` as real processes for the tests that need real sockets."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+START_TIMEOUT_SECONDS = 90.0
+STOP_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def base_environment(**overrides: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in ("HOST", "PORT")}
+    return clean | {"TASKFLOW_JWT_SECRET": TEST_SECRET.decode()} | overrides
+
+
+@contextmanager
+def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start `taskflow COMMAND`, wait until /health answers, yield its base URL, and stop it with SIGTERM."""
+    url = f"http://127.0.0.1:{env['PORT']}"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while True:
+                assert process.poll() is None, log.read_text()
+                try:
+                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            yield url, process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                pytest.fail("taskflow did not stop within the shutdown bound after SIGTERM")
+
+
+def login(url: str, email: str, password: str) -> dict[str, str]:
+    response = httpx.post(f"{url}/auth/login", json={"email": email, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['accessToken']}"}
