@@ -21,7 +21,7 @@ from api.problems import RAW_BODY, problem_response
 from api.tasks import TaskController
 from api.users import UserController
 from infrastructure.bootstrap import open_runtime
-from infrastructure.maintenance import keep_sessions
+from infrastructure.maintenance import keep_up
 from infrastructure.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -45,7 +45,7 @@ def create_app(settings: Settings) -> Litestar:
         async with open_runtime(settings) as opened:
             app.state.runtime = opened
             stop = asyncio.Event()
-            upkeep = asyncio.create_task(keep_sessions(opened, stop), name="session-upkeep")
+            upkeep = asyncio.create_task(keep_up(opened, stop), name="upkeep")
             try:
                 yield
             finally:

@@ -1,5 +1,6 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,8 +13,8 @@ from api.problems import problem_for_item
 from api.schemas import BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
 from application import batch, queries
 from application import tasks as commands
-from application.errors import PreconditionFailed
-from application.views import TaskPage, TaskView
+from application.errors import InvalidInput, PreconditionFailed
+from application.views import TaskPage, TaskSort, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
@@ -67,15 +68,28 @@ class TaskController(Controller):
         services: ServicesDep,
         status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
+        due_before: Annotated[datetime | None, QueryParameter(name="dueBefore", required=False)] = None,
+        due_after: Annotated[datetime | None, QueryParameter(name="dueAfter", required=False)] = None,
+        overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
+        q: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200)] = None,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
+        sort: Annotated[TaskSort, QueryParameter(name="sort")] = TaskSort.CREATED_DESC,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 20,
-        cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=512)] = None,
+        cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=2048)] = None,
     ) -> TaskPage:
-        """List tasks, newest first, one keyset page at a time."""
+        """List tasks, filtered and sorted, one keyset page at a time; the walk sees the tasks as of its first page."""
+        for name, value in (("dueBefore", due_before), ("dueAfter", due_after)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput(name, "must be an RFC 3339 timestamp with an offset")
         query = queries.ListTasks(
             statuses=tuple(status or ()),
             priorities=tuple(priority or ()),
+            due_before=due_before,
+            due_after=due_after,
+            overdue=overdue,
+            text=q,
             owner_id=owner_id,
+            sort=sort,
             limit=limit,
             cursor=cursor,
         )

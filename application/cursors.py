@@ -1,11 +1,16 @@
-"""Opaque, tamper-checked keyset cursors: base64url(payload) '.' base64url(HMAC-SHA256(payload))."""
+"""Opaque, tamper-checked keyset cursors: base64url(payload) '.' base64url(HMAC-SHA256(payload)).
+
+A cursor names the last row of a page (its sort key and id), the query it belongs to (a fingerprint: the
+same cursor with other filters is refused), when the walk began, and for task lists the database snapshot
+of the first page, so every page shows the tasks as they were then.
+"""
 
 import base64
 import hashlib
 import hmac
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -14,10 +19,23 @@ from application.errors import InvalidInput
 
 _SIGNATURE_BYTES = 16
 
+# How long a walk may take: superseded row versions are kept this long for it.
+WALK_RETENTION = timedelta(hours=1)
 
-class _Position(msgspec.Struct, array_like=True):
-    created_at: datetime
+SortKey = datetime | int | None
+
+
+class Cursor(msgspec.Struct, array_like=True, frozen=True):
+    query: str
+    key: SortKey
     id: UUID
+    began_at: datetime
+    snapshot: str | None = None
+
+
+def fingerprint(query: Any) -> str:
+    """A short digest of a query's filters and sort: what a cursor may be used with."""
+    return hashlib.sha256(msgspec.json.encode(query, order="sorted")).hexdigest()[:16]
 
 
 def _b64(raw: bytes) -> str:
@@ -32,38 +50,36 @@ def _sign(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
-def encode_cursor(secret: bytes, position: tuple[datetime, UUID]) -> str:
-    payload = msgspec.json.encode(_Position(*position))
+def encode_cursor(secret: bytes, cursor: Cursor) -> str:
+    payload = msgspec.json.encode(cursor)
     return f"{_b64(payload)}.{_b64(_sign(secret, payload))}"
 
 
-def decode_cursor(secret: bytes, cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor names; InvalidInput for anything this service did not issue."""
+def decode_cursor(secret: bytes, text: str, query: str, now: datetime) -> Cursor:
+    """The cursor `text` names, if this service issued it for `query` within the walk retention; else InvalidInput."""
     try:
-        payload_text, signature_text = cursor.split(".")
+        payload_text, signature_text = text.split(".")
         payload, signature = _unb64(payload_text), _unb64(signature_text)
         if not hmac.compare_digest(signature, _sign(secret, payload)):
             raise ValueError("bad signature")
-        position = msgspec.json.decode(payload, type=_Position)
+        cursor = msgspec.json.decode(payload, type=Cursor)
     except (ValueError, msgspec.ValidationError) as exc:
         raise InvalidInput("cursor", "is not a cursor this service issued") from exc
-    return position.created_at, position.id
+    if cursor.query != query:
+        raise InvalidInput("cursor", "belongs to a query with other filters or another sort")
+    if now - cursor.began_at > WALK_RETENTION:
+        raise InvalidInput("cursor", "has expired; start again from the first page")
+    return cursor
 
 
-class Keyed(Protocol):
-    @property
-    def created_at(self) -> datetime: ...
-
-    @property
-    def id(self) -> UUID: ...
+R = TypeVar("R")
 
 
-K = TypeVar("K", bound=Keyed)
-
-
-def page_of(secret: bytes, rows: Sequence[K], limit: int) -> tuple[list[K], str | None]:
+def page_of(
+    secret: bytes, rows: Sequence[R], limit: int, next_cursor: Callable[[R], Cursor]
+) -> tuple[list[R], str | None]:
     """The first `limit` of `rows` (fetched as limit + 1), and a cursor after the last one if more remain."""
     page = list(rows[:limit])
     if len(rows) <= limit or not page:
         return page, None
-    return page, encode_cursor(secret, (page[-1].created_at, page[-1].id))
+    return page, encode_cursor(secret, next_cursor(page[-1]))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import Credential, TaskListing, TaskView, UserView
+from application.views import Credential, TaskListing, TaskRows, TaskView, UserView
 
 
 class EventStore(Protocol):
@@ -84,8 +84,8 @@ class UnitOfWorkFactory(Protocol):
 class TaskReadModel(Protocol):
     async def get(self, task_id: UUID) -> TaskView | None: ...
 
-    async def list(self, listing: TaskListing) -> list[TaskView]:
-        """Up to `listing.limit` tasks after the keyset position, newest first."""
+    async def list(self, listing: TaskListing) -> TaskRows:
+        """Up to `listing.limit` tasks after the keyset position, in the listing's order, as of its snapshot."""
         ...
 
 

@@ -1,22 +1,28 @@
 """Task queries: read-model lookups, authorised here."""
 
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from application.context import RequestContext
-from application.cursors import decode_cursor, page_of
-from application.errors import Forbidden, NotFound
+from application.cursors import Cursor, decode_cursor, fingerprint, page_of
+from application.errors import Forbidden, InvalidInput, NotFound
 from application.services import Services
 from application.tasks import acting_user
-from application.views import TaskListing, TaskPage, TaskView
+from application.views import TaskFilter, TaskListing, TaskPage, TaskSort, TaskView, sort_key
 from domain.values import Priority, TaskStatus
 
 
 class ListTasks(msgspec.Struct, frozen=True):
     statuses: tuple[TaskStatus, ...] = ()
     priorities: tuple[Priority, ...] = ()
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool = False
+    text: str | None = None
     owner_id: UUID | None = None
+    sort: TaskSort = TaskSort.CREATED_DESC
     limit: int = 20
     cursor: str | None = None
 
@@ -30,13 +36,42 @@ async def get_task(task_id: UUID, ctx: RequestContext, services: Services) -> Ta
     return view
 
 
-async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) -> TaskPage:
-    """One page, newest first: the caller's tasks, or for an admin every task (or one owner's)."""
+def _filter(query: ListTasks, ctx: RequestContext) -> TaskFilter:
     actor = acting_user(ctx)
     if query.owner_id is not None and not actor.may_act_on(query.owner_id):
         raise Forbidden("only an admin may list another user's tasks")
-    owner_id = query.owner_id if actor.is_admin else actor.user_id
-    after = decode_cursor(services.cursor_secret, query.cursor) if query.cursor else None
-    rows = await services.tasks.list(TaskListing(owner_id, query.statuses, query.priorities, query.limit + 1, after))
-    page, next_cursor = page_of(services.cursor_secret, rows, query.limit)
+    if query.due_before and query.due_after and query.due_after >= query.due_before:
+        raise InvalidInput("dueAfter", "must be before dueBefore")
+    text = query.text.strip() if query.text else None
+    return TaskFilter(
+        owner_id=query.owner_id if actor.is_admin else actor.user_id,
+        statuses=tuple(sorted(set(query.statuses))),
+        priorities=tuple(sorted(set(query.priorities))),
+        due_before=query.due_before,
+        due_after=query.due_after,
+        overdue=query.overdue,
+        text=text or None,
+    )
+
+
+async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) -> TaskPage:
+    """One page of the tasks the caller may see (an admin: all, or one owner's), as of the walk's first page."""
+    task_filter = _filter(query, ctx)
+    walk = fingerprint([task_filter, query.sort])
+    now = services.clock.now()
+    cursor = decode_cursor(services.cursor_secret, query.cursor, walk, now) if query.cursor else None
+    listing = TaskListing(
+        filter=task_filter,
+        sort=query.sort,
+        limit=query.limit + 1,
+        now=cursor.began_at if cursor else now,
+        after=(cursor.key, cursor.id) if cursor else None,
+        snapshot=cursor.snapshot if cursor else None,
+    )
+    found = await services.tasks.list(listing)
+
+    def after(task: TaskView) -> Cursor:
+        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, found.snapshot)
+
+    page, next_cursor = page_of(services.cursor_secret, found.rows, query.limit, after)
     return TaskPage(data=page, next_cursor=next_cursor)

@@ -1,12 +1,13 @@
 """Registration, login, and user administration."""
 
 import asyncio
+from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
 from application.context import RateRule, RequestContext
-from application.cursors import decode_cursor, page_of
+from application.cursors import Cursor, decode_cursor, page_of
 from application.errors import Forbidden, InvalidCredentials, NotFound
 from application.records import StreamAppend
 from application.services import Services
@@ -32,6 +33,9 @@ class LogIn(msgspec.Struct, frozen=True):
 class ChangeRole(msgspec.Struct, frozen=True):
     user_id: UUID
     role: Role
+
+
+USERS_WALK = "users"
 
 
 def normalise_email(email: str) -> str:
@@ -94,8 +98,14 @@ async def list_users(limit: int, cursor: str | None, ctx: RequestContext, servic
     """Every user, oldest first (admins only)."""
     if not acting_user(ctx).is_admin:
         raise Forbidden("only an admin may list users")
-    after = decode_cursor(services.cursor_secret, cursor) if cursor else None
-    page, next_cursor = page_of(services.cursor_secret, await services.users.list(limit + 1, after), limit)
+    now = services.clock.now()
+    position = decode_cursor(services.cursor_secret, cursor, USERS_WALK, now) if cursor else None
+    began_at = position.began_at if position else now
+    after = (position.key, position.id) if position and isinstance(position.key, datetime) else None
+    rows = await services.users.list(limit + 1, after)
+    page, next_cursor = page_of(
+        services.cursor_secret, rows, limit, lambda user: Cursor(USERS_WALK, user.created_at, user.id, began_at)
+    )
     return UserPage(data=page, next_cursor=next_cursor)
 
 

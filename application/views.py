@@ -66,11 +66,61 @@ class Credential(msgspec.Struct, frozen=True):
     role: Role
 
 
-class TaskListing(msgspec.Struct, frozen=True):
-    """A page request, already authorised: `owner_id` None means every owner (admins only)."""
+class TaskSort(enum.StrEnum):
+    CREATED = "createdAt"
+    CREATED_DESC = "-createdAt"
+    DUE = "dueDate"
+    DUE_DESC = "-dueDate"
+    PRIORITY = "priority"
+    PRIORITY_DESC = "-priority"
+    UPDATED = "updatedAt"
+    UPDATED_DESC = "-updatedAt"
 
-    owner_id: UUID | None
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+PRIORITY_RANK = {Priority.LOW: 1, Priority.MEDIUM: 2, Priority.HIGH: 3}
+
+
+def sort_key(task: TaskView, sort: TaskSort) -> datetime | int | None:
+    """The value a task is ordered by under `sort` (no due date: None, ordered after every date)."""
+    key = sort.value.removeprefix("-")
+    if key == "createdAt":
+        return task.created_at
+    if key == "updatedAt":
+        return task.updated_at
+    if key == "dueDate":
+        return task.due_date
+    return PRIORITY_RANK[task.priority]
+
+
+class TaskFilter(msgspec.Struct, frozen=True):
+    """Which tasks a list shows; `owner_id` None means every owner (admins only)."""
+
+    owner_id: UUID | None = None
     statuses: tuple[TaskStatus, ...] = ()
     priorities: tuple[Priority, ...] = ()
-    limit: int = 20
-    after: tuple[datetime, UUID] | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool = False
+    text: str | None = None
+
+
+class TaskListing(msgspec.Struct, frozen=True):
+    """A page request, already authorised: filter, order, and where the previous page ended."""
+
+    filter: TaskFilter
+    sort: TaskSort
+    limit: int
+    now: datetime
+    after: tuple[datetime | int | None, UUID] | None = None
+    snapshot: str | None = None
+
+
+class TaskRows(msgspec.Struct, frozen=True):
+    """A page of tasks, and the database snapshot it was read in (None for an empty page)."""
+
+    rows: list[TaskView]
+    snapshot: str | None

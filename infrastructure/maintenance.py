@@ -1,23 +1,26 @@
-"""Background upkeep an API process runs while it serves: republish revocations, delete expired session rows."""
+"""Background upkeep an API process runs while it serves: republish revocations, purge what has expired."""
 
 import asyncio
 import contextlib
 import logging
 
+from application.cursors import WALK_RETENTION
 from infrastructure.bootstrap import Runtime
 
 log = logging.getLogger(__name__)
 
 REPUBLISH_SECONDS = 5.0
-PURGE_EVERY = 720  # republish rounds: about an hour
-# Expired rows are kept a day, so a reuse of a just-expired refresh token still finds its family.
+PURGE_EVERY = 60  # republish rounds: about five minutes
+# Expired session rows are kept a day, so a reuse of a just-expired refresh token still finds its family.
+# Superseded task versions are kept as long as a page walk may last (application.cursors.WALK_RETENTION).
 PURGE = (
     "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'",
     "DELETE FROM revoked_access_tokens WHERE expires_at < now() - interval '1 day'",
+    "DELETE FROM tasks_view WHERE valid_to IS NOT NULL AND superseded_at < now() - %s::interval",
 )
 
 
-async def keep_sessions(runtime: Runtime, stop: asyncio.Event) -> None:
+async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
     """Run rounds until `stop` is set; a failed round (a dependency down) is logged and tried again next round.
 
     Stopping is by event rather than by cancellation: a query cancelled mid-flight can surface as an ordinary
@@ -30,7 +33,7 @@ async def keep_sessions(runtime: Runtime, stop: asyncio.Event) -> None:
             if rounds % PURGE_EVERY == 0:
                 async with runtime.pool.connection() as conn:
                     for statement in PURGE:
-                        await conn.execute(statement)
+                        await conn.execute(statement, (WALK_RETENTION,) if "%s" in statement else None)
         except Exception:  # a round must never end the loop
             log.warning("session upkeep round failed; retrying", exc_info=True)
         rounds += 1

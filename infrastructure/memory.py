@@ -2,9 +2,9 @@
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 from uuid import UUID
 
 import msgspec
@@ -13,10 +13,13 @@ from application.context import RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.task_views import task_view
-from application.views import Credential, TaskListing, TaskView, UserView
+from application.views import Credential, TaskListing, TaskRows, TaskView, UserView, sort_key
 from domain import tasks, users
 from domain.events import SCHEMA_VERSIONS, to_data, type_name
 from infrastructure.event_hash import event_hash
+
+# Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 class MemoryLog:
@@ -216,17 +219,33 @@ class MemoryTaskReadModel:
     async def get(self, task_id: UUID) -> TaskView | None:
         return self._log.tasks.get(task_id)
 
-    async def list(self, listing: TaskListing) -> list[TaskView]:
+    async def list(self, listing: TaskListing) -> TaskRows:
+        """The same page as the SQL would give, computed in Python (no snapshots: the current state only)."""
+        found = listing.filter
+
         def matches(task: TaskView) -> bool:
+            due = task.due_date
+            words = set(f"{task.title} {task.description or ''}".lower().split())
             return (
-                (listing.owner_id is None or task.owner_id == listing.owner_id)
-                and (not listing.statuses or task.status in listing.statuses)
-                and (not listing.priorities or task.priority in listing.priorities)
-                and (listing.after is None or (task.created_at, task.id) < listing.after)
+                (found.owner_id is None or task.owner_id == found.owner_id)
+                and (not found.statuses or task.status in found.statuses)
+                and (not found.priorities or task.priority in found.priorities)
+                and (found.due_before is None or (due is not None and due < found.due_before))
+                and (found.due_after is None or (due is not None and due > found.due_after))
+                and (not found.overdue or (due is not None and due < listing.now and task.status != "COMPLETED"))
+                and (not found.text or set(found.text.lower().split()) <= words)
             )
 
-        ordered = sorted(self._log.tasks.values(), key=lambda t: (t.created_at, t.id), reverse=True)
-        return [task for task in ordered if matches(task)][: listing.limit]
+        def order(task: TaskView) -> tuple[Any, UUID]:
+            key = sort_key(task, listing.sort)
+            return (_LAST if key is None else key), task.id
+
+        ordered = sorted(filter(matches, self._log.tasks.values()), key=order, reverse=listing.sort.descending)
+        if listing.after is not None:
+            key, last_id = listing.after
+            position = (_LAST if key is None else key), last_id
+            ordered = [t for t in ordered if (order(t) < position) == listing.sort.descending and order(t) != position]
+        return TaskRows(rows=ordered[: listing.limit], snapshot=None)
 
 
 class MemoryUserReadModel:

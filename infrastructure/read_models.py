@@ -6,7 +6,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from application.views import Credential, TaskListing, TaskView, UserView
+from application.views import Credential, TaskFilter, TaskListing, TaskRows, TaskView, UserView
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.postgres import Pool, translated_errors
 
@@ -45,34 +45,100 @@ class PostgresTaskReadModel:
 
     async def get(self, task_id: UUID) -> TaskView | None:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s", (task_id,))
+            cursor = await conn.execute(
+                f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s AND valid_to IS NULL", (task_id,)
+            )
             row = await cursor.fetchone()
         return _task(row) if row else None
 
-    async def list(self, listing: TaskListing) -> list[TaskView]:
-        conditions: list[sql.Composable] = []
-        params: list[Any] = []
-        if listing.owner_id is not None:
-            conditions.append(sql.SQL("owner_id = %s"))
-            params.append(listing.owner_id)
-        if listing.statuses:
-            conditions.append(sql.SQL("status = ANY(%s)"))
-            params.append([s.value for s in listing.statuses])
-        if listing.priorities:
-            conditions.append(sql.SQL("priority = ANY(%s)"))
-            params.append([p.value for p in listing.priorities])
-        if listing.after is not None:
-            conditions.append(sql.SQL("(created_at, id) < (%s, %s)"))
-            params.extend(listing.after)
-        where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-        query = sql.SQL("SELECT {columns} FROM tasks_view{where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
-            columns=sql.SQL(_TASK_COLUMNS), where=where
-        )
-        params.append(listing.limit)
+    async def list(self, listing: TaskListing) -> TaskRows:
+        query, params = task_page_query(listing)
         async with translated_errors(), self._pool.connection() as conn:
             cursor = await conn.execute(query, params)
             rows = await cursor.fetchall()
-        return [_task(row) for row in rows]
+        snapshot = rows[-1][-1] if rows else None
+        return TaskRows(rows=[_task(row[:-1]) for row in rows], snapshot=snapshot)
+
+
+# The column each sort orders by; the id breaks ties in the same direction.
+_SORT_COLUMNS = {
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+    "dueDate": "due_sort",
+    "priority": "priority_rank",
+}
+# A task without a due date has the key None in its cursor, and sorts as 'infinity'.
+_KEY_PLACEHOLDERS = {"due_sort": "coalesce(%s::timestamptz, 'infinity')"}
+
+
+def _visible(listing: TaskListing) -> tuple[sql.Composable, list[Any]]:
+    if listing.snapshot is None:
+        # The first page: the current versions, read in this statement's own snapshot.
+        return sql.SQL("valid_to IS NULL"), []
+    return (
+        sql.SQL(
+            "pg_visible_in_snapshot(valid_from, %s::pg_snapshot)"
+            " AND (valid_to IS NULL OR NOT pg_visible_in_snapshot(valid_to, %s::pg_snapshot))"
+        ),
+        [listing.snapshot, listing.snapshot],
+    )
+
+
+def _filters(task_filter: TaskFilter, now: datetime) -> tuple[list[sql.Composable], list[Any]]:
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+
+    def where(condition: str, *values: Any) -> None:
+        conditions.append(sql.SQL(condition))
+        params.extend(values)
+
+    if task_filter.owner_id is not None:
+        where("owner_id = %s", task_filter.owner_id)
+    if task_filter.statuses:
+        where("status = ANY(%s)", [s.value for s in task_filter.statuses])
+    if task_filter.priorities:
+        where("priority = ANY(%s)", [p.value for p in task_filter.priorities])
+    if task_filter.due_before is not None:
+        where("due_date < %s", task_filter.due_before)
+    if task_filter.due_after is not None:
+        where("due_date > %s", task_filter.due_after)
+    if task_filter.overdue:
+        where("due_date < %s AND status <> 'COMPLETED'", now)
+    if task_filter.text:
+        where("search @@ websearch_to_tsquery('simple', %s)", task_filter.text)
+    return conditions, params
+
+
+def task_page_query(listing: TaskListing) -> tuple[sql.Composed, list[Any]]:
+    """The one SQL statement of a page: filters, keyset position and order, all on indexed columns."""
+    visible, params = _visible(listing)
+    conditions, filter_params = _filters(listing.filter, listing.now)
+    conditions.insert(0, visible)
+    params += filter_params
+    column_name = _SORT_COLUMNS[listing.sort.value.removeprefix("-")]
+    column = sql.Identifier(column_name)
+    direction = sql.SQL("DESC" if listing.sort.descending else "ASC")
+    if listing.after is not None:
+        key, last_id = listing.after
+        conditions.append(
+            sql.SQL("({column}, id) {beyond} ({key}, %s)").format(
+                column=column,
+                beyond=sql.SQL("<" if listing.sort.descending else ">"),
+                key=sql.SQL(_KEY_PLACEHOLDERS.get(column_name, "%s")),
+            )
+        )
+        params += [key, last_id]
+    query = sql.SQL(
+        "SELECT {columns}, pg_current_snapshot()::text FROM tasks_view WHERE {where}"
+        " ORDER BY {column} {direction}, id {direction} LIMIT %s"
+    ).format(
+        columns=sql.SQL(_TASK_COLUMNS),
+        where=sql.SQL(" AND ").join(conditions),
+        column=column,
+        direction=direction,
+    )
+    params.append(listing.limit)
+    return query, params
 
 
 class PostgresUserReadModel:

@@ -1,4 +1,4 @@
-"""tasks_view: one row per live task, written set-based (one statement per kind of change)."""
+"""tasks_view: a row per version of each live task, written set-based (one statement per kind of change)."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -35,26 +35,36 @@ FROM unnest(%s::uuid[], %s::jsonb[], %s::int[], %s::timestamptz[], %s::timestamp
 """
 
 
-def _keep(field: str, column: str, cast: str = "") -> str:
-    value = f"(p->>'{field}'){cast}"
-    return f"{column} = CASE WHEN p ? '{field}' THEN {value} ELSE t.{column} END"
+def _patched(field: str, column: str, cast: str = "") -> str:
+    return f"CASE WHEN p ? '{field}' THEN (p->>'{field}'){cast} ELSE o.{column} END"
 
 
+# A change supersedes the current version (kept for walks in progress) and inserts the next one.
 _UPDATE = f"""
-UPDATE {{table}} AS t SET
-    {_keep("title", "title")},
-    {_keep("description", "description")},
-    {_keep("status", "status")},
-    {_keep("priority", "priority")},
-    {_keep("dueDate", "due_date", "::timestamptz")},
-    fee_amount = CASE WHEN p ? 'fee' THEN (p->'fee'->>'amount')::bigint ELSE t.fee_amount END,
-    fee_currency = CASE WHEN p ? 'fee' THEN p->'fee'->>'currency' ELSE t.fee_currency END,
-    version = v, updated_at = u
-FROM unnest(%s::uuid[], %s::jsonb[], %s::int[], %s::timestamptz[]) AS i(id, p, v, u)
-WHERE t.id = i.id
+WITH old AS (
+    UPDATE {{table}} AS t SET valid_to = pg_current_xact_id(), superseded_at = now()
+    FROM unnest(%s::uuid[]) AS i(id)
+    WHERE t.id = i.id AND t.valid_to IS NULL
+    RETURNING t.*
+)
+INSERT INTO {{table}} (id, owner_id, title, description, status, priority, due_date, fee_amount, fee_currency,
+                       version, created_at, updated_at)
+SELECT o.id, o.owner_id,
+       {_patched("title", "title")},
+       {_patched("description", "description")},
+       {_patched("status", "status")},
+       {_patched("priority", "priority")},
+       {_patched("dueDate", "due_date", "::timestamptz")},
+       CASE WHEN p ? 'fee' THEN (p->'fee'->>'amount')::bigint ELSE o.fee_amount END,
+       CASE WHEN p ? 'fee' THEN p->'fee'->>'currency' ELSE o.fee_currency END,
+       v, o.created_at, u
+FROM old o JOIN unnest(%s::uuid[], %s::jsonb[], %s::int[], %s::timestamptz[]) AS i(id, p, v, u) USING (id)
 """
 
-_DELETE = "DELETE FROM {table} WHERE id = ANY(%s)"
+_DELETE = """
+UPDATE {table} SET valid_to = pg_current_xact_id(), superseded_at = now()
+WHERE id = ANY(%s) AND valid_to IS NULL
+"""
 
 
 async def apply(conn: psycopg.AsyncConnection[TupleRow], records: Sequence[RecordedEvent], table: str = TABLE) -> None:
@@ -78,6 +88,7 @@ async def apply(conn: psycopg.AsyncConnection[TupleRow], records: Sequence[Recor
         await conn.execute(
             _UPDATE.format(table=table),
             (
+                [c.id for c in patched],
                 [c.id for c in patched],
                 [Jsonb(c.patch) for c in patched],
                 [c.version for c in patched],

@@ -151,7 +151,8 @@ class TestBatchStatements:
             )
             assert await cursor.fetchone() == (LARGE,)
             cursor = await conn.execute(
-                "SELECT status, version, count(*) FROM tasks_view WHERE id = ANY(%s) GROUP BY status, version",
+                "SELECT status, version, count(*) FROM tasks_view WHERE id = ANY(%s) AND valid_to IS NULL"
+                " GROUP BY status, version",
                 (list(task_ids),),
             )
             assert await cursor.fetchall() == [(TaskStatus.COMPLETED.value, 2, LARGE)]

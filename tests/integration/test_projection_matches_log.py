@@ -173,7 +173,9 @@ class Run:
     async def projected_ids(self, pool: Pool) -> set[UUID]:
         owners = [actor.user_id for actor in self.actors.values()]
         async with pool.connection() as conn:
-            cursor = await conn.execute("SELECT id FROM tasks_view WHERE owner_id = ANY(%s)", (owners,))
+            cursor = await conn.execute(
+                "SELECT id FROM tasks_view WHERE owner_id = ANY(%s) AND valid_to IS NULL", (owners,)
+            )
             return {task_id for (task_id,) in await cursor.fetchall()}
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from application.batch import BatchAction, BatchItem, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
-from application.cursors import encode_cursor
+from application.cursors import Cursor, encode_cursor
 from application.errors import (
     EmailTaken,
     Forbidden,
@@ -539,17 +539,21 @@ class TestListTasks:
         assert sorted(seen) == sorted(high)
 
 
+def a_cursor(key: datetime) -> Cursor:
+    return Cursor(query="q", key=key, id=uuid4(), began_at=key)
+
+
 def tampered_cursors() -> list[tuple[str, str]]:
-    genuine = encode_cursor(CURSOR_SECRET, (datetime(2026, 11, 26, tzinfo=UTC), uuid4()))
+    genuine = encode_cursor(CURSOR_SECRET, a_cursor(datetime(2026, 11, 26, tzinfo=UTC)))
     payload, signature = genuine.split(".")
-    forged_payload = encode_cursor(CURSOR_SECRET, (datetime(2030, 1, 1, tzinfo=UTC), uuid4())).split(".")[0]
+    forged_payload = encode_cursor(CURSOR_SECRET, a_cursor(datetime(2030, 1, 1, tzinfo=UTC))).split(".")[0]
     flipped = payload[:5] + ("A" if payload[5] != "A" else "B") + payload[6:]
     return [
         ("another payload, the old signature", f"{forged_payload}.{signature}"),
         ("one payload character changed", f"{flipped}.{signature}"),
         ("signature dropped", payload),
         ("empty signature", f"{payload}."),
-        ("signed with another secret", encode_cursor(b"x" * 40, (datetime(2026, 11, 26, tzinfo=UTC), uuid4()))),
+        ("signed with another secret", encode_cursor(b"x" * 40, a_cursor(datetime(2026, 11, 26, tzinfo=UTC)))),
         ("three parts", f"{payload}.{signature}.{signature}"),
         ("not base64", "%%%.%%%"),
         ("garbage", "not-a-cursor"),
