@@ -69,9 +69,11 @@ async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) 
         snapshot=cursor.snapshot if cursor else None,
     )
     found = await services.tasks.list(listing)
+    # Every page of a walk reads as of the first page's snapshot.
+    snapshot = listing.snapshot or found.snapshot
 
     def after(task: TaskView) -> Cursor:
-        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, found.snapshot)
+        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, snapshot)
 
     page, next_cursor = page_of(services.cursor_secret, found.rows, query.limit, after)
     return TaskPage(data=page, next_cursor=next_cursor)
