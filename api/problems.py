@@ -32,6 +32,7 @@ _MAPPING: list[tuple[type[Exception], int, str, str]] = [
     (app.EmailTaken, 409, "email-taken", "That email is registered already."),
     (app.ConcurrencyError, 409, "concurrent-modification", "The resource changed meanwhile; reload and retry."),
     (app.Conflict, 409, "conflict", "The request conflicts with the current state."),
+    (domain.InvalidTask, 400, "validation-error", "The request is invalid."),
     (domain.DomainError, 409, "conflict", "The request conflicts with the current state."),
     (app.PreconditionFailed, 412, "precondition-failed", "If-Match does not name the current version."),
     (app.InvalidInput, 400, "validation-error", "The request is invalid."),
@@ -75,7 +76,7 @@ def _http_detail(exc: HTTPException, phrase: str) -> str:
 
 
 def _field_errors(request: Request[Any, Any, Any], exc: BaseException) -> list[FieldError] | None:
-    if isinstance(exc, app.InvalidInput):
+    if isinstance(exc, app.InvalidInput | domain.InvalidTask):
         return [FieldError(field=exc.field, message=exc.message)]
     if not isinstance(exc, HTTPException):
         return None

@@ -23,14 +23,21 @@ Title = Annotated[
         examples=["Write the quarterly report"],
     ),
 ]
-Description = Annotated[str, msgspec.Meta(max_length=10_000)]
+# Tab and line breaks are allowed in a description; other control characters nowhere.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Description = Annotated[str, msgspec.Meta(max_length=10_000, pattern=NO_CONTROL)]
 Name = Annotated[str, msgspec.Meta(max_length=300, pattern=rf"^\s*{_SOLID}(?:{_PRINTABLE}{{0,98}}{_SOLID})?\s*$")]
 Email = Annotated[
     str,
-    msgspec.Meta(max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\.[^@\s]+\s*$", examples=["ada@example.com"]),
+    msgspec.Meta(
+        max_length=254,
+        pattern=r"^\s*[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+\s*$",
+        examples=["ada@example.com"],
+    ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=128)]
-Timestamp = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset")]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True, description="RFC 3339 with an offset; stored in UTC")]
+RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, rename="camel"):
@@ -44,12 +51,12 @@ class RegisterBody(Body):
 
 
 class LoginBody(Body):
-    email: Annotated[str, msgspec.Meta(max_length=254)]
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=NO_CONTROL)]
     password: Annotated[str, msgspec.Meta(max_length=128)]
 
 
 class RefreshBody(Body):
-    refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    refresh_token: RefreshToken
 
 
 class RoleBody(Body):

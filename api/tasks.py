@@ -1,7 +1,7 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from litestar import Controller, Response, delete, get, patch, post
@@ -10,13 +10,15 @@ from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from api.dependencies import Context, ServicesDep
 from api.openapi import BEARER, problems
 from api.problems import problem_for_item
-from api.schemas import BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
+from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
 from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
 from application.views import TaskPage, TaskSort, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
+
+T = TypeVar("T")
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, description='"<version>" or *')]
 
@@ -33,6 +35,18 @@ def expected_version(if_match: str | None) -> int | None:
     if len(tag) >= 3 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
         return int(tag[1:-1])
     raise PreconditionFailed()
+
+
+def in_utc(value: T, field: str) -> T:
+    """Timestamps are kept and answered in UTC; one whose UTC form falls outside years 1-9999 is invalid."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInput(field, "is out of range") from exc
 
 
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
@@ -55,7 +69,7 @@ class TaskController(Controller):
             description=data.description,
             status=data.status,
             priority=data.priority,
-            due_date=data.due_date,
+            due_date=in_utc(data.due_date, "dueDate"),
             fee=data.fee,
             owner_id=data.owner_id,
         )
@@ -71,21 +85,18 @@ class TaskController(Controller):
         due_before: Annotated[datetime | None, QueryParameter(name="dueBefore", required=False)] = None,
         due_after: Annotated[datetime | None, QueryParameter(name="dueAfter", required=False)] = None,
         overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
-        q: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200)] = None,
+        q: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200, pattern=NO_CONTROL)] = None,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
         sort: Annotated[TaskSort, QueryParameter(name="sort")] = TaskSort.CREATED_DESC,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 20,
         cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=2048)] = None,
     ) -> TaskPage:
         """List tasks, filtered and sorted, one keyset page at a time; the walk sees the tasks as of its first page."""
-        for name, value in (("dueBefore", due_before), ("dueAfter", due_after)):
-            if value is not None and value.tzinfo is None:
-                raise InvalidInput(name, "must be an RFC 3339 timestamp with an offset")
         query = queries.ListTasks(
             statuses=tuple(status or ()),
             priorities=tuple(priority or ()),
-            due_before=due_before,
-            due_after=due_after,
+            due_before=in_utc(due_before, "dueBefore"),
+            due_after=in_utc(due_after, "dueAfter"),
             overdue=overdue,
             text=q,
             owner_id=owner_id,
@@ -129,7 +140,7 @@ class TaskController(Controller):
             description=data.description,
             status=data.status,
             priority=data.priority,
-            due_date=data.due_date,
+            due_date=in_utc(data.due_date, "dueDate"),
             fee=data.fee,
         )
         command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))

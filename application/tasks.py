@@ -9,9 +9,9 @@ import msgspec
 
 from application.context import Actor, RequestContext
 from application.errors import ConcurrencyError, Forbidden, NotFound, PreconditionFailed, Unauthenticated
+from application.folds import task_state, task_view
 from application.records import RecordedEvent, StreamAppend
 from application.services import Services
-from application.task_views import task_state, task_view
 from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, TaskStatus

@@ -9,6 +9,7 @@ import msgspec
 from application.context import RateRule, RequestContext
 from application.cursors import Cursor, decode_cursor, page_of
 from application.errors import Forbidden, InvalidCredentials, NotFound
+from application.folds import user_state
 from application.records import StreamAppend
 from application.services import Services
 from application.sessions import Session, enforce, open_session
@@ -115,11 +116,7 @@ async def change_role(command: ChangeRole, ctx: RequestContext, services: Servic
         raise Forbidden("only an admin may change roles")
     async with services.uow() as uow:
         records = await uow.events.load(command.user_id)
-        state = users.INITIAL
-        for record in records:
-            event = record.event()
-            assert isinstance(event, users.UserRegistered | users.UserRoleChanged)
-            state = users.evolve(state, event)
+        state = user_state(records)
         if not state.registered:
             raise NotFound("user")
         events = users.decide(users.ChangeRole(role=command.role), state)

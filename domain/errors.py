@@ -19,3 +19,12 @@ class UserAlreadyExists(DomainError):
 
 class UserNotFound(DomainError):
     """The user does not exist."""
+
+
+class InvalidTask(DomainError):
+    """A task field breaks a rule (`field` is its name on the wire)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message

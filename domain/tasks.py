@@ -6,8 +6,17 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from domain.errors import TaskAlreadyExists, TaskNotFound
-from domain.values import Money, Priority, TaskStatus
+from domain.errors import InvalidTask, TaskAlreadyExists, TaskNotFound
+from domain.values import (
+    DESCRIPTION_MAX,
+    EARLIEST,
+    LATEST,
+    TITLE_MAX,
+    Money,
+    Priority,
+    TaskStatus,
+    has_control_characters,
+)
 
 STREAM_TYPE = "task"
 
@@ -97,15 +106,36 @@ INITIAL = Task()
 _UPDATABLE = ("title", "description", "status", "priority", "due_date", "fee")
 
 
+def _check_fields(command: CreateTask | UpdateTask) -> None:
+    """The rules every title, description and due date keeps, whoever sends them."""
+    if isinstance(command.title, str) and (
+        not command.title
+        or command.title != command.title.strip()
+        or len(command.title) > TITLE_MAX
+        or has_control_characters(command.title)
+    ):
+        raise InvalidTask("title", f"must be 1-{TITLE_MAX} characters, trimmed, with no control characters")
+    if isinstance(command.description, str) and (
+        len(command.description) > DESCRIPTION_MAX or has_control_characters(command.description, line_breaks=True)
+    ):
+        raise InvalidTask("description", f"must be at most {DESCRIPTION_MAX} characters, with no control characters")
+    if isinstance(command.due_date, datetime) and (
+        command.due_date.tzinfo is None or not EARLIEST <= command.due_date <= LATEST
+    ):
+        raise InvalidTask("dueDate", "must be a timestamp with an offset, between 1970 and 9999")
+
+
 def decide(command: TaskCommand, state: Task) -> list[TaskEvent]:
     """Decide which events a command causes, or raise the domain error that forbids it."""
     if isinstance(command, CreateTask):
         if state.created:
             raise TaskAlreadyExists()
+        _check_fields(command)
         return [TaskCreated(**msgspec.structs.asdict(command))]
     if not state.is_live:
         raise TaskNotFound()
     if isinstance(command, UpdateTask):
+        _check_fields(command)
         return _decide_update(command, state)
     if isinstance(command, CompleteTask):
         return [] if state.status is TaskStatus.COMPLETED else [TaskCompleted()]

@@ -1,7 +1,8 @@
 """Value types shared by the aggregates."""
 
 import enum
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
@@ -31,6 +32,14 @@ class Money(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 
 
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Description = Annotated[str, msgspec.Meta(max_length=10_000)]
-DueDate = datetime
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+# Dates the service stores and reads back exactly (PostgreSQL, JSON and Python all agree on these).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, tzinfo=UTC)
+# Control characters, except the tab and line breaks a description may hold.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(text: str, *, line_breaks: bool = False) -> bool:
+    return bool(_CONTROL.search(text)) or (not line_breaks and any(c in text for c in "\t\n\r"))

@@ -11,8 +11,8 @@ import msgspec
 
 from application.context import RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
+from application.folds import task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.task_views import task_view
 from application.views import Credential, TaskListing, TaskRows, TaskView, UserView, sort_key
 from domain import tasks, users
 from domain.events import SCHEMA_VERSIONS, to_data, type_name
@@ -71,11 +71,7 @@ class MemoryLog:
             else:
                 self.tasks[stream_id] = view
         elif stream[0].stream_type == users.STREAM_TYPE:
-            state = users.INITIAL
-            for record in stream:
-                event = record.event()
-                assert isinstance(event, users.UserRegistered | users.UserRoleChanged)
-                state = users.evolve(state, event)
+            state = user_state(stream)
             self.users[stream_id] = UserView(
                 id=stream_id, email=state.email, name=state.name, role=state.role, created_at=stream[0].recorded_at
             )

@@ -9,7 +9,7 @@ from psycopg.rows import TupleRow
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from application.errors import ConcurrencyError, ServiceUnavailable
+from application.errors import ConcurrencyError, InvalidInput, ServiceUnavailable
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
@@ -52,5 +52,8 @@ async def translated_errors() -> AsyncIterator[None]:
         if exc.diag.constraint_name == "events_stream_version_key":
             raise ConcurrencyError() from exc
         raise
+    except psycopg.errors.DataError as exc:
+        # Input validation should have refused the value first; this keeps a miss from becoming a 500.
+        raise InvalidInput("request", "holds a value the service cannot store") from exc
     except UNAVAILABLE as exc:
         raise ServiceUnavailable("database") from exc

@@ -335,3 +335,45 @@ class TestHeaders:
             assert ok.headers["access-control-allow-origin"] == "https://app.example"
             evil = await configured.get("/health", headers={"Origin": "https://evil.example"})
             assert "access-control-allow-origin" not in evil.headers
+
+
+class TestHostileBodies:
+    async def test_a_user_id_used_as_a_task_id_is_404(self, client: Client, alice: Session, admin: Session) -> None:
+        own_id = alice["user"]["id"]
+        assert (await client.get(f"/tasks/{own_id}", headers=bearer(alice))).status_code == 404
+        assert (await client.patch(f"/tasks/{own_id}", json={"title": "x"}, headers=bearer(alice))).status_code == 404
+        assert (await client.delete(f"/tasks/{own_id}", headers=bearer(alice))).status_code == 404
+        batch = await client.post(
+            "/tasks/batch", json={"action": "complete", "taskIds": [own_id]}, headers=bearer(alice)
+        )
+        assert batch.json()["results"][0]["error"]["status"] == 404
+        task = await create_task(client, alice)
+        role = await client.patch(f"/users/{task['id']}/role", json={"role": "admin"}, headers=bearer(admin))
+        assert role.status_code == 404
+
+    async def test_timestamps_are_kept_in_utc_and_in_range(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice, dueDate="2026-12-01T10:00:00+02:00")
+        assert task["dueDate"] == "2026-12-01T08:00:00Z"
+        got = await client.get(f"/tasks/{task['id']}", headers=bearer(alice))
+        assert got.json()["dueDate"] == "2026-12-01T08:00:00Z"
+        for far in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "1969-12-31T23:59:59Z"):
+            response = await client.post("/tasks", json={"title": "x", "dueDate": far}, headers=bearer(alice))
+            assert response.status_code == 400, far
+            assert response.json()["errors"][0]["field"] == "dueDate"
+        listed = await client.get("/tasks", params={"dueBefore": "9999-12-31T23:59:59-14:00"}, headers=bearer(alice))
+        assert listed.status_code == 400
+
+    async def test_nul_and_control_characters_are_refused(self, client: Client, alice: Session) -> None:
+        cases = [
+            ("/tasks", {"title": "t", "description": "a\u0000b"}, bearer(alice)),
+            ("/auth/login", {"email": "a\u0000@x.com", "password": "whatever it is"}, {}),
+            ("/auth/register", {"email": "a\u0000@x.com", "name": "N", "password": PASSWORD}, {}),
+            ("/auth/refresh", {"refreshToken": "abc\u0000"}, {}),
+        ]
+        for path, body, headers in cases:
+            response = await client.post(path, json=body, headers=headers)
+            assert response.status_code == 400, (path, response.text)
+        query = await client.get("/tasks", params={"q": "a\u0000"}, headers=bearer(alice))
+        assert query.status_code == 400
+        kept = await client.post("/tasks", json={"title": "t", "description": "line\n\tnext"}, headers=bearer(alice))
+        assert kept.status_code == 201

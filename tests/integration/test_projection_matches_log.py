@@ -15,8 +15,8 @@ from msgspec import UNSET, UnsetType
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import NotFound
+from application.folds import task_view
 from application.services import Services
-from application.task_views import task_view
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
