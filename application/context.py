@@ -7,6 +7,7 @@ from uuid import UUID
 import msgspec
 
 from application.records import EventMetadata
+from application.views import UserView
 from domain.values import Role
 
 
@@ -44,6 +45,13 @@ class RefreshToken(msgspec.Struct, frozen=True):
     expires_at: datetime
     spent_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class RefreshGrant(msgspec.Struct, frozen=True):
+    """A refresh token's record, locked, with the user it was issued to (None if that user is gone)."""
+
+    token: RefreshToken
+    user: UserView | None
 
 
 class RateRule(enum.StrEnum):

@@ -6,7 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken
+from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshGrant, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import Credential, TaskListing, TaskRows, TaskView, UserView
 
@@ -42,8 +42,11 @@ class RefreshTokens(Protocol):
 
     async def add(self, token: RefreshToken) -> None: ...
 
-    async def lock(self, token_hash: bytes) -> RefreshToken | None:
-        """The token's record, locked until the unit of work ends (concurrent refreshes queue here)."""
+    async def lock(self, token_hash: bytes) -> RefreshGrant | None:
+        """The token's record and its user, locked until the unit of work ends (concurrent refreshes queue here).
+
+        Read on the unit of work's own connection: a second connection taken while holding the lock could
+        starve the pool."""
         ...
 
     async def spend(self, token_hash: bytes, at: datetime) -> None: ...

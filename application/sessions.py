@@ -19,6 +19,10 @@ class Session(msgspec.Struct, frozen=True):
     refresh_token: str
 
 
+# How long after a refresh its token may be presented again without being taken for theft.
+REUSE_GRACE = timedelta(seconds=10)
+
+
 def refresh_token_hash(token: str) -> bytes:
     # The token carries 256 random bits, so a fast hash is enough to make the stored value useless to a thief.
     return hashlib.sha256(token.encode()).digest()
@@ -46,21 +50,25 @@ def enforce(limit: RateLimit) -> None:
 
 
 async def refresh(token: str, ctx: RequestContext, services: Services) -> Session:
-    """Rotate: spend the presented token and return a new pair; a spent token presented again revokes its family."""
+    """Rotate: spend the presented token and return a new pair; a spent token presented again revokes its family.
+
+    A token spent moments ago (REUSE_GRACE) is refused without the revocation: that is a client's own
+    concurrent or retried refresh, and revoking would log out the refresh that won.
+    """
     now = services.clock.now()
     session: Session | None = None
     async with services.uow() as uow:
-        record = await uow.refresh_tokens.lock(refresh_token_hash(token))
-        if record is None or record.revoked_at is not None or record.expires_at <= now:
-            pass
+        grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
+        record = grant.token if grant else None
+        if grant is None or record is None or record.revoked_at is not None or record.expires_at <= now:
+            pass  # unknown, revoked or expired: refused below
         elif record.spent_at is not None:
-            # Reuse: whoever holds this family (a thief or the victim) is logged out; the revocation commits.
-            await uow.refresh_tokens.revoke_family(record.family_id, now)
-        else:
-            user = await services.users.get(record.user_id)
-            if user is not None:
-                await uow.refresh_tokens.spend(record.token_hash, now)
-                session = await open_session(uow, user, services, record.family_id)
+            if now - record.spent_at > REUSE_GRACE:
+                # Reuse: whoever holds this family (a thief or the victim) is logged out; the revocation commits.
+                await uow.refresh_tokens.revoke_family(record.family_id, now)
+        elif grant.user is not None:
+            await uow.refresh_tokens.spend(record.token_hash, now)
+            session = await open_session(uow, grant.user, services, record.family_id)
     if session is None:
         raise Unauthenticated()
     return session
@@ -72,9 +80,9 @@ async def log_out(token: str, ctx: RequestContext, services: Services) -> None:
         raise Unauthenticated()
     now = services.clock.now()
     async with services.uow() as uow:
-        record = await uow.refresh_tokens.lock(refresh_token_hash(token))
-        if record is not None and record.user_id == ctx.actor.user_id:
-            await uow.refresh_tokens.revoke_family(record.family_id, now)
+        grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
+        if grant is not None and grant.token.user_id == ctx.actor.user_id:
+            await uow.refresh_tokens.revoke_family(grant.token.family_id, now)
         await uow.refresh_tokens.deny_access(ctx.access.jti, ctx.access.expires_at)
     await services.revoked_access.add(ctx.access.jti, ctx.access.expires_at)
 

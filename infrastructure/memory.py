@@ -9,7 +9,7 @@ from uuid import UUID
 
 import msgspec
 
-from application.context import RefreshToken
+from application.context import RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.folds import task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
@@ -160,8 +160,9 @@ class MemoryRefreshTokens:
     async def add(self, token: RefreshToken) -> None:
         self.pending[token.token_hash] = token
 
-    async def lock(self, token_hash: bytes) -> RefreshToken | None:
-        return self._current().get(token_hash)
+    async def lock(self, token_hash: bytes) -> RefreshGrant | None:
+        token = self._current().get(token_hash)
+        return RefreshGrant(token=token, user=self._log.users.get(token.user_id)) if token else None
 
     async def spend(self, token_hash: bytes, at: datetime) -> None:
         self.pending[token_hash] = msgspec.structs.replace(self._current()[token_hash], spent_at=at)

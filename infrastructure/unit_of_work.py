@@ -9,8 +9,10 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import TupleRow
 
-from application.context import RefreshToken
+from application.context import RefreshGrant, RefreshToken
 from application.errors import EmailTaken
+from application.views import UserView
+from domain.values import Role
 from infrastructure.event_store import PostgresEventStore
 from infrastructure.postgres import Pool, translated_errors
 
@@ -47,17 +49,21 @@ class PostgresRefreshTokens:
             (token.token_hash, token.family_id, token.user_id, token.issued_at, token.expires_at),
         )
 
-    async def lock(self, token_hash: bytes) -> RefreshToken | None:
+    async def lock(self, token_hash: bytes) -> RefreshGrant | None:
         cursor = await self._conn.execute(
-            "SELECT token_hash, family_id, user_id, issued_at, expires_at, spent_at, revoked_at"
-            " FROM refresh_tokens WHERE token_hash = %s FOR UPDATE",
+            "SELECT r.token_hash, r.family_id, r.user_id, r.issued_at, r.expires_at, r.spent_at, r.revoked_at,"
+            " u.email, u.name, u.role, u.created_at"
+            " FROM refresh_tokens r LEFT JOIN users_view u ON u.id = r.user_id"
+            " WHERE r.token_hash = %s FOR UPDATE OF r",
             (token_hash,),
         )
         row = await cursor.fetchone()
         if row is None:
             return None
-        hash_, family_id, user_id, issued_at, expires_at, spent_at, revoked_at = row
-        return RefreshToken(bytes(hash_), family_id, user_id, issued_at, expires_at, spent_at, revoked_at)
+        hash_, family_id, user_id, issued_at, expires_at, spent_at, revoked_at, email, name, role, created_at = row
+        token = RefreshToken(bytes(hash_), family_id, user_id, issued_at, expires_at, spent_at, revoked_at)
+        user = UserView(user_id, email, name, Role(role), created_at) if email is not None else None
+        return RefreshGrant(token=token, user=user)
 
     async def spend(self, token_hash: bytes, at: datetime) -> None:
         await self._conn.execute("UPDATE refresh_tokens SET spent_at = %s WHERE token_hash = %s", (at, token_hash))

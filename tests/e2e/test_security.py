@@ -5,6 +5,7 @@ import base64
 import dataclasses
 import logging
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,30 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from application.services import Services
+from application.sessions import REUSE_GRACE
 from infrastructure.settings import Settings
+from infrastructure.system import SystemClock
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import PASSWORD, Client, bearer, create_task, register
 from tests.e2e.processes import base_environment, free_port, taskflow
 
 Session = dict[str, Any]
+
+
+class LaterClock:
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self.offset
+
+
+def later(client: Client, offset: timedelta) -> None:
+    """Move the running app's clock forward (tokens are still checked against real time, within leeway)."""
+    runtime = client.app.state.runtime
+    client.app.state.runtime = dataclasses.replace(
+        runtime, services=dataclasses.replace(runtime.services, clock=LaterClock(offset))
+    )
 
 
 async def log_in(client: Client, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -74,14 +93,22 @@ class TestRefreshRotation:
 
     async def test_reuse_of_a_spent_token_revokes_the_whole_family(self, client: Client, alice: Session) -> None:
         thief = (await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})).json()
+        later(client, REUSE_GRACE + timedelta(seconds=1))
         replay = await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})
         assert replay.status_code == 401
         after = await client.post("/auth/refresh", json={"refreshToken": thief["refreshToken"]})
         assert after.status_code == 401
 
+    async def test_a_replay_within_the_grace_is_refused_but_not_punished(self, client: Client, alice: Session) -> None:
+        renewed = (await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})).json()
+        replay = await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})
+        assert replay.status_code == 401
+        assert (await client.post("/auth/refresh", json={"refreshToken": renewed["refreshToken"]})).status_code == 200
+
     async def test_another_login_is_another_family(self, client: Client, alice: Session) -> None:
         second = (await log_in(client, "alice@example.com")).json()
         await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})
+        later(client, REUSE_GRACE + timedelta(seconds=1))
         await client.post("/auth/refresh", json={"refreshToken": alice["refreshToken"]})  # reuse: family 1 dies
         survivor = await client.post("/auth/refresh", json={"refreshToken": second["refreshToken"]})
         assert survivor.status_code == 200
