@@ -29,7 +29,7 @@ class UserController(Controller):
         """Every user, oldest first (admins only)."""
         return await list_users(limit, cursor, ctx, services)
 
-    @get("/{user_id:uuid}", operation_id="getUser", responses=problems(401, 404, 429, 503))
+    @get("/{user_id:uuid}", operation_id="getUser", responses=problems(401, 403, 404, 429, 503))
     async def get(self, user_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> UserView:
         """One user: yourself, or anyone for an admin."""
         return await get_user(user_id, ctx, services)

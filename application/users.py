@@ -87,10 +87,11 @@ async def log_in(command: LogIn, ctx: RequestContext, services: Services) -> Ses
 
 
 async def get_user(user_id: UUID, ctx: RequestContext, services: Services) -> UserView:
-    """A user may read itself; an admin may read anyone."""
-    actor = acting_user(ctx)
+    """A user may read itself; an admin may read anyone (the user routes are the admin's: 403 for others)."""
+    if not acting_user(ctx).may_act_on(user_id):
+        raise Forbidden("only an admin may read another user")
     user = await services.users.get(user_id)
-    if user is None or not actor.may_act_on(user_id):
+    if user is None:
         raise NotFound("user")
     return user
 

@@ -46,7 +46,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         settings.database_url, size=settings.database_pool_size, checkout_seconds=settings.database_timeout_seconds
     ) as pool:
         client = redis_client(settings)
-        revocations = RedisRevokedAccessTokens(client, pool, settings.redis_namespace, settings.redis_timeout_seconds)
+        revocations = RedisRevokedAccessTokens(
+            client, pool, settings.redis_namespace, settings.redis_timeout_seconds, clock
+        )
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),

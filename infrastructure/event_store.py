@@ -11,8 +11,7 @@ from psycopg.rows import TupleRow
 
 from application.errors import ConcurrencyError
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from domain.events import SCHEMA_VERSIONS, to_data, type_name
-from infrastructure.event_hash import event_hash
+from infrastructure.event_hash import new_records
 from infrastructure.postgres import translated_errors
 from infrastructure.projections.inline import project_inline
 
@@ -69,37 +68,14 @@ class PostgresEventStore:
         self, appends: Sequence[StreamAppend], metadata: EventMetadata, recorded_at: datetime
     ) -> list[RecordedEvent]:
         heads = await self._heads(appends)
-        metadata_data = msgspec.to_builtins(metadata)
-        records: list[RecordedEvent] = []
-        for append in appends:
-            previous = heads.get(append.stream_id, b"")
-            for offset, event in enumerate(append.events, start=1):
-                type_ = type_name(event)
-                version = append.expected_version + offset
-                data = to_data(event)
-                schema_version = SCHEMA_VERSIONS[type_]
-                previous = event_hash(previous, append.stream_id, version, type_, schema_version, data, metadata_data)
-                records.append(
-                    RecordedEvent(
-                        position=0,
-                        stream_id=append.stream_id,
-                        stream_type=append.stream_type,
-                        version=version,
-                        type=type_,
-                        schema_version=schema_version,
-                        data=data,
-                        metadata=metadata,
-                        recorded_at=recorded_at,
-                        hash=previous,
-                    )
-                )
+        records = new_records(appends, heads, metadata, recorded_at)
         if not records:
             return []
         async with translated_errors():  # a lost race is a ConcurrencyError here, where the port promises it
             cursor = await self._conn.execute(
                 _INSERT,
                 (
-                    msgspec.json.encode(metadata_data).decode(),
+                    msgspec.json.encode(metadata).decode(),
                     recorded_at,
                     [r.stream_id for r in records],
                     [r.stream_type for r in records],

@@ -6,10 +6,10 @@ import logging
 
 from application.cursors import WALK_RETENTION
 from infrastructure.bootstrap import Runtime
+from infrastructure.revocations import REPUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
 
-REPUBLISH_SECONDS = 5.0
 PURGE_EVERY = 60  # republish rounds: about five minutes
 # Expired session rows are kept a day, so a reuse of a just-expired refresh token still finds its family.
 # Superseded task versions are kept as long as a page walk may last (application.cursors.WALK_RETENTION).

@@ -15,8 +15,7 @@ from application.folds import task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import Credential, TaskListing, TaskRows, TaskView, UserView, sort_key
 from domain import tasks, users
-from domain.events import SCHEMA_VERSIONS, to_data, type_name
-from infrastructure.event_hash import event_hash
+from infrastructure.event_hash import new_records
 
 # Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -88,32 +87,17 @@ class MemoryEventStore:
     async def append(
         self, appends: Sequence[StreamAppend], metadata: EventMetadata, recorded_at: datetime
     ) -> list[RecordedEvent]:
-        metadata_data = msgspec.to_builtins(metadata)
-        records: list[RecordedEvent] = []
+        heads: dict[UUID, bytes] = {}
         for append in appends:
             stream = self._head(append.stream_id)
             if len(stream) != append.expected_version:
                 raise ConcurrencyError()
-            previous = stream[-1].hash if stream else b""
-            for offset, event in enumerate(append.events, start=1):
-                type_, data, version = type_name(event), to_data(event), append.expected_version + offset
-                previous = event_hash(
-                    previous, append.stream_id, version, type_, SCHEMA_VERSIONS[type_], data, metadata_data
-                )
-                records.append(
-                    RecordedEvent(
-                        position=self._log.next_position(),
-                        stream_id=append.stream_id,
-                        stream_type=append.stream_type,
-                        version=version,
-                        type=type_,
-                        schema_version=SCHEMA_VERSIONS[type_],
-                        data=data,
-                        metadata=metadata,
-                        recorded_at=recorded_at,
-                        hash=previous,
-                    )
-                )
+            if stream:
+                heads[append.stream_id] = stream[-1].hash
+        records = [
+            msgspec.structs.replace(record, position=self._log.next_position())
+            for record in new_records(appends, heads, metadata, recorded_at)
+        ]
         self.pending.extend(records)
         return records
 

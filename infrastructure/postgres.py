@@ -13,8 +13,9 @@ from application.errors import ConcurrencyError, InvalidInput, ServiceUnavailabl
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
-# Errors that mean "the database did not answer", not "the request was wrong".
-UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.AdminShutdown, PoolTimeout)
+# Errors that mean "the database did not answer in time", not "the request was wrong". (A statement or lock
+# timeout is a QueryCanceled or LockNotAvailable, both OperationalErrors.)
+UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
 
 
 async def _configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
@@ -33,7 +34,13 @@ async def open_pool(url: str, *, size: int, checkout_seconds: float, name: str =
         name=name,
         open=False,
         configure=_configure,
-        kwargs={"autocommit": True, "connect_timeout": max(1, int(checkout_seconds))},
+        kwargs={
+            "autocommit": True,
+            "connect_timeout": max(1, int(checkout_seconds)),
+            # Every statement and lock wait is bounded, so a stuck database costs a request seconds, not forever.
+            "options": f"-c statement_timeout={round(checkout_seconds * 1000)}"
+            f" -c lock_timeout={round(checkout_seconds * 500)}",
+        },
         reconnect_timeout=60,
     )
     await pool.open(wait=False)

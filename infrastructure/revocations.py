@@ -1,18 +1,22 @@
 """Revoked access tokens: a Redis deny-list in front of the durable PostgreSQL record.
 
-Redis answers the per-request question while it holds the whole list (a `loaded` marker says so). When it
-does not answer, or was flushed or restarted (marker gone), the database answers instead, so a revoked token is
-never accepted. A maintenance loop republishes the unexpired list every few seconds, which also covers a
-revocation whose publication to Redis failed.
+Redis answers the per-request question while it holds the whole list: a `loaded` marker says so, and it
+expires unless the upkeep loop republishes the list (every few seconds). When Redis does not answer, or was
+flushed or restarted (marker gone), the database answers instead. When publishing one revocation fails, this
+process remembers it and tries to drop the marker, so every instance falls back to the database. The one gap
+left: Redis refuses both writes yet answers other instances; they then accept the token until the next
+republish (at most REPUBLISH_SECONDS) or the marker's expiry.
 """
 
 import asyncio
+import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from application.ports import Clock
 from infrastructure.postgres import Pool, translated_errors
 
 log = logging.getLogger(__name__)
@@ -20,24 +24,36 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
+REPUBLISH_SECONDS = 5.0
+# The marker outlives a few missed republish rounds, no more.
+LOADED_TTL_SECONDS = int(REPUBLISH_SECONDS * 3)
+
+
 class RedisRevokedAccessTokens:
-    def __init__(self, redis: aioredis.Redis, pool: Pool, namespace: str, timeout_seconds: float) -> None:
+    def __init__(self, redis: aioredis.Redis, pool: Pool, namespace: str, timeout_seconds: float, clock: Clock) -> None:
         self._redis = redis
         self._pool = pool
         self._prefix = f"{namespace}:revoked:"
         self._loaded = f"{namespace}:revoked-loaded"
         self._timeout = timeout_seconds
+        self._clock = clock
+        self._unpublished: dict[str, datetime] = {}
 
     async def add(self, jti: str, expires_at: datetime) -> None:
-        seconds = int((expires_at - datetime.now(UTC)).total_seconds()) + 1
+        seconds = int((expires_at - self._clock.now()).total_seconds()) + 1
         if seconds <= 0:
             return
         try:
             await asyncio.wait_for(self._redis.set(self._prefix + jti, 1, ex=seconds), self._timeout)
         except REDIS_ERRORS:
             log.warning("revocation not published to Redis; the database answers until it is republished")
+            self._unpublished[jti] = expires_at
+            with contextlib.suppress(*REDIS_ERRORS):
+                await asyncio.wait_for(self._redis.delete(self._loaded), self._timeout)
 
     async def contains(self, jti: str) -> bool:
+        if jti in self._unpublished:
+            return True
         try:
             loaded, revoked = await asyncio.wait_for(self._redis.mget(self._loaded, self._prefix + jti), self._timeout)
             if loaded is not None:
@@ -64,6 +80,8 @@ class RedisRevokedAccessTokens:
         async with self._redis.pipeline(transaction=False) as pipe:
             for jti, seconds in rows:
                 pipe.set(self._prefix + jti, 1, ex=max(1, seconds))
-            pipe.set(self._loaded, 1)
+            pipe.set(self._loaded, 1, ex=LOADED_TTL_SECONDS)
             await asyncio.wait_for(pipe.execute(), self._timeout * 4)
+        now = self._clock.now()
+        self._unpublished = {jti: until for jti, until in self._unpublished.items() if until > now}
         return len(rows)

@@ -173,7 +173,7 @@ class TestRoles:
         assert (await client.get("/users", headers=bearer(alice))).status_code == 403
         role = await client.patch(f"/users/{alice['user']['id']}/role", json={"role": "admin"}, headers=bearer(alice))
         assert role.status_code == 403
-        assert (await client.get(f"/users/{bob['user']['id']}", headers=bearer(alice))).status_code == 404
+        assert (await client.get(f"/users/{bob['user']['id']}", headers=bearer(alice))).status_code == 403
         assert (await client.get(f"/users/{alice['user']['id']}", headers=bearer(alice))).status_code == 200
 
     async def test_a_role_change_applies_from_the_next_token(

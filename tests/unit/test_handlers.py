@@ -645,7 +645,7 @@ class TestGetUser:
         assert (await get_user(user_id(alice), alice, world.services)).email == "alice@example.com"
 
     async def test_a_user_may_not_read_another(self, world: World, alice: RequestContext, bob: RequestContext) -> None:
-        with pytest.raises(NotFound):
+        with pytest.raises(Forbidden):
             await get_user(user_id(bob), alice, world.services)
 
     async def test_an_admin_may_read_anyone(self, world: World, alice: RequestContext, admin: RequestContext) -> None:
