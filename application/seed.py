@@ -1,12 +1,15 @@
-"""First-start data: two logins and the five sample tasks, written through the ordinary commands."""
+"""First-start data: two logins and the five sample tasks, decided by the same domain commands as the API's,
+and written in one unit of work, so a crash leaves either all of it or none."""
 
+import asyncio
 from datetime import timedelta
 
-from application.context import Actor, RequestContext
+from application.context import RequestContext
 from application.errors import EmailTaken
+from application.records import StreamAppend
 from application.services import Services
-from application.tasks import CreateTask, create_task
-from application.users import RegisterUser, register_user
+from application.users import RegisterUser
+from domain import tasks, users
 from domain.values import Priority, Role, TaskStatus
 
 # The contract's published development logins; `taskflow seed` refuses to run in production.
@@ -25,25 +28,35 @@ USER = RegisterUser(
 
 SEED_CONTEXT = RequestContext(actor=None, request_id="seed", correlation_id="seed")
 
+# (owner, title, status, priority, due in)
+SAMPLE_TASKS = [
+    (ADMIN, "Complete project documentation", TaskStatus.IN_PROGRESS, Priority.HIGH, timedelta(days=7)),
+    (ADMIN, "Implement user authentication", TaskStatus.COMPLETED, Priority.HIGH, timedelta(days=-3)),
+    (USER, "Design database schema", TaskStatus.PENDING, Priority.MEDIUM, timedelta(days=14)),
+    (USER, "Setup development environment", TaskStatus.PENDING, Priority.LOW, timedelta(days=1)),
+    (ADMIN, "Review pull requests", TaskStatus.IN_PROGRESS, Priority.MEDIUM, timedelta(hours=5)),
+]
+
 
 async def seed(services: Services) -> bool:
     """Seed once: False (and nothing written) when the seeded admin exists already."""
+    now = services.clock.now()
+    ids = {login.email: services.ids.new() for login in (ADMIN, USER)}
+    appends: list[StreamAppend] = []
+    for login in (ADMIN, USER):
+        registered = users.decide(users.RegisterUser(login.email, login.name, login.role), users.INITIAL)
+        appends.append(StreamAppend(ids[login.email], users.STREAM_TYPE, 0, list(registered)))
+    for owner, title, status, priority, due_in in SAMPLE_TASKS:
+        command = tasks.CreateTask(ids[owner.email], title, status=status, priority=priority, due_date=now + due_in)
+        appends.append(
+            StreamAppend(services.ids.new(), tasks.STREAM_TYPE, 0, list(tasks.decide(command, tasks.INITIAL)))
+        )
+    hashes = await asyncio.gather(*(asyncio.to_thread(services.hasher.hash, login.password) for login in (ADMIN, USER)))
     try:
-        admin = await register_user(ADMIN, SEED_CONTEXT, services)
+        async with services.uow() as uow:
+            for login, password_hash in zip((ADMIN, USER), hashes, strict=True):
+                await uow.credentials.save(ids[login.email], login.email, password_hash)
+            await uow.events.append(appends, SEED_CONTEXT.metadata(), now)
     except EmailTaken:
         return False
-    user = await register_user(USER, SEED_CONTEXT, services)
-    now = services.clock.now()
-    samples = [
-        (admin.user.id, "Complete project documentation", TaskStatus.IN_PROGRESS, Priority.HIGH, timedelta(days=7)),
-        (admin.user.id, "Implement user authentication", TaskStatus.COMPLETED, Priority.HIGH, timedelta(days=-3)),
-        (user.user.id, "Design database schema", TaskStatus.PENDING, Priority.MEDIUM, timedelta(days=14)),
-        (user.user.id, "Setup development environment", TaskStatus.PENDING, Priority.LOW, timedelta(days=1)),
-        (admin.user.id, "Review pull requests", TaskStatus.IN_PROGRESS, Priority.MEDIUM, timedelta(hours=5)),
-    ]
-    for owner_id, title, status, priority, due_in in samples:
-        ctx = RequestContext(actor=Actor(owner_id, Role.USER), request_id="seed", correlation_id="seed")
-        await create_task(
-            CreateTask(title=title, status=status, priority=priority, due_date=now + due_in), ctx, services
-        )
     return True

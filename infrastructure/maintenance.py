@@ -10,6 +10,7 @@ from infrastructure.revocations import REPUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
 
+UPKEEP_LOCK = 0x7461736B666C6F77  # "taskflow": the advisory lock the leading upkeep round holds
 PURGE_EVERY = 60  # republish rounds: about five minutes
 # Expired session rows are kept a day, so a reuse of a just-expired refresh token still finds its family.
 # Superseded task versions are kept as long as a page walk may last (application.cursors.WALK_RETENTION).
@@ -29,13 +30,17 @@ async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
     rounds = 0
     while not stop.is_set():
         try:
-            await runtime.revocations.republish()
-            if rounds % PURGE_EVERY == 0:
-                async with runtime.pool.connection() as conn:
-                    for statement in PURGE:
-                        await conn.execute(statement, (WALK_RETENTION,) if "%s" in statement else None)
+            async with runtime.pool.connection() as conn, conn.transaction():
+                # One process of the deployment does each round; the others skip it.
+                cursor = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (UPKEEP_LOCK,))
+                leading = await cursor.fetchone()
+                if leading and leading[0]:
+                    await runtime.revocations.republish(conn)
+                    if rounds % PURGE_EVERY == 0:
+                        for statement in PURGE:
+                            await conn.execute(statement, (WALK_RETENTION,) if "%s" in statement else None)
         except Exception:  # a round must never end the loop
-            log.warning("session upkeep round failed; retrying", exc_info=True)
+            log.warning("upkeep round failed; retrying", exc_info=True)
         rounds += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), REPUBLISH_SECONDS)

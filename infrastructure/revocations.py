@@ -13,7 +13,9 @@ import contextlib
 import logging
 from datetime import datetime
 
+import psycopg
 import redis.asyncio as aioredis
+from psycopg.rows import TupleRow
 from redis.exceptions import RedisError
 
 from application.ports import Clock
@@ -69,14 +71,13 @@ class RedisRevokedAccessTokens:
             )
             return await cursor.fetchone() is not None
 
-    async def republish(self) -> int:
+    async def republish(self, conn: psycopg.AsyncConnection[TupleRow]) -> int:
         """Copy every unexpired revocation into Redis, then mark the list loaded; returns the count."""
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::int FROM revoked_access_tokens"
-                " WHERE expires_at > now()"
-            )
-            rows = await cursor.fetchall()
+        cursor = await conn.execute(
+            "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::int FROM revoked_access_tokens"
+            " WHERE expires_at > now()"
+        )
+        rows = await cursor.fetchall()
         async with self._redis.pipeline(transaction=False) as pipe:
             for jti, seconds in rows:
                 pipe.set(self._prefix + jti, 1, ex=max(1, seconds))

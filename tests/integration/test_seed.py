@@ -1,0 +1,43 @@
+"""Seeding: all of it once, or nothing."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from application.seed import ADMIN, SAMPLE_TASKS, SEED_CONTEXT, USER, seed
+from application.services import Services
+from application.users import LogIn, log_in
+from infrastructure.postgres import Pool
+from infrastructure.settings import Settings
+from tests.integration.wiring import services_over
+
+
+@pytest.fixture
+async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
+    async with services_over(pool, settings) as wired:
+        yield wired
+
+
+async def counts(pool: Pool) -> tuple[int, int, int]:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(DISTINCT transaction_id::text) FROM events),"
+            " (SELECT count(*) FROM credentials)"
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    return row[0], row[1], row[2]
+
+
+class TestSeed:
+    async def test_seeds_everything_in_one_transaction_once(self, services: Services, pool: Pool) -> None:
+        assert await seed(services)
+        assert await counts(pool) == (2 + len(SAMPLE_TASKS), 1, 2)
+        assert not await seed(services)
+        assert await counts(pool) == (2 + len(SAMPLE_TASKS), 1, 2)
+
+    async def test_the_seeded_logins_work(self, services: Services) -> None:
+        await seed(services)
+        for login in (ADMIN, USER):
+            session = await log_in(LogIn(login.email, login.password), SEED_CONTEXT, services)
+            assert session.user.role is login.role
