@@ -27,6 +27,12 @@ def etag(view: TaskView) -> str:
     return f'"{view.version}"'
 
 
+def names_tag(if_none_match: str, tag: str) -> bool:
+    """Whether an If-None-Match header names `tag` (weak or strong, or *)."""
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or tag in tags
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The version an If-Match header pins: None for absent or '*'; a value that names no version fails."""
     if if_match is None or if_match.strip() == "*":
@@ -120,10 +126,27 @@ class TaskController(Controller):
         failed = sum(1 for result in results if not result.ok)
         return BatchResponse(results=results, succeeded=len(results) - failed, failed=failed)
 
-    @get("/{task_id:uuid}", operation_id="getTask", responses=problems(400, 401, 404, 503))
-    async def get(self, task_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> Response[TaskView]:
-        """One task, with its version as the ETag."""
-        return _task_response(await queries.get_task(task_id, ctx, services))
+    @get("/{task_id:uuid}", operation_id="getTask", responses=problems(400, 401, 404, 429, 503))
+    async def get(
+        self,
+        task_id: FromPath[UUID],
+        ctx: Context,
+        services: ServicesDep,
+        version: Annotated[int | None, QueryParameter(name="version", required=False, ge=1)] = None,
+        as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
+        if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
+    ) -> Response[TaskView]:
+        """One task, with its version as the ETag; `version` or `asOf` give it as it was then."""
+        if version is not None and as_of is not None:
+            raise InvalidInput("asOf", "give either version or asOf, not both")
+        if version is None and as_of is None:
+            view = await queries.get_task(task_id, ctx, services)
+        else:
+            moment = in_utc(as_of, "asOf")
+            view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
+        if if_none_match is not None and names_tag(if_none_match, etag(view)):
+            return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
+        return _task_response(view)
 
     @patch("/{task_id:uuid}", operation_id="updateTask", responses=problems(400, 401, 404, 409, 412, 413, 415, 503))
     async def update(

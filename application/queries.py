@@ -8,6 +8,7 @@ import msgspec
 from application.context import RequestContext
 from application.cursors import Cursor, decode_cursor, fingerprint, page_of
 from application.errors import Forbidden, InvalidInput, NotFound
+from application.folds import task_view
 from application.services import Services
 from application.tasks import acting_user
 from application.views import TaskFilter, TaskListing, TaskPage, TaskSort, TaskView, sort_key
@@ -31,6 +32,19 @@ async def get_task(task_id: UUID, ctx: RequestContext, services: Services) -> Ta
     """The task, if the caller may see it."""
     actor = acting_user(ctx)
     view = await services.tasks.get(task_id)
+    if view is None or not actor.may_act_on(view.owner_id):
+        raise NotFound("task")
+    return view
+
+
+async def get_task_as_of(
+    task_id: UUID, version: int | None, as_of: datetime | None, ctx: RequestContext, services: Services
+) -> TaskView:
+    """The task as it was at a version or a moment, rebuilt from its events (a task deleted since still shows)."""
+    actor = acting_user(ctx)
+    async with services.uow() as uow:
+        records = await uow.events.load(task_id, to_version=version, as_of=as_of)
+    view = task_view(records) if records and (version is None or records[-1].version == version) else None
     if view is None or not actor.may_act_on(view.owner_id):
         raise NotFound("task")
     return view

@@ -291,3 +291,45 @@ class TestBatch:
         )
         assert (empty.status_code, too_many.status_code, bad_action.status_code) == (400, 400, 400)
         assert {e["field"] for e in bad_action.json()["errors"]} == {"action", "taskIds.0"}
+
+
+class TestTimeTravelAndConditionalReads:
+    async def test_a_version_or_a_moment_gives_the_task_as_it_was(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice, title="first")
+        second = (await client.patch(f"/tasks/{task['id']}", json={"title": "second"}, headers=bearer(alice))).json()
+        await client.patch(f"/tasks/{task['id']}", json={"title": "third"}, headers=bearer(alice))
+        v1 = await client.get(f"/tasks/{task['id']}", params={"version": 1}, headers=bearer(alice))
+        assert (v1.json()["title"], v1.json()["version"], v1.headers["etag"]) == ("first", 1, '"1"')
+        at = await client.get(f"/tasks/{task['id']}", params={"asOf": second["updatedAt"]}, headers=bearer(alice))
+        assert at.json() == second
+        assert (
+            await client.get(f"/tasks/{task['id']}", params={"version": 9}, headers=bearer(alice))
+        ).status_code == 404
+        before = await client.get(
+            f"/tasks/{task['id']}", params={"asOf": "2000-01-01T00:00:00Z"}, headers=bearer(alice)
+        )
+        assert before.status_code == 404
+        both = await client.get(
+            f"/tasks/{task['id']}", params={"version": 1, "asOf": second["updatedAt"]}, headers=bearer(alice)
+        )
+        assert both.status_code == 400
+
+    async def test_history_outlives_the_task_but_not_for_strangers(
+        self, client: Client, alice: Session, bob: Session
+    ) -> None:
+        task = await create_task(client, alice, title="gone")
+        await client.delete(f"/tasks/{task['id']}", headers=bearer(alice))
+        assert (await client.get(f"/tasks/{task['id']}", headers=bearer(alice))).status_code == 404
+        v1 = await client.get(f"/tasks/{task['id']}", params={"version": 1}, headers=bearer(alice))
+        assert v1.json()["title"] == "gone"
+        stranger = await client.get(f"/tasks/{task['id']}", params={"version": 1}, headers=bearer(bob))
+        assert stranger.status_code == 404
+
+    async def test_if_none_match_is_answered_304(self, client: Client, alice: Session) -> None:
+        task = await create_task(client, alice)
+        same = await client.get(f"/tasks/{task['id']}", headers=bearer(alice) | {"If-None-Match": '"1"'})
+        assert (same.status_code, same.headers["etag"], same.content) == (304, '"1"', b"")
+        await client.patch(f"/tasks/{task['id']}", json={"title": "changed"}, headers=bearer(alice))
+        changed = await client.get(f"/tasks/{task['id']}", headers=bearer(alice) | {"If-None-Match": '"1"'})
+        assert changed.status_code == 200
+        assert changed.headers["etag"] == '"2"'
