@@ -14,7 +14,7 @@ from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchR
 from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
-from application.views import TaskPage, TaskSort, TaskView
+from application.views import TaskPage, TaskSort, TaskStats, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
@@ -111,6 +111,16 @@ class TaskController(Controller):
             cursor=cursor,
         )
         return await queries.list_tasks(query, ctx, services)
+
+    @get("/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503))
+    async def stats(
+        self,
+        ctx: Context,
+        services: ServicesDep,
+        owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
+    ) -> TaskStats:
+        """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
+        return await queries.task_stats(owner_id, ctx, services)
 
     @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 413, 415, 503))
     async def batch(self, data: JSONBody[BatchBody], ctx: Context, services: ServicesDep) -> BatchResponse:

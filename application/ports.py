@@ -8,7 +8,7 @@ from uuid import UUID
 
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshGrant, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import Credential, TaskListing, TaskRows, TaskView, UserView
+from application.views import Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView
 
 
 class EventStore(Protocol):
@@ -89,6 +89,10 @@ class TaskReadModel(Protocol):
 
     async def list(self, listing: TaskListing) -> TaskRows:
         """Up to `listing.limit` tasks after the keyset position, in the listing's order, as of its snapshot."""
+        ...
+
+    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+        """Counts for one owner's tasks, or every task (None); overdue as of `now`."""
         ...
 
 

@@ -11,7 +11,7 @@ from application.errors import Forbidden, InvalidInput, NotFound
 from application.folds import task_view
 from application.services import Services
 from application.tasks import acting_user
-from application.views import TaskFilter, TaskListing, TaskPage, TaskSort, TaskView, sort_key
+from application.views import TaskFilter, TaskListing, TaskPage, TaskSort, TaskStats, TaskView, sort_key
 from domain.values import Priority, TaskStatus
 
 
@@ -48,6 +48,14 @@ async def get_task_as_of(
     if view is None or not actor.may_act_on(view.owner_id):
         raise NotFound("task")
     return view
+
+
+async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Services) -> TaskStats:
+    """The caller's counts; an admin's are every task's, or one owner's."""
+    actor = acting_user(ctx)
+    if owner_id is not None and not actor.may_act_on(owner_id):
+        raise Forbidden("only an admin may see another user's stats")
+    return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
 
 
 def _filter(query: ListTasks, ctx: RequestContext) -> TaskFilter:

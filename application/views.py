@@ -96,6 +96,15 @@ def sort_key(task: TaskView, sort: TaskSort) -> datetime | int | None:
     return PRIORITY_RANK[task.priority]
 
 
+class TaskStats(msgspec.Struct, frozen=True, rename="camel"):
+    total: int
+    pending: int
+    in_progress: int
+    completed: int
+    high_priority: int
+    overdue: int
+
+
 class TaskFilter(msgspec.Struct, frozen=True):
     """Which tasks a list shows; `owner_id` None means every owner (admins only)."""
 

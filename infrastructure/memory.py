@@ -13,7 +13,7 @@ from application.context import RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.folds import task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import Credential, TaskListing, TaskRows, TaskView, UserView, sort_key
+from application.views import Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView, sort_key
 from domain import tasks, users
 from infrastructure.event_hash import new_records
 
@@ -199,6 +199,17 @@ class MemoryTaskReadModel:
 
     async def get(self, task_id: UUID) -> TaskView | None:
         return self._log.tasks.get(task_id)
+
+    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+        mine = [t for t in self._log.tasks.values() if owner_id is None or t.owner_id == owner_id]
+        return TaskStats(
+            total=len(mine),
+            pending=sum(t.status == "PENDING" for t in mine),
+            in_progress=sum(t.status == "IN_PROGRESS" for t in mine),
+            completed=sum(t.status == "COMPLETED" for t in mine),
+            high_priority=sum(t.priority == "HIGH" for t in mine),
+            overdue=sum(t.due_date is not None and t.due_date < now and t.status != "COMPLETED" for t in mine),
+        )
 
     async def list(self, listing: TaskListing) -> TaskRows:
         """The same page as the SQL would give, computed in Python (no snapshots: the current state only)."""

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from psycopg import sql
 
-from application.views import Credential, TaskFilter, TaskListing, TaskRows, TaskView, UserView
+from application.views import Credential, TaskFilter, TaskListing, TaskRows, TaskStats, TaskView, UserView
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.postgres import Pool, translated_errors
 
@@ -51,6 +51,13 @@ class PostgresTaskReadModel:
             row = await cursor.fetchone()
         return _task(row) if row else None
 
+    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute(_STATS, {"owner": owner_id, "now": now})
+            row = await cursor.fetchone()
+        assert row is not None, "an aggregate always has a row"
+        return TaskStats(*(int(value) for value in row))
+
     async def list(self, listing: TaskListing) -> TaskRows:
         query, params = task_page_query(listing)
         async with translated_errors(), self._pool.connection() as conn:
@@ -58,6 +65,16 @@ class PostgresTaskReadModel:
             rows = await cursor.fetchall()
         snapshot = rows[-1][-1] if rows else None
         return TaskRows(rows=[_task(row[:-1]) for row in rows], snapshot=snapshot)
+
+
+_STATS = """
+SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), coalesce(sum(in_progress), 0),
+       coalesce(sum(completed), 0), coalesce(sum(high_priority), 0),
+       (SELECT count(*) FROM tasks_view
+        WHERE valid_to IS NULL AND status <> 'COMPLETED' AND due_date IS NOT NULL AND due_date < %(now)s
+          AND (%(owner)s::uuid IS NULL OR owner_id = %(owner)s))
+FROM task_counters WHERE %(owner)s::uuid IS NULL OR owner_id = %(owner)s
+"""
 
 
 # The column each sort orders by; the id breaks ties in the same direction.

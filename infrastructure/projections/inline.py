@@ -7,7 +7,7 @@ from psycopg.rows import TupleRow
 
 from application.records import RecordedEvent
 from domain import tasks, users
-from infrastructure.projections import tasks_view, users_view
+from infrastructure.projections import task_counters, tasks_view, users_view
 
 
 async def project_inline(conn: psycopg.AsyncConnection[TupleRow], records: Sequence[RecordedEvent]) -> None:
@@ -16,5 +16,6 @@ async def project_inline(conn: psycopg.AsyncConnection[TupleRow], records: Seque
     user_records = [r for r in records if r.stream_type == users.STREAM_TYPE]
     if task_records:
         await tasks_view.apply(conn, task_records)
+        await task_counters.apply(conn, list({r.stream_id for r in task_records}))
     if user_records:
         await users_view.apply(conn, user_records)

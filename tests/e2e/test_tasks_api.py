@@ -333,3 +333,31 @@ class TestTimeTravelAndConditionalReads:
         changed = await client.get(f"/tasks/{task['id']}", headers=bearer(alice) | {"If-None-Match": '"1"'})
         assert changed.status_code == 200
         assert changed.headers["etag"] == '"2"'
+
+
+class TestStats:
+    async def test_counts_follow_every_change(self, client: Client, alice: Session, bob: Session) -> None:
+        past, future = "2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
+        a = await create_task(client, alice, priority="HIGH", dueDate=past)
+        b = await create_task(client, alice, status="IN_PROGRESS", dueDate=past)
+        await create_task(client, alice, status="COMPLETED", priority="HIGH", dueDate=past)
+        await create_task(client, alice, dueDate=future)
+        await create_task(client, bob)
+        stats = (await client.get("/tasks/stats", headers=bearer(alice))).json()
+        assert stats == {"total": 4, "pending": 2, "inProgress": 1, "completed": 1, "highPriority": 2, "overdue": 2}
+        await client.patch(f"/tasks/{a['id']}", json={"status": "COMPLETED", "priority": "LOW"}, headers=bearer(alice))
+        await client.delete(f"/tasks/{b['id']}", headers=bearer(alice))
+        stats = (await client.get("/tasks/stats", headers=bearer(alice))).json()
+        assert stats == {"total": 3, "pending": 1, "inProgress": 0, "completed": 2, "highPriority": 1, "overdue": 0}
+
+    async def test_admins_see_all_or_one_owner_and_users_only_themselves(
+        self, client: Client, alice: Session, bob: Session, admin: Session
+    ) -> None:
+        await create_task(client, alice)
+        await create_task(client, bob)
+        await create_task(client, bob)
+        assert (await client.get("/tasks/stats", headers=bearer(admin))).json()["total"] == 3
+        only_bob = await client.get("/tasks/stats", params={"ownerId": bob["user"]["id"]}, headers=bearer(admin))
+        assert only_bob.json()["total"] == 2
+        refused = await client.get("/tasks/stats", params={"ownerId": bob["user"]["id"]}, headers=bearer(alice))
+        assert refused.status_code == 403

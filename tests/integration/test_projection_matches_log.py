@@ -200,4 +200,15 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
     folded = {stream_id: task_view(records) for stream_id, records in streams.items()}
     for stream_id, expected in folded.items():
         assert await run.services.tasks.get(stream_id) == expected, [r.type for r in streams[stream_id]]
-    assert await run.projected_ids(pool) == {task_id for task_id, view in folded.items() if view is not None}
+    live = [view for view in folded.values() if view is not None]
+    assert await run.projected_ids(pool) == {view.id for view in live}
+    for actor in run.actors.values():
+        stats = await run.services.tasks.stats(actor.user_id, datetime.now(UTC))
+        mine = [view for view in live if view.owner_id == actor.user_id]
+        assert (stats.total, stats.pending, stats.in_progress, stats.completed, stats.high_priority) == (
+            len(mine),
+            sum(v.status is TaskStatus.PENDING for v in mine),
+            sum(v.status is TaskStatus.IN_PROGRESS for v in mine),
+            sum(v.status is TaskStatus.COMPLETED for v in mine),
+            sum(v.priority is Priority.HIGH for v in mine),
+        ), "the counters equal counting the folded log"

@@ -1,0 +1,2 @@
+DROP INDEX tasks_view_open_due_all_idx;
+DROP TABLE task_counters;
