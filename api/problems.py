@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from api.middleware import request_ids
 from api.validation import FieldError, body_errors
 from application import errors as app
+from application.idempotency import KeyReused
 from domain import errors as domain
 from infrastructure.postgres import UNAVAILABLE as DATABASE_UNAVAILABLE
 
@@ -30,6 +31,7 @@ _MAPPING: list[tuple[type[Exception], int, str, str]] = [
     (domain.TaskNotFound, 404, "not-found", "No such resource."),
     (domain.UserNotFound, 404, "not-found", "No such resource."),
     (app.EmailTaken, 409, "email-taken", "That email is registered already."),
+    (KeyReused, 409, "idempotency-key-reused", "This Idempotency-Key was used with another request."),
     (app.ConcurrencyError, 409, "concurrent-modification", "The resource changed meanwhile; reload and retry."),
     (app.Conflict, 409, "conflict", "The request conflicts with the current state."),
     (domain.InvalidTask, 400, "validation-error", "The request is invalid."),
@@ -129,9 +131,3 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         errors=field_errors,
     )
     return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-def problem_for_item(exc: BaseException) -> tuple[int, str]:
-    """(status, title) of a per-item error in a batch."""
-    status, _, _ = classify(exc)
-    return status, HTTPStatus(status).phrase

@@ -1,24 +1,50 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
+import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.dependencies import Context, ServicesDep
 from api.openapi import BEARER, problems
-from api.problems import problem_for_item
+from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
 from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
+from application.idempotency import IdempotencyKey
 from application.views import TaskPage, TaskSort, TaskStats, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
 T = TypeVar("T")
+
+ITEM_ERRORS = {batch.ItemError.NOT_FOUND: BatchError(status=404, title="Not Found")}
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7e]+$",
+        description="1-255 printable characters; a repeat within 24 hours gets the first response",
+    ),
+]
+
+
+def idempotency(request: Request[Any, Any, Any], key: str | None) -> IdempotencyKey | None:
+    """The key, and a fingerprint of the request a repeat must match (method, path and body bytes)."""
+    if key is None:
+        return None
+    body = request.scope["state"].get(RAW_BODY, b"")
+    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + body).digest()
+    return IdempotencyKey(key=key, fingerprint=fingerprint)
+
 
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, description='"<version>" or *')]
 
@@ -67,9 +93,16 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post(operation_id="createTask", responses=problems(400, 401, 403, 404, 413, 415, 503))
-    async def create(self, data: JSONBody[CreateTaskBody], ctx: Context, services: ServicesDep) -> Response[TaskView]:
-        """Create a task."""
+    @post(operation_id="createTask", responses=problems(400, 401, 403, 404, 409, 413, 415, 429, 503))
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[CreateTaskBody],
+        ctx: Context,
+        services: ServicesDep,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> Response[TaskView]:
+        """Create a task; with an Idempotency-Key, a repeat gets the first response and creates nothing."""
         command = commands.CreateTask(
             title=data.title.strip(),
             description=data.description,
@@ -79,7 +112,8 @@ class TaskController(Controller):
             fee=data.fee,
             owner_id=data.owner_id,
         )
-        return _task_response(await commands.create_task(command, ctx, services), 201)
+        keyed = idempotency(request, idempotency_key)
+        return _task_response(await commands.create_task(command, ctx, services, keyed), 201)
 
     @get(operation_id="listTasks", responses=problems(400, 401, 403, 503))
     async def list(
@@ -123,14 +157,21 @@ class TaskController(Controller):
         return await queries.task_stats(owner_id, ctx, services)
 
     @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 413, 415, 503))
-    async def batch(self, data: JSONBody[BatchBody], ctx: Context, services: ServicesDep) -> BatchResponse:
+    async def batch(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[BatchBody],
+        ctx: Context,
+        services: ServicesDep,
+        idempotency_key: IdempotencyKeyHeader = None,
+    ) -> BatchResponse:
         """Complete or delete up to 1,000 tasks in one transaction; failures are reported per task."""
         command = batch.BatchTasks(action=data.action, task_ids=tuple(data.task_ids))
-        items = await batch.batch_tasks(command, ctx, services)
+        items = await batch.batch_tasks(command, ctx, services, idempotency(request, idempotency_key))
         results = [
             BatchResult(task_id=item.task_id, ok=True)
             if item.error is None
-            else BatchResult(task_id=item.task_id, ok=False, error=BatchError(*problem_for_item(item.error)))
+            else BatchResult(task_id=item.task_id, ok=False, error=ITEM_ERRORS[item.error])
             for item in items
         ]
         failed = sum(1 for result in results if not result.ok)

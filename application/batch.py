@@ -6,12 +6,14 @@ from uuid import UUID
 import msgspec
 
 from application.context import RequestContext
-from application.errors import ApplicationError, InvalidInput
+from application.errors import InvalidInput, NotFound
+from application.idempotency import IdempotencyKey, once
+from application.ports import UnitOfWork
 from application.records import StreamAppend
 from application.services import Services
 from application.tasks import acting_user, owned_state, with_retries
 from domain import tasks
-from domain.errors import DomainError
+from domain.errors import TaskNotFound
 
 MAX_BATCH = 1000
 
@@ -26,9 +28,15 @@ class BatchTasks(msgspec.Struct, frozen=True):
     task_ids: tuple[UUID, ...]
 
 
+class ItemError(enum.StrEnum):
+    """Why one task of a batch failed (it alone: the others are unaffected)."""
+
+    NOT_FOUND = "not-found"  # missing, deleted, or not the caller's: indistinguishable on purpose
+
+
 class BatchItem(msgspec.Struct, frozen=True):
     task_id: UUID
-    error: ApplicationError | DomainError | None = None
+    error: ItemError | None = None
 
 
 _COMMANDS: dict[BatchAction, tasks.TaskCommand] = {
@@ -37,7 +45,9 @@ _COMMANDS: dict[BatchAction, tasks.TaskCommand] = {
 }
 
 
-async def batch_tasks(command: BatchTasks, ctx: RequestContext, services: Services) -> list[BatchItem]:
+async def batch_tasks(
+    command: BatchTasks, ctx: RequestContext, services: Services, idempotency: IdempotencyKey | None = None
+) -> list[BatchItem]:
     """Apply the action to every task the caller may act on; the others fail alone, as per-item errors."""
     actor = acting_user(ctx)
     if len(set(command.task_ids)) != len(command.task_ids):
@@ -46,23 +56,26 @@ async def batch_tasks(command: BatchTasks, ctx: RequestContext, services: Servic
         raise InvalidInput("taskIds", f"must name 1 to {MAX_BATCH} tasks")
     decision = _COMMANDS[command.action]
 
-    async def attempt() -> list[BatchItem]:
+    async def apply(uow: UnitOfWork) -> list[BatchItem]:
         results: list[BatchItem] = []
         appends: list[StreamAppend] = []
-        async with services.uow() as uow:
-            streams = await uow.events.load_many(command.task_ids)
-            for task_id in command.task_ids:
-                records = streams.get(task_id, [])
-                try:
-                    events = tasks.decide(decision, owned_state(records, actor))
-                except (ApplicationError, DomainError) as error:
-                    results.append(BatchItem(task_id, error))
-                    continue
-                results.append(BatchItem(task_id))
-                if events:
-                    appends.append(StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(events)))
-            if appends:
-                await uow.events.append(appends, ctx.metadata(), services.clock.now())
+        streams = await uow.events.load_many(command.task_ids)
+        for task_id in command.task_ids:
+            records = streams.get(task_id, [])
+            try:
+                events = tasks.decide(decision, owned_state(records, actor))
+            except (NotFound, TaskNotFound):
+                results.append(BatchItem(task_id, ItemError.NOT_FOUND))
+                continue
+            results.append(BatchItem(task_id))
+            if events:
+                appends.append(StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(events)))
+        if appends:
+            await uow.events.append(appends, ctx.metadata(), services.clock.now())
         return results
+
+    async def attempt() -> list[BatchItem]:
+        async with services.uow() as uow:
+            return await once(uow, actor, idempotency, list[BatchItem], services, lambda: apply(uow))
 
     return await with_retries(False, attempt)

@@ -58,6 +58,18 @@ class RefreshTokens(Protocol):
         ...
 
 
+class IdempotencyKeys(Protocol):
+    async def claim(
+        self, user_id: UUID, key: str, fingerprint: bytes, now: datetime, expired_before: datetime
+    ) -> tuple[bytes, bytes] | None:
+        """Claim the key for this unit of work; if it holds an unexpired response, (fingerprint, response) instead.
+
+        A concurrent claim of the same key waits until the other unit of work ends, then sees its response."""
+        ...
+
+    async def complete(self, user_id: UUID, key: str, response: bytes) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: commits when the block ends cleanly, rolls back otherwise."""
 
@@ -69,6 +81,9 @@ class UnitOfWork(Protocol):
 
     @property
     def refresh_tokens(self) -> RefreshTokens: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
 
     async def __aenter__(self) -> Self: ...
 

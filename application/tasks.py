@@ -10,6 +10,8 @@ import msgspec
 from application.context import Actor, RequestContext
 from application.errors import ConcurrencyError, Forbidden, NotFound, PreconditionFailed, Unauthenticated
 from application.folds import task_state, task_view
+from application.idempotency import IdempotencyKey, once
+from application.ports import UnitOfWork
 from application.records import RecordedEvent, StreamAppend
 from application.services import Services
 from application.views import TaskView
@@ -74,7 +76,9 @@ def _check_version(expected: int | None, records: Sequence[RecordedEvent]) -> No
         raise PreconditionFailed()
 
 
-async def create_task(command: CreateTask, ctx: RequestContext, services: Services) -> TaskView:
+async def create_task(
+    command: CreateTask, ctx: RequestContext, services: Services, idempotency: IdempotencyKey | None = None
+) -> TaskView:
     """Create a task owned by the caller (or, for an admin, by `owner_id`)."""
     actor = acting_user(ctx)
     owner_id = command.owner_id or actor.user_id
@@ -85,15 +89,19 @@ async def create_task(command: CreateTask, ctx: RequestContext, services: Servic
             raise NotFound("owner")
     fields = msgspec.structs.asdict(command) | {"owner_id": owner_id}
     events = tasks.decide(tasks.CreateTask(**fields), tasks.INITIAL)
-    async with services.uow() as uow:
+
+    async def append(uow: UnitOfWork) -> TaskView:
         recorded = await uow.events.append(
             [StreamAppend(services.ids.new(), tasks.STREAM_TYPE, 0, list(events))],
             ctx.metadata(),
             services.clock.now(),
         )
-    view = task_view(recorded)
-    assert view is not None, "a created task is live"
-    return view
+        view = task_view(recorded)
+        assert view is not None, "a created task is live"
+        return view
+
+    async with services.uow() as uow:
+        return await once(uow, actor, idempotency, TaskView, services, lambda: append(uow))
 
 
 async def update_task(command: UpdateTask, ctx: RequestContext, services: Services) -> TaskView:

@@ -17,6 +17,7 @@ PURGE_EVERY = 60  # republish rounds: about five minutes
 PURGE = (
     "DELETE FROM refresh_tokens WHERE expires_at < now() - interval '1 day'",
     "DELETE FROM revoked_access_tokens WHERE expires_at < now() - interval '1 day'",
+    "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
     "DELETE FROM tasks_view WHERE valid_to IS NOT NULL AND superseded_at < now() - %s::interval",
 )
 

@@ -32,6 +32,7 @@ class MemoryLog:
         self.users: dict[UUID, UserView] = {}
         self.refresh_tokens: dict[bytes, RefreshToken] = {}
         self.revoked_access: dict[str, datetime] = {}
+        self.idempotency: dict[tuple[UUID, str], tuple[bytes, bytes, datetime]] = {}
         self._positions = itertools.count(1)
 
     def next_position(self) -> int:
@@ -171,12 +172,32 @@ class MemoryRevokedAccessTokens:
         return jti in self._log.revoked_access
 
 
+class MemoryIdempotencyKeys:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+        self.pending: dict[tuple[UUID, str], tuple[bytes, bytes, datetime]] = {}
+
+    async def claim(
+        self, user_id: UUID, key: str, fingerprint: bytes, now: datetime, expired_before: datetime
+    ) -> tuple[bytes, bytes] | None:
+        stored = self._log.idempotency.get((user_id, key))
+        if stored is not None and stored[2] >= expired_before:
+            return stored[0], stored[1]
+        self.pending[(user_id, key)] = (fingerprint, b"", now)
+        return None
+
+    async def complete(self, user_id: UUID, key: str, response: bytes) -> None:
+        fingerprint, _, at = self.pending[(user_id, key)]
+        self.pending[(user_id, key)] = (fingerprint, response, at)
+
+
 class MemoryUnitOfWork:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
         self.events = MemoryEventStore(log)
         self.credentials = MemoryCredentials(log)
         self.refresh_tokens = MemoryRefreshTokens(log)
+        self.idempotency = MemoryIdempotencyKeys(log)
 
     async def __aenter__(self) -> Self:
         return self
@@ -191,6 +212,7 @@ class MemoryUnitOfWork:
             self._log.commit(self.events.pending, self.credentials.pending, self.credentials.rehashes)
             self._log.refresh_tokens.update(self.refresh_tokens.pending)
             self._log.revoked_access.update(self.refresh_tokens.denied)
+            self._log.idempotency.update(self.idempotency.pending)
 
 
 class MemoryTaskReadModel:

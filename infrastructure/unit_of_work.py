@@ -80,10 +80,42 @@ class PostgresRefreshTokens:
         )
 
 
+class PostgresIdempotencyKeys:
+    def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
+        self._conn = conn
+
+    async def claim(
+        self, user_id: UUID, key: str, fingerprint: bytes, now: datetime, expired_before: datetime
+    ) -> tuple[bytes, bytes] | None:
+        await self._conn.execute(
+            "DELETE FROM idempotency_keys WHERE user_id = %s AND key = %s AND created_at < %s",
+            (user_id, key, expired_before),
+        )
+        # The response is filled in by complete(), before this transaction commits; nobody sees it empty.
+        cursor = await self._conn.execute(
+            "INSERT INTO idempotency_keys (user_id, key, fingerprint, response, created_at)"
+            " VALUES (%s, %s, %s, '', %s) ON CONFLICT DO NOTHING RETURNING 1",
+            (user_id, key, fingerprint, now),
+        )
+        if await cursor.fetchone() is not None:
+            return None
+        cursor = await self._conn.execute(
+            "SELECT fingerprint, response FROM idempotency_keys WHERE user_id = %s AND key = %s", (user_id, key)
+        )
+        row = await cursor.fetchone()
+        return (bytes(row[0]), bytes(row[1])) if row else None
+
+    async def complete(self, user_id: UUID, key: str, response: bytes) -> None:
+        await self._conn.execute(
+            "UPDATE idempotency_keys SET response = %s WHERE user_id = %s AND key = %s", (response, user_id, key)
+        )
+
+
 class PostgresUnitOfWork:
     events: PostgresEventStore
     credentials: PostgresCredentials
     refresh_tokens: PostgresRefreshTokens
+    idempotency: PostgresIdempotencyKeys
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
@@ -97,6 +129,7 @@ class PostgresUnitOfWork:
             self.events = PostgresEventStore(conn)
             self.credentials = PostgresCredentials(conn)
             self.refresh_tokens = PostgresRefreshTokens(conn)
+            self.idempotency = PostgresIdempotencyKeys(conn)
             self._stack = stack.pop_all()
         return self
 

@@ -1,5 +1,6 @@
 """The task routes over HTTP against the real app, PostgreSQL and Redis."""
 
+import asyncio
 from typing import Any
 
 import psycopg
@@ -361,3 +362,64 @@ class TestStats:
         assert only_bob.json()["total"] == 2
         refused = await client.get("/tasks/stats", params={"ownerId": bob["user"]["id"]}, headers=bearer(alice))
         assert refused.status_code == 403
+
+
+class TestIdempotencyKeys:
+    async def test_a_repeat_gets_the_first_response_and_creates_nothing(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        headers = bearer(alice) | {"Idempotency-Key": "create-1"}
+        first = await client.post("/tasks", json={"title": "once"}, headers=headers)
+        await client.patch(f"/tasks/{first.json()['id']}", json={"title": "changed"}, headers=bearer(alice))
+        again = await client.post("/tasks", json={"title": "once"}, headers=headers)
+        assert (again.status_code, again.json()) == (201, first.json())
+        assert again.headers["location"] == first.headers["location"]
+        listed = (await client.get("/tasks", headers=bearer(alice))).json()["data"]
+        assert len(listed) == 1
+
+    async def test_the_same_key_with_another_body_is_409(self, client: Client, alice: Session) -> None:
+        headers = bearer(alice) | {"Idempotency-Key": "create-2"}
+        assert (await client.post("/tasks", json={"title": "one"}, headers=headers)).status_code == 201
+        other = await client.post("/tasks", json={"title": "two"}, headers=headers)
+        assert other.status_code == 409
+        assert other.json()["type"].endswith("idempotency-key-reused")
+
+    async def test_keys_are_per_user(self, client: Client, alice: Session, bob: Session) -> None:
+        key = {"Idempotency-Key": "shared"}
+        a = await client.post("/tasks", json={"title": "t"}, headers=bearer(alice) | key)
+        b = await client.post("/tasks", json={"title": "t"}, headers=bearer(bob) | key)
+        assert a.json()["id"] != b.json()["id"]
+
+    async def test_concurrent_repeats_create_one_task(self, client: Client, alice: Session) -> None:
+        headers = bearer(alice) | {"Idempotency-Key": "race"}
+        responses = await asyncio.gather(
+            *(client.post("/tasks", json={"title": "race"}, headers=headers) for _ in range(5))
+        )
+        assert {r.json()["id"] for r in responses} == {responses[0].json()["id"]}
+        assert len((await client.get("/tasks", headers=bearer(alice))).json()["data"]) == 1
+
+    async def test_a_batch_repeat_applies_nothing_more(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        task = await create_task(client, alice)
+        body = {"action": "delete", "taskIds": [task["id"]]}
+        headers = bearer(alice) | {"Idempotency-Key": "batch-1"}
+        first = await client.post("/tasks/batch", json=body, headers=headers)
+        again = await client.post("/tasks/batch", json=body, headers=headers)
+        assert (
+            first.json()
+            == again.json()
+            == {
+                "results": [{"taskId": task["id"], "ok": True}],
+                "succeeded": 1,
+                "failed": 0,
+            }
+        )
+        assert await event_types(settings, task["id"]) == ["TaskCreated", "TaskDeleted"]
+
+    async def test_a_malformed_key_is_400(self, client: Client, alice: Session) -> None:
+        for key in ("", "x" * 256, "tab\there"):
+            response = await client.post(
+                "/tasks", json={"title": "t"}, headers=bearer(alice) | {"Idempotency-Key": key}
+            )
+            assert response.status_code == 400, repr(key)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
-from application.batch import BatchAction, BatchItem, BatchTasks, batch_tasks
+from application.batch import BatchAction, BatchItem, BatchTasks, ItemError, batch_tasks
 from application.context import Actor, RequestContext
 from application.cursors import Cursor, encode_cursor
 from application.errors import (
@@ -359,8 +359,8 @@ class TestDelete:
         assert (await get_task(task.id, alice, world.services)).version == 2
 
 
-def outcomes(items: list[BatchItem]) -> list[tuple[UUID, type[Exception] | None]]:
-    return [(item.task_id, None if item.error is None else type(item.error)) for item in items]
+def outcomes(items: list[BatchItem]) -> list[tuple[UUID, ItemError | None]]:
+    return [(item.task_id, item.error) for item in items]
 
 
 class TestBatch:
@@ -385,11 +385,11 @@ class TestBatch:
 
         assert outcomes(results) == [
             (open_1.id, None),
-            (foreign.id, NotFound),
+            (foreign.id, ItemError.NOT_FOUND),
             (done.id, None),
-            (missing, NotFound),
+            (missing, ItemError.NOT_FOUND),
             (open_2.id, None),
-            (gone.id, NotFound),
+            (gone.id, ItemError.NOT_FOUND),
         ]
         assert world.units_of_work == units + 1
         assert world.log.commits[commits:] == [2], "both completions in one unit of work"
@@ -409,10 +409,10 @@ class TestBatch:
 
         assert outcomes(results) == [
             (done.id, None),
-            (gone.id, NotFound),
+            (gone.id, ItemError.NOT_FOUND),
             (open_1.id, None),
-            (missing, NotFound),
-            (foreign.id, NotFound),
+            (missing, ItemError.NOT_FOUND),
+            (foreign.id, ItemError.NOT_FOUND),
         ]
         assert world.units_of_work == units + 1
         assert world.log.commits[commits:] == [2]
