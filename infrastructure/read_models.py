@@ -53,7 +53,7 @@ class PostgresTaskReadModel:
 
     async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(_STATS, {"owner": owner_id, "now": now})
+            cursor = await conn.execute(STATS_QUERY, {"owner": owner_id, "now": now})
             row = await cursor.fetchone()
         assert row is not None, "an aggregate always has a row"
         return TaskStats(*(int(value) for value in row))
@@ -67,7 +67,7 @@ class PostgresTaskReadModel:
         return TaskRows(rows=[_task(row[:-1]) for row in rows], snapshot=snapshot)
 
 
-_STATS = """
+STATS_QUERY = """
 SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), coalesce(sum(in_progress), 0),
        coalesce(sum(completed), 0), coalesce(sum(high_priority), 0),
        (SELECT count(*) FROM tasks_view

@@ -22,7 +22,7 @@ from infrastructure.settings import Settings
 TEST_SECRET = b"test-secret-" + b"x" * 40
 
 
-def _with_database(url: str, name: str) -> str:
+def with_database(url: str, name: str) -> str:
     """`url` pointing at database `name` (keeps the host, user and query, e.g. a socket dir)."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
@@ -47,7 +47,7 @@ def template_database(servers: tuple[str, str]) -> Iterator[str]:
     name = f"taskflow_template_{secrets.token_hex(4)}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    apply_migrations(_with_database(admin_url, name))
+    apply_migrations(with_database(admin_url, name))
     yield name
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -60,7 +60,7 @@ def database_url(servers: tuple[str, str], template_database: str) -> Iterator[s
     name = f"taskflow_test_{secrets.token_hex(6)}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield _with_database(admin_url, name)
+    yield with_database(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -1,0 +1,127 @@
+"""On a million tasks, every query shape of GET /tasks and /tasks/stats is answered through an index."""
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import psycopg
+import pytest
+from psycopg import sql
+
+from application.views import TaskFilter, TaskListing, TaskSort
+from domain.values import Priority, TaskStatus
+from infrastructure.read_models import STATS_QUERY, task_page_query
+from tests.conftest import with_database
+
+ROWS = 1_000_000
+OWNERS = 1000
+AN_OWNER = UUID("00000000-0000-4000-8000-000000000007")
+NOW = datetime.now(UTC)
+SNAPSHOT = "1000:1000:"
+
+FILL = f"""
+INSERT INTO tasks_view (id, owner_id, title, description, status, priority, due_date, version, created_at, updated_at)
+SELECT gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad((i % {OWNERS})::text, 12, '0'))::uuid,
+       'task ' || i || ' ' || (ARRAY['alpha', 'beta', 'gamma', 'delta'])[1 + i % 4],
+       CASE WHEN i % 3 = 0 THEN 'some words ' || i END,
+       (ARRAY['PENDING', 'IN_PROGRESS', 'COMPLETED'])[1 + i % 3], (ARRAY['LOW', 'MEDIUM', 'HIGH'])[1 + (i / 3) % 3],
+       CASE WHEN i % 5 <> 0 THEN now() + ((i % 200) - 100) * interval '1 day' END, 1,
+       now() - i * interval '1 second', now() - (i % 5000) * interval '1 second'
+FROM generate_series(1, {ROWS}) AS i
+"""
+
+
+@pytest.fixture(scope="module")
+def million(servers: tuple[str, str], template_database: str) -> Iterator[psycopg.Connection[Any]]:
+    """A database of its own with a million tasks (indexes dropped for the load, then rebuilt as migrated)."""
+    admin_url, _ = servers
+    name = f"taskflow_plans_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    try:
+        with psycopg.connect(with_database(admin_url, name), autocommit=True) as conn:
+            indexes = conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'tasks_view'"
+                " AND indexname <> 'tasks_view_pkey'"
+            ).fetchall()
+            for index_name, _ in indexes:
+                conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index_name)))
+            conn.execute(FILL)
+            for _, definition in indexes:
+                conn.execute(definition)
+            conn.execute("ANALYZE tasks_view")
+            yield conn
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def plan_nodes(conn: psycopg.Connection[Any], query: sql.Composable, params: Any) -> list[dict[str, Any]]:
+    (plan,) = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) ") + query, params).fetchone()  # type: ignore[misc]
+    nodes: list[dict[str, Any]] = []
+    pending = [plan[0]["Plan"]]
+    while pending:
+        node = pending.pop()
+        nodes.append(node)
+        pending.extend(node.get("Plans", []))
+    return nodes
+
+
+def assert_indexed(nodes: list[dict[str, Any]]) -> None:
+    on_tasks = [n for n in nodes if n.get("Relation Name") == "tasks_view"]
+    assert on_tasks, nodes
+    kinds = {n["Node Type"] for n in on_tasks}
+    assert "Seq Scan" not in kinds, kinds
+    assert kinds & {"Index Scan", "Index Only Scan", "Bitmap Heap Scan"}, kinds
+
+
+FILTERS = {
+    "no filter": TaskFilter(),
+    "status": TaskFilter(statuses=(TaskStatus.PENDING, TaskStatus.IN_PROGRESS)),
+    "priority": TaskFilter(priorities=(Priority.HIGH,)),
+    "due window": TaskFilter(due_after=NOW - timedelta(days=3), due_before=NOW + timedelta(days=3)),
+    "overdue": TaskFilter(overdue=True),
+    "words": TaskFilter(text="gamma"),
+}
+
+
+@pytest.mark.parametrize(
+    ("scope", "sort", "page"), list(product(["owner", "everyone"], list(TaskSort), ["first", "deep"]))
+)
+def test_every_sort_and_page_uses_an_index(
+    million: psycopg.Connection[Any], scope: str, sort: TaskSort, page: str
+) -> None:
+    task_filter = TaskFilter(owner_id=AN_OWNER if scope == "owner" else None)
+    key: Any = NOW - timedelta(days=30) if sort.value.removeprefix("-") != "priority" else 2
+    listing = TaskListing(
+        filter=task_filter,
+        sort=sort,
+        limit=21,
+        now=NOW,
+        after=(key, UUID(int=0)) if page == "deep" else None,
+        snapshot=SNAPSHOT if page == "deep" else None,
+    )
+    assert_indexed(plan_nodes(million, *task_page_query(listing)))
+
+
+@pytest.mark.parametrize(("scope", "name"), list(product(["owner", "everyone"], FILTERS)))
+def test_every_filter_uses_an_index(million: psycopg.Connection[Any], scope: str, name: str) -> None:
+    owner = AN_OWNER if scope == "owner" else None
+    task_filter = FILTERS[name]
+    listing = TaskListing(
+        filter=msgspec.structs.replace(task_filter, owner_id=owner),
+        sort=TaskSort.CREATED_DESC,
+        limit=21,
+        now=NOW,
+    )
+    assert_indexed(plan_nodes(million, *task_page_query(listing)))
+
+
+@pytest.mark.parametrize("scope", ["owner", "everyone"])
+def test_stats_count_overdue_by_index(million: psycopg.Connection[Any], scope: str) -> None:
+    params = {"owner": AN_OWNER if scope == "owner" else None, "now": NOW}
+    assert_indexed(plan_nodes(million, sql.SQL(STATS_QUERY), params))
