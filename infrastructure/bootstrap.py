@@ -11,6 +11,7 @@ from application.services import Services
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.rate_limits import SharedLimits
 from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.redis_guard import RedisGuard
 from infrastructure.revocations import RedisRevokedAccessTokens
 from infrastructure.security import Argon2Hasher, JwtTokens
 from infrastructure.settings import Settings
@@ -46,9 +47,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         settings.database_url, size=settings.database_pool_size, checkout_seconds=settings.database_timeout_seconds
     ) as pool:
         client = redis_client(settings)
-        revocations = RedisRevokedAccessTokens(
-            client, pool, settings.redis_namespace, settings.redis_timeout_seconds, clock
-        )
+        guard = RedisGuard(client, settings.redis_timeout_seconds)
+        revocations = RedisRevokedAccessTokens(guard, pool, settings.redis_namespace, clock)
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),
@@ -59,7 +59,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),
                 tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
                 revoked_access=revocations,
-                rate_limiter=SharedLimits(client, settings),
+                rate_limiter=SharedLimits(guard, settings),
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
             )

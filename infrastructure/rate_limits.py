@@ -3,18 +3,16 @@
 When Redis does not answer, limits fall back to a per-process moving window rather than to none.
 """
 
-import asyncio
 import logging
 import time
 from typing import Any
 
-import redis.asyncio as aioredis
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from application.context import RateLimit, RateRule
-from infrastructure.revocations import REDIS_ERRORS
+from infrastructure.redis_guard import RedisGuard, RedisUnavailable
 from infrastructure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,10 +61,10 @@ class ProcessLimits:
 class SharedLimits:
     """Moving windows in Redis, shared by every instance; per-process windows while Redis does not answer."""
 
-    def __init__(self, redis: aioredis.Redis, settings: Settings) -> None:
+    def __init__(self, redis: RedisGuard, settings: Settings) -> None:
         self._rules = rules(settings)
-        self._timeout = settings.redis_timeout_seconds
-        options: dict[str, Any] = {"connection_pool": redis.connection_pool}
+        self._redis = redis
+        options: dict[str, Any] = {"connection_pool": redis.client.connection_pool}
         storage = RedisStorage(
             "async+redis://localhost:6379",  # not dialled: the app's own connection pool is used
             implementation="redispy",
@@ -78,8 +76,8 @@ class SharedLimits:
 
     async def _decide(self, rule: RateRule, key: str, count: bool) -> RateLimit:
         try:
-            return await asyncio.wait_for(_ask(self._shared, self._rules[rule], rule, key, count), self._timeout)
-        except REDIS_ERRORS:
+            return await self._redis.call(_ask(self._shared, self._rules[rule], rule, key, count))
+        except RedisUnavailable:
             log.warning("rate limits fall back to this process: Redis did not answer")
             return await (self._fallback.hit if count else self._fallback.peek)(rule, key)
 

@@ -8,22 +8,18 @@ left: Redis refuses both writes yet answers other instances; they then accept th
 republish (at most REPUBLISH_SECONDS) or the marker's expiry.
 """
 
-import asyncio
 import contextlib
 import logging
 from datetime import datetime
 
 import psycopg
-import redis.asyncio as aioredis
 from psycopg.rows import TupleRow
-from redis.exceptions import RedisError
 
 from application.ports import Clock
 from infrastructure.postgres import Pool, translated_errors
+from infrastructure.redis_guard import RedisGuard, RedisUnavailable
 
 log = logging.getLogger(__name__)
-
-REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 
 REPUBLISH_SECONDS = 5.0
@@ -32,12 +28,11 @@ LOADED_TTL_SECONDS = int(REPUBLISH_SECONDS * 3)
 
 
 class RedisRevokedAccessTokens:
-    def __init__(self, redis: aioredis.Redis, pool: Pool, namespace: str, timeout_seconds: float, clock: Clock) -> None:
+    def __init__(self, redis: RedisGuard, pool: Pool, namespace: str, clock: Clock) -> None:
         self._redis = redis
         self._pool = pool
         self._prefix = f"{namespace}:revoked:"
         self._loaded = f"{namespace}:revoked-loaded"
-        self._timeout = timeout_seconds
         self._clock = clock
         self._unpublished: dict[str, datetime] = {}
 
@@ -46,22 +41,20 @@ class RedisRevokedAccessTokens:
         if seconds <= 0:
             return
         try:
-            await asyncio.wait_for(self._redis.set(self._prefix + jti, 1, ex=seconds), self._timeout)
-        except REDIS_ERRORS:
+            await self._redis.call(self._redis.client.set(self._prefix + jti, 1, ex=seconds))
+        except RedisUnavailable:
             log.warning("revocation not published to Redis; the database answers until it is republished")
             self._unpublished[jti] = expires_at
-            with contextlib.suppress(*REDIS_ERRORS):
-                await asyncio.wait_for(self._redis.delete(self._loaded), self._timeout)
+            with contextlib.suppress(RedisUnavailable):
+                await self._redis.call(self._redis.client.delete(self._loaded))
 
     async def contains(self, jti: str) -> bool:
         if jti in self._unpublished:
             return True
-        try:
-            loaded, revoked = await asyncio.wait_for(self._redis.mget(self._loaded, self._prefix + jti), self._timeout)
+        with contextlib.suppress(RedisUnavailable):
+            loaded, revoked = await self._redis.call(self._redis.client.mget(self._loaded, self._prefix + jti))
             if loaded is not None:
                 return revoked is not None
-        except REDIS_ERRORS:
-            pass
         return await self._in_database(jti)
 
     async def _in_database(self, jti: str) -> bool:
@@ -78,11 +71,11 @@ class RedisRevokedAccessTokens:
             " WHERE expires_at > now()"
         )
         rows = await cursor.fetchall()
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self._redis.client.pipeline(transaction=False) as pipe:
             for jti, seconds in rows:
                 pipe.set(self._prefix + jti, 1, ex=max(1, seconds))
             pipe.set(self._loaded, 1, ex=LOADED_TTL_SECONDS)
-            await asyncio.wait_for(pipe.execute(), self._timeout * 4)
+            await self._redis.call(pipe.execute(), timeout_seconds=2.0)
         now = self._clock.now()
         self._unpublished = {jti: until for jti, until in self._unpublished.items() if until > now}
         return len(rows)

@@ -1,0 +1,43 @@
+"""One guard for every Redis call of a process: a short timeout on each, and after a failure a short pause
+during which callers skip Redis at once, so a hung Redis costs one timeout, not one per call."""
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+T = TypeVar("T")
+
+REDIS_ERRORS = (RedisError, OSError, TimeoutError)
+PAUSE_SECONDS = 1.0
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer in time, or failed recently; the caller falls back."""
+
+
+class RedisGuard:
+    def __init__(self, client: aioredis.Redis, timeout_seconds: float, pause_seconds: float = PAUSE_SECONDS) -> None:
+        self.client = client
+        self._timeout = timeout_seconds
+        self._pause = pause_seconds
+        self._down_until = 0.0
+
+    @property
+    def up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    async def call(self, operation: Awaitable[T], timeout_seconds: float | None = None) -> T:
+        """Await one Redis operation within the timeout; RedisUnavailable if it fails or Redis failed just now."""
+        if not self.up:
+            if asyncio.iscoroutine(operation):
+                operation.close()
+            raise RedisUnavailable()
+        try:
+            return await asyncio.wait_for(operation, timeout_seconds or self._timeout)
+        except REDIS_ERRORS as exc:
+            self._down_until = time.monotonic() + self._pause
+            raise RedisUnavailable() from exc
