@@ -56,6 +56,8 @@ async def batch_tasks(
         raise InvalidInput("taskIds", f"must name 1 to {MAX_BATCH} tasks")
     decision = _COMMANDS[command.action]
 
+    owners: set[UUID] = set()
+
     async def apply(uow: UnitOfWork) -> list[BatchItem]:
         results: list[BatchItem] = []
         appends: list[StreamAppend] = []
@@ -63,12 +65,14 @@ async def batch_tasks(
         for task_id in command.task_ids:
             records = streams.get(task_id, [])
             try:
-                events = tasks.decide(decision, owned_state(records, actor))
+                state = owned_state(records, actor)
+                events = tasks.decide(decision, state)
             except (NotFound, TaskNotFound):
                 results.append(BatchItem(task_id, ItemError.NOT_FOUND))
                 continue
             results.append(BatchItem(task_id))
-            if events:
+            if events and state.owner_id:
+                owners.add(state.owner_id)
                 appends.append(StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(events)))
         if appends:
             await uow.events.append(appends, ctx.metadata(), services.clock.now())
@@ -78,4 +82,7 @@ async def batch_tasks(
         async with services.uow() as uow:
             return await once(uow, actor, idempotency, list[BatchItem], services, lambda: apply(uow))
 
-    return await with_retries(False, attempt)
+    results = await with_retries(False, attempt)
+    if owners:
+        await services.cache.tasks_changed([item.task_id for item in results if item.error is None], owners)
+    return results

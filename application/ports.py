@@ -1,6 +1,6 @@
 """The Protocols the handlers need; infrastructure implements them."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -118,6 +118,12 @@ class UserReadModel(Protocol):
 
     async def list(self, limit: int, after: tuple[datetime, UUID] | None) -> list[UserView]:
         """Up to `limit` users after the keyset position, oldest first."""
+        ...
+
+
+class TaskCacheInvalidation(Protocol):
+    async def tasks_changed(self, task_ids: Collection[UUID], owner_ids: Collection[UUID]) -> None:
+        """After a commit: what readers may have cached of these tasks and owners is stale."""
         ...
 
 

@@ -8,6 +8,7 @@ from application.ports import (
     PasswordHasher,
     RateLimiter,
     RevokedAccessTokens,
+    TaskCacheInvalidation,
     TaskReadModel,
     Tokens,
     UnitOfWorkFactory,
@@ -26,5 +27,6 @@ class Services:
     tokens: Tokens
     revoked_access: RevokedAccessTokens
     rate_limiter: RateLimiter
+    cache: TaskCacheInvalidation
     cursor_secret: bytes
     refresh_token_ttl_seconds: int

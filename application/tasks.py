@@ -101,7 +101,9 @@ async def create_task(
         return view
 
     async with services.uow() as uow:
-        return await once(uow, actor, idempotency, TaskView, services, lambda: append(uow))
+        view = await once(uow, actor, idempotency, TaskView, services, lambda: append(uow))
+    await services.cache.tasks_changed([view.id], [view.owner_id])
+    return view
 
 
 async def update_task(command: UpdateTask, ctx: RequestContext, services: Services) -> TaskView:
@@ -120,6 +122,8 @@ async def update_task(command: UpdateTask, ctx: RequestContext, services: Servic
                     ctx.metadata(),
                     services.clock.now(),
                 )
+        if events:
+            await services.cache.tasks_changed([command.task_id], [state.owner_id] if state.owner_id else [])
         view = task_view(records)
         assert view is not None, "an updated task is live"
         return view
@@ -148,5 +152,6 @@ async def delete_task(command: DeleteTask, ctx: RequestContext, services: Servic
                 ctx.metadata(),
                 services.clock.now(),
             )
+        await services.cache.tasks_changed([command.task_id], [state.owner_id] if state.owner_id else [])
 
     await with_retries(command.expected_version is not None, attempt)

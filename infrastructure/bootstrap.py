@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
+from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.rate_limits import SharedLimits
 from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
@@ -27,6 +29,7 @@ class Runtime:
     pool: Pool
     redis: aioredis.Redis
     revocations: RedisRevokedAccessTokens
+    cache: TaskCache | None
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -36,6 +39,17 @@ def redis_client(settings: Settings) -> aioredis.Redis:
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
+
+
+def task_reads(
+    pool: Pool, guard: RedisGuard, settings: Settings
+) -> tuple[TaskReadModel, TaskCacheInvalidation, TaskCache | None]:
+    """The task read model, behind the Redis cache unless TASKFLOW_CACHE_TTL_SECONDS is 0."""
+    tasks = PostgresTaskReadModel(pool)
+    if not settings.cache_ttl_seconds:
+        return tasks, NoCache(), None
+    cache = TaskCache(guard, settings.redis_namespace, settings.cache_ttl_seconds)
+    return CachedTaskReadModel(tasks, cache), cache, cache
 
 
 @asynccontextmanager
@@ -49,10 +63,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         client = redis_client(settings)
         guard = RedisGuard(client, settings.redis_timeout_seconds)
         revocations = RedisRevokedAccessTokens(guard, pool, settings.redis_namespace, clock)
+        tasks, invalidation, cache = task_reads(pool, guard, settings)
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),
-                tasks=PostgresTaskReadModel(pool),
+                tasks=tasks,
                 users=PostgresUserReadModel(pool),
                 clock=clock,
                 ids=RandomIds(),
@@ -60,9 +75,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
                 revoked_access=revocations,
                 rate_limiter=SharedLimits(guard, settings),
+                cache=invalidation,
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
             )
-            yield Runtime(services=services, pool=pool, redis=client, revocations=revocations)
+            yield Runtime(services=services, pool=pool, redis=client, revocations=revocations, cache=cache)
         finally:
             await client.aclose()

@@ -159,7 +159,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         login_rate_limit=_parse(env, "TASKFLOW_LOGIN_RATE_LIMIT", _rate, "10/minute", "like 10/minute"),
         api_rate_limit=_parse(env, "TASKFLOW_API_RATE_LIMIT", _rate, "1200/minute", "like 1200/minute"),
-        cache_ttl_seconds=_parse(env, "TASKFLOW_CACHE_TTL_SECONDS", _int_in(1, 86_400), 60, "seconds, 1-86400"),
+        cache_ttl_seconds=_parse(
+            env, "TASKFLOW_CACHE_TTL_SECONDS", _int_in(0, 86_400), 60, "seconds, 0-86400 (0: no cache)"
+        ),
         refund_gateway_url=_parse(
             env, "TASKFLOW_REFUND_GATEWAY_URL", _url("http://", "https://"), None, "an http(s):// URL"
         ),

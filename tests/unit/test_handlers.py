@@ -32,6 +32,7 @@ from application.users import LogIn, RegisterUser, get_user, log_in, register_us
 from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
+from infrastructure.cache import NoCache
 from infrastructure.memory import (
     MemoryLog,
     MemoryRevokedAccessTokens,
@@ -122,6 +123,7 @@ class World:
             tokens=JwtTokens(JWT_SECRET, 900, self.clock),
             revoked_access=MemoryRevokedAccessTokens(self.log),
             rate_limiter=ProcessLimits(Settings(jwt_secret=JWT_SECRET)),
+            cache=NoCache(),
             cursor_secret=CURSOR_SECRET,
             refresh_token_ttl_seconds=3600,
         )

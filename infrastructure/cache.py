@@ -1,0 +1,189 @@
+"""The Redis cache in front of the task read model: encoded bytes under generation-numbered keys.
+
+Every value key ends in a generation: the task's own for a task, the owner's for that owner's lists and stats,
+and one for "every owner" (admins' views). A commit that touches tasks bumps those generations before the
+client hears back, so any later read, on any instance, looks under new keys and misses: read-your-writes.
+A value computed from an older state can only be stored under an older generation, where no one looks again.
+
+A miss is computed once per key at a time: one computation per process (single flight) and one across
+processes (a short Redis lock; the others wait briefly for its value, then compute themselves rather than
+wait long). Redis trouble never fails a request: every call goes through the RedisGuard, and a failure means
+"compute from the database". An invalidation that could not be sent is kept and sent first thing later; until
+it is, this instance reads nothing from the cache.
+"""
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
+
+import msgspec
+
+from application.views import TaskListing, TaskRows, TaskStats, TaskView
+from infrastructure.read_models import PostgresTaskReadModel
+from infrastructure.redis_guard import RedisGuard, RedisUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Fetch a generation and the value stored under it in one round trip.
+_FETCH = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation)}
+"""
+LOCK_MILLISECONDS = 2000
+WAIT_STEPS, WAIT_SECONDS = 10, 0.02
+GENERATION_TTL_SECONDS = 86_400
+# Results that depend on the time (overdue) are computed for the start of their 10-second bucket.
+TIME_BUCKET_SECONDS = 10
+
+
+def time_bucket(moment: datetime) -> datetime:
+    seconds = int(moment.timestamp()) // TIME_BUCKET_SECONDS * TIME_BUCKET_SECONDS
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class TaskCache:
+    def __init__(self, guard: RedisGuard, namespace: str, ttl_seconds: int) -> None:
+        self._guard = guard
+        self._prefix = namespace
+        self._ttl = ttl_seconds
+        self._fetch = guard.client.register_script(_FETCH)
+        self._inflight: dict[str, asyncio.Future[bytes]] = {}
+        self._unsent: set[str] = set()
+        self.hits = self.misses = 0
+
+    def generation_key(self, scope: str) -> str:
+        return f"{self._prefix}:gen:{scope}"
+
+    async def read(self, scope: str, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The bytes cached for `name` under the current generation of `scope`, computed on a miss."""
+        if not await self._flush():
+            return await compute()
+        prefix = f"{self._prefix}:{scope}:{name}:"
+        try:
+            generation, cached = await self._guard.call(self._fetch(keys=[self.generation_key(scope)], args=[prefix]))
+        except RedisUnavailable:
+            return await compute()
+        if cached is not None:
+            self.hits += 1
+            return bytes(cached)
+        self.misses += 1
+        return await self._single_flight(prefix + generation.decode(), compute)
+
+    async def _single_flight(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        running = self._inflight.get(key)
+        if running is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await self._compute_once(key, compute)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a future nobody else awaited does not warn
+            raise
+        finally:
+            del self._inflight[key]
+        future.set_result(value)
+        return value
+
+    async def _compute_once(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
+        client = self._guard.client
+        try:
+            leading = await self._guard.call(client.set(f"{key}:lock", 1, nx=True, px=LOCK_MILLISECONDS))
+        except RedisUnavailable:
+            return await compute()
+        if not leading:
+            for _ in range(WAIT_STEPS):
+                await asyncio.sleep(WAIT_SECONDS)
+                try:
+                    value = await self._guard.call(client.get(key))
+                except RedisUnavailable:
+                    break
+                if isinstance(value, bytes):
+                    return value
+            return await compute()
+        try:
+            value = await compute()
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.call(client.set(key, value, ex=self._ttl))
+            return value
+        finally:
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.call(client.delete(f"{key}:lock"))
+
+    async def tasks_changed(self, task_ids: Collection[UUID], owner_ids: Collection[UUID]) -> None:
+        """Bump the generations a commit made stale; kept for later if Redis does not take them now."""
+        scopes = [f"task:{task_id}" for task_id in task_ids] + [f"owner:{owner}" for owner in owner_ids] + ["all"]
+        self._unsent.update(self.generation_key(scope) for scope in scopes)
+        await self._flush()
+
+    async def _flush(self) -> bool:
+        """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""
+        if not self._unsent:
+            return True
+        keys = list(self._unsent)
+        try:
+            async with self._guard.client.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.incr(key)
+                    pipe.expire(key, GENERATION_TTL_SECONDS)
+                await self._guard.call(pipe.execute())
+        except RedisUnavailable:
+            log.warning("cache invalidations kept for later: Redis did not answer", extra={"pending": len(keys)})
+            return False
+        self._unsent.difference_update(keys)
+        return not self._unsent
+
+
+class CachedTaskReadModel:
+    """The task read model, through the cache: hits never touch the database."""
+
+    def __init__(self, inner: PostgresTaskReadModel, cache: TaskCache) -> None:
+        self._inner = inner
+        self._cache = cache
+
+    async def get(self, task_id: UUID) -> TaskView | None:
+        async def compute() -> bytes:
+            return msgspec.json.encode(await self._inner.get(task_id))
+
+        cached = await self._cache.read(f"task:{task_id}", "detail", compute)
+        return msgspec.json.decode(cached, type=TaskView | None)
+
+    async def list(self, listing: TaskListing) -> TaskRows:
+        # Only overdue depends on the time; other lists are the same whatever `now` says.
+        at = time_bucket(listing.now) if listing.filter.overdue else datetime(1970, 1, 1, tzinfo=UTC)
+        listing = msgspec.structs.replace(listing, now=at) if listing.filter.overdue else listing
+        name = "list:" + hashlib.sha256(msgspec.json.encode(msgspec.structs.replace(listing, now=at))).hexdigest()
+
+        async def compute() -> bytes:
+            return msgspec.json.encode(await self._inner.list(listing))
+
+        cached = await self._cache.read(_scope(listing.filter.owner_id), name, compute)
+        return msgspec.json.decode(cached, type=TaskRows)
+
+    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+        at = time_bucket(now)
+
+        async def compute() -> bytes:
+            return msgspec.json.encode(await self._inner.stats(owner_id, at))
+
+        cached = await self._cache.read(_scope(owner_id), f"stats:{at.timestamp():.0f}", compute)
+        return msgspec.json.decode(cached, type=TaskStats)
+
+
+def _scope(owner_id: UUID | None) -> str:
+    return f"owner:{owner_id}" if owner_id else "all"
+
+
+class NoCache:
+    """What stands in for the cache when it is off: nothing to invalidate."""
+
+    async def tasks_changed(self, task_ids: Collection[UUID], owner_ids: Collection[UUID]) -> None:
+        return None
