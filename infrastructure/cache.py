@@ -64,7 +64,7 @@ class TaskCache:
     async def read(self, scope: str, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """The bytes cached for `name` under the current generation of `scope`, computed on a miss."""
         if not await self._flush():
-            return await compute()
+            return await compute()  # until this instance's own invalidations are out, its reads skip the cache
         prefix = f"{self._prefix}:{scope}:{name}:"
         try:
             generation, cached = await self._guard.call(self._fetch(keys=[self.generation_key(scope)], args=[prefix]))
@@ -123,6 +123,14 @@ class TaskCache:
         scopes = [f"task:{task_id}" for task_id in task_ids] + [f"owner:{owner}" for owner in owner_ids] + ["all"]
         self._unsent.update(self.generation_key(scope) for scope in scopes)
         await self._flush()
+
+    @property
+    def holding_invalidations(self) -> bool:
+        return bool(self._unsent)
+
+    async def flush(self) -> bool:
+        """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""
+        return await self._flush()
 
     async def _flush(self) -> bool:
         """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""

@@ -10,6 +10,7 @@ from infrastructure.revocations import REPUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
 
+INVALIDATION_RETRY_SECONDS = 0.5
 UPKEEP_LOCK = 0x7461736B666C6F77  # "taskflow": the advisory lock the leading upkeep round holds
 PURGE_EVERY = 60  # republish rounds: about five minutes
 # Expired session rows are kept a day, so a reuse of a just-expired refresh token still finds its family.
@@ -43,5 +44,15 @@ async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
         except Exception:  # a round must never end the loop
             log.warning("upkeep round failed; retrying", exc_info=True)
         rounds += 1
+        await _wait(runtime, stop)
+
+
+async def _wait(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Until the next round; meanwhile, send cache invalidations Redis did not take, every half second."""
+    for _ in range(int(REPUBLISH_SECONDS / INVALIDATION_RETRY_SECONDS)):
+        if runtime.cache is not None and runtime.cache.holding_invalidations:
+            await runtime.cache.flush()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), REPUBLISH_SECONDS)
+            await asyncio.wait_for(stop.wait(), INVALIDATION_RETRY_SECONDS)
+        if stop.is_set():
+            return
