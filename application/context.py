@@ -65,6 +65,8 @@ class RateRule(enum.StrEnum):
 
 
 class RateLimit(msgspec.Struct, frozen=True):
+    """A limiter's answer; `remaining` and `reset_after_seconds` are only known when it refuses."""
+
     allowed: bool
     limit: int
     remaining: int

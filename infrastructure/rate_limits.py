@@ -35,6 +35,9 @@ async def _ask(
     limiter: MovingWindowRateLimiter, item: RateLimitItem, rule: RateRule, key: str, count: bool
 ) -> RateLimit:
     allowed = await (limiter.hit if count else limiter.test)(item, rule.value, key)
+    if allowed:
+        # The window's details cost another round trip; only a refusal needs them (Retry-After).
+        return RateLimit(allowed=True, limit=item.amount, remaining=-1, reset_after_seconds=0)
     stats = await limiter.get_window_stats(item, rule.value, key)
     return RateLimit(
         allowed=allowed,
