@@ -16,7 +16,7 @@ from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
 from application.idempotency import IdempotencyKey
-from application.views import TaskPage, TaskSort, TaskStats, TaskView
+from application.views import EventPage, TaskPage, TaskSort, TaskStats, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
@@ -176,6 +176,11 @@ class TaskController(Controller):
         ]
         failed = sum(1 for result in results if not result.ok)
         return BatchResponse(results=results, succeeded=len(results) - failed, failed=failed)
+
+    @get("/{task_id:uuid}/history", operation_id="taskHistory", responses=problems(401, 404, 429, 503))
+    async def history(self, task_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> EventPage:
+        """Every event of the task, in version order (also after it was deleted)."""
+        return await queries.task_history(task_id, ctx, services)
 
     @get("/{task_id:uuid}", operation_id="getTask", responses=problems(400, 401, 404, 429, 503))
     async def get(

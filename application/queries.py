@@ -8,10 +8,20 @@ import msgspec
 from application.context import RequestContext
 from application.cursors import Cursor, decode_cursor, fingerprint, page_of
 from application.errors import Forbidden, InvalidInput, NotFound
-from application.folds import task_view
+from application.folds import task_state, task_view
 from application.services import Services
 from application.tasks import acting_user
-from application.views import TaskFilter, TaskListing, TaskPage, TaskSort, TaskStats, TaskView, sort_key
+from application.views import (
+    EventPage,
+    TaskFilter,
+    TaskListing,
+    TaskPage,
+    TaskSort,
+    TaskStats,
+    TaskView,
+    event_view,
+    sort_key,
+)
 from domain.values import Priority, TaskStatus
 
 
@@ -56,6 +66,17 @@ async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Servi
     if owner_id is not None and not actor.may_act_on(owner_id):
         raise Forbidden("only an admin may see another user's stats")
     return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
+
+
+async def task_history(task_id: UUID, ctx: RequestContext, services: Services) -> EventPage:
+    """Every event of a task, in version order, for its owner or an admin (deleted tasks included)."""
+    actor = acting_user(ctx)
+    async with services.uow() as uow:
+        records = await uow.events.load(task_id)
+    state = task_state(records)
+    if not state.created or state.owner_id is None or not actor.may_act_on(state.owner_id):
+        raise NotFound("task")
+    return EventPage(data=[event_view(record) for record in records])
 
 
 def _filter(query: ListTasks, ctx: RequestContext) -> TaskFilter:

@@ -2,10 +2,12 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
+from application.records import EventMetadata, RecordedEvent
 from domain.values import Money, Priority, Role, TaskStatus
 
 
@@ -133,3 +135,35 @@ class TaskRows(msgspec.Struct, frozen=True):
 
     rows: list[TaskView]
     snapshot: str | None
+
+
+class EventView(msgspec.Struct, frozen=True, rename="camel"):
+    """An event as auditors and owners read it (the hash chain stays internal)."""
+
+    position: int
+    stream_id: UUID
+    stream_type: str
+    version: int
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: EventMetadata
+    recorded_at: datetime
+
+
+class EventPage(msgspec.Struct, frozen=True):
+    data: list[EventView]
+
+
+def event_view(record: RecordedEvent) -> EventView:
+    return EventView(
+        position=record.position,
+        stream_id=record.stream_id,
+        stream_type=record.stream_type,
+        version=record.version,
+        type=record.type,
+        schema_version=record.schema_version,
+        data=record.data,
+        metadata=record.metadata,
+        recorded_at=record.recorded_at,
+    )

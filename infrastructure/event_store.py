@@ -15,7 +15,7 @@ from infrastructure.event_hash import new_records
 from infrastructure.postgres import translated_errors
 from infrastructure.projections.inline import project_inline
 
-_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash"
+EVENT_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash"
 
 _HEADS = """
 SELECT e.stream_id, e.hash FROM events e
@@ -95,7 +95,7 @@ class PostgresEventStore:
         self, stream_id: UUID, *, to_version: int | None = None, as_of: datetime | None = None
     ) -> list[RecordedEvent]:
         cursor = await self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s"
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = %s"
             " AND (%s::int IS NULL OR version <= %s) AND (%s::timestamptz IS NULL OR recorded_at <= %s)"
             " ORDER BY version",
             (stream_id, to_version, to_version, as_of, as_of),
@@ -104,7 +104,7 @@ class PostgresEventStore:
 
     async def load_many(self, stream_ids: Sequence[UUID]) -> dict[UUID, list[RecordedEvent]]:
         cursor = await self._conn.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, version",
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = ANY(%s) ORDER BY stream_id, version",
             (list(stream_ids),),
         )
         streams: dict[UUID, list[RecordedEvent]] = {}

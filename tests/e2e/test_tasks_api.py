@@ -423,3 +423,37 @@ class TestIdempotencyKeys:
                 "/tasks", json={"title": "t"}, headers=bearer(alice) | {"Idempotency-Key": key}
             )
             assert response.status_code == 400, repr(key)
+
+
+class TestHistory:
+    async def test_every_event_in_version_order_even_after_deletion(
+        self, client: Client, alice: Session, bob: Session, admin: Session
+    ) -> None:
+        task = await create_task(client, alice, title="one")
+        headers = bearer(alice) | {"X-Request-ID": "req-history"}
+        await client.patch(f"/tasks/{task['id']}", json={"title": "two", "status": "COMPLETED"}, headers=headers)
+        await client.delete(f"/tasks/{task['id']}", headers=bearer(alice))
+        history = (await client.get(f"/tasks/{task['id']}/history", headers=bearer(alice))).json()["data"]
+        assert [(e["version"], e["type"]) for e in history] == [
+            (1, "TaskCreated"),
+            (2, "TaskUpdated"),
+            (3, "TaskCompleted"),
+            (4, "TaskDeleted"),
+        ]
+        assert history[1]["data"] == {"title": "two"}
+        assert history[1]["metadata"]["requestId"] == "req-history"
+        assert set(history[0]) == {
+            "position",
+            "streamId",
+            "streamType",
+            "version",
+            "type",
+            "schemaVersion",
+            "data",
+            "metadata",
+            "recordedAt",
+        }
+        assert (await client.get(f"/tasks/{task['id']}/history", headers=bearer(admin))).status_code == 200
+        assert (await client.get(f"/tasks/{task['id']}/history", headers=bearer(bob))).status_code == 404
+        user_stream = await client.get(f"/tasks/{alice['user']['id']}/history", headers=bearer(alice))
+        assert user_stream.status_code == 404

@@ -1,0 +1,105 @@
+"""Tamper evidence: `audit verify` finds an edited, a removed and a reordered event behind the trigger's back."""
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import pytest
+
+from application.context import Actor, RequestContext
+from application.services import Services
+from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from domain import tasks
+from domain.values import Role
+from infrastructure.audit import verify_log
+from infrastructure.postgres import Pool
+from infrastructure.settings import Settings
+from tests.e2e.processes import base_environment
+from tests.integration.wiring import services_over
+
+
+@pytest.fixture
+async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
+    async with services_over(pool, settings) as wired:
+        yield wired
+
+
+async def a_history(services: Services) -> UUID:
+    ctx = RequestContext(actor=Actor(UUID(int=7), Role.USER), request_id="test")
+    task = await create_task(CreateTask("first"), ctx, services)
+    for title in ("second", "third"):
+        await update_task(UpdateTask(task.id, tasks.UpdateTask(title=title)), ctx, services)
+    await create_task(CreateTask("another stream"), ctx, services)
+    return task.id
+
+
+async def behind_the_trigger(pool: Pool, statement: str, *params: object) -> None:
+    """What only the table's owner can do: change the log with the guard trigger off."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        await conn.execute(statement, params)
+        await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
+
+
+async def taskflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "api.cli", *args]
+    return await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+class TestVerify:
+    async def test_an_untouched_log_is_whole(self, services: Services, pool: Pool) -> None:
+        await a_history(services)
+        report = await verify_log(pool)
+        assert report.whole, report.findings
+        assert (report.streams, report.events) == (2, 4)
+
+    async def test_an_edited_event_is_named(self, services: Services, pool: Pool) -> None:
+        task_id = await a_history(services)
+        await behind_the_trigger(
+            pool,
+            "UPDATE events SET data = jsonb_set(data, '{title}', '\"forged\"') WHERE stream_id = %s AND version = 2",
+            task_id,
+        )
+        report = await verify_log(pool)
+        assert [(f.stream_id, f.version) for f in report.findings] == [(task_id, 2)]
+        assert "hash" in report.findings[0].problem
+
+    async def test_a_removed_event_is_named(self, services: Services, pool: Pool) -> None:
+        task_id = await a_history(services)
+        await behind_the_trigger(pool, "DELETE FROM events WHERE stream_id = %s AND version = 2", task_id)
+        report = await verify_log(pool)
+        assert {(f.stream_id, f.version) for f in report.findings} == {(task_id, 3)}
+        assert any("expected version 2" in f.problem for f in report.findings)
+
+    async def test_a_changed_time_is_named(self, services: Services, pool: Pool) -> None:
+        task_id = await a_history(services)
+        await behind_the_trigger(
+            pool,
+            "UPDATE events SET recorded_at = recorded_at - interval '1 day' WHERE stream_id = %s AND version = 1",
+            task_id,
+        )
+        report = await verify_log(pool)
+        assert (task_id, 1) in {(f.stream_id, f.version) for f in report.findings}
+
+
+class TestCommand:
+    async def test_exit_status_and_output(self, services: Services, pool: Pool, settings: Settings) -> None:
+        assert settings.database_url
+        task_id = await a_history(services)
+        env = base_environment(TASKFLOW_DATABASE_URL=settings.database_url, TASKFLOW_REDIS_URL=settings.redis_url or "")
+        whole = await taskflow(env, "audit", "verify")
+        assert whole.returncode == 0, whole.stderr
+        assert "4 events in 2 streams" in whole.stdout
+        await behind_the_trigger(pool, "DELETE FROM events WHERE stream_id = %s AND version = 3", task_id)
+        await behind_the_trigger(
+            pool, "UPDATE events SET data = '{}'::jsonb WHERE stream_id = %s AND version = 1", task_id
+        )
+        broken = await taskflow(env, "audit", "verify")
+        assert broken.returncode != 0
+        assert f"stream {task_id} version 1" in broken.stdout
+        history = await taskflow(env, "events", "history", str(task_id))
+        assert [line.count('"version"') for line in history.stdout.splitlines()] == [1, 1]
