@@ -1,5 +1,7 @@
-"""The one registry of event types: their names on the log and their current schema versions."""
+"""The one registry of event types: their names on the log, their current schema versions, and the upcasters
+that turn every older stored shape into the current one on read (the log itself is never rewritten)."""
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -20,7 +22,26 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
     )
 }
 
-SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+SCHEMA_VERSIONS: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1) | {"TaskCreated": 2}
+
+
+def _task_created_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """TaskCreated v1 predates fees; v2 says "no fee" explicitly."""
+    return {"fee": None} | data
+
+
+# (type, stored version) -> the shape of version + 1.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("TaskCreated", 1): _task_created_v1,
+}
+
+
+def upcast(type_: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` stored at `schema_version`, brought up to the current version of its type."""
+    current = SCHEMA_VERSIONS.get(type_, schema_version)
+    for version in range(schema_version, current):
+        data = UPCASTERS[(type_, version)](data)
+    return data
 
 
 class UnknownEventType(Exception):
@@ -38,8 +59,8 @@ def to_data(event: DomainEvent) -> dict[str, Any]:
 
 
 def from_data(type_: str, schema_version: int, data: Any) -> DomainEvent:
-    """Rebuild an event from its stored shape."""
+    """Rebuild an event from its stored shape, upcast to the current one."""
     cls = EVENT_TYPES.get(type_)
     if cls is None:
         raise UnknownEventType(type_)
-    return msgspec.convert(data, cls, strict=False)
+    return msgspec.convert(upcast(type_, schema_version, data), cls, strict=False)

@@ -21,14 +21,16 @@ from domain.values import (
 STREAM_TYPE = "task"
 
 
-class TaskCreated(msgspec.Struct, frozen=True, rename="camel"):
+class TaskCreated(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
+    """Schema v2: `fee` is always stated (v1, from before fees, has none and is upcast in domain.events)."""
+
     owner_id: UUID
     title: str
     description: str | None = None
     status: TaskStatus = TaskStatus.PENDING
     priority: Priority = Priority.MEDIUM
     due_date: datetime | None = None
-    fee: Money | None = None
+    fee: Money | None
 
 
 class TaskUpdated(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):

@@ -40,7 +40,7 @@ async def unit_of_work(request: pytest.FixtureRequest) -> AsyncIterator[UnitOfWo
 
 
 def created(title: str = "Write the contract") -> tasks.TaskCreated:
-    return tasks.TaskCreated(owner_id=OWNER, title=title)
+    return tasks.TaskCreated(owner_id=OWNER, title=title, fee=None)
 
 
 def renamed(title: str) -> tasks.TaskUpdated:

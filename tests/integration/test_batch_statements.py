@@ -100,7 +100,9 @@ async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:
     async with PostgresUnitOfWork(pool) as uow:
         await uow.events.append(
             [
-                StreamAppend(task_id, tasks.STREAM_TYPE, 0, [tasks.TaskCreated(owner_id=OWNER.user_id, title=f"T{n}")])
+                StreamAppend(
+                    task_id, tasks.STREAM_TYPE, 0, [tasks.TaskCreated(owner_id=OWNER.user_id, title=f"T{n}", fee=None)]
+                )
                 for n, task_id in enumerate(task_ids)
             ],
             EventMetadata(actor_id=str(OWNER.user_id)),

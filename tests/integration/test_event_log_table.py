@@ -19,7 +19,7 @@ AT = datetime(2030, 1, 1, tzinfo=UTC)
 
 async def append_tasks(pool: Pool, *streams: UUID, events_each: int = 1) -> None:
     """One append: a new task stream per id, each with `events_each` events."""
-    events: list[tasks.TaskEvent] = [tasks.TaskCreated(owner_id=OWNER, title="Logged")]
+    events: list[tasks.TaskEvent] = [tasks.TaskCreated(owner_id=OWNER, title="Logged", fee=None)]
     events += [tasks.TaskUpdated(title=f"Logged {n}") for n in range(2, events_each + 1)]
     async with PostgresUnitOfWork(pool) as uow:
         await uow.events.append(

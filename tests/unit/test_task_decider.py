@@ -79,7 +79,7 @@ class TestCreate:
 
     def test_defaults_are_pending_and_medium(self) -> None:
         given().when(tasks.CreateTask(owner_id=OWNER, title="t")).then(
-            tasks.TaskCreated(owner_id=OWNER, title="t", status=TaskStatus.PENDING, priority=Priority.MEDIUM)
+            tasks.TaskCreated(owner_id=OWNER, title="t", status=TaskStatus.PENDING, priority=Priority.MEDIUM, fee=None)
         )
 
     def test_the_created_state_is_live(self) -> None:
@@ -172,7 +172,7 @@ class TestComplete:
         given(CREATED, COMPLETED).when(tasks.CompleteTask()).then()
 
     def test_a_task_created_completed_yields_nothing(self) -> None:
-        created_done = tasks.TaskCreated(owner_id=OWNER, title="t", status=TaskStatus.COMPLETED)
+        created_done = tasks.TaskCreated(owner_id=OWNER, title="t", status=TaskStatus.COMPLETED, fee=None)
         given(created_done).when(tasks.CompleteTask()).then()
 
 
