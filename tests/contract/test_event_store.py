@@ -12,7 +12,7 @@ from application.errors import ConcurrencyError
 from application.ports import UnitOfWork
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from domain import tasks
-from domain.events import DomainEvent
+from domain.events import SCHEMA_VERSIONS, DomainEvent
 from infrastructure.event_hash import event_hash
 from infrastructure.memory import MemoryLog, MemoryUnitOfWork
 from infrastructure.postgres import open_pool
@@ -115,7 +115,7 @@ class TestAppendToNewStream:
         assert record.stream_id == stream_id
         assert record.stream_type == tasks.STREAM_TYPE
         assert record.type == "TaskCreated"
-        assert record.schema_version == 1
+        assert record.schema_version == SCHEMA_VERSIONS["TaskCreated"]
         assert record.metadata == METADATA
         assert record.recorded_at == T0
         assert record.event() == created("Envelope")
