@@ -21,6 +21,7 @@ from infrastructure.embedded import with_servers
 from infrastructure.logs import configure_logging
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
+from infrastructure.projector import run_projector
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
@@ -143,8 +144,16 @@ def serve() -> None:
 
 
 @main.command()
+def projector() -> None:
+    """Run the log followers: asynchronous projections and the cache backstop (one active per follower)."""
+    with resolved_settings() as settings:
+        asyncio.run(run_projector(settings))
+
+
+@main.command()
 def run() -> None:
-    """Run the whole service: migrate, seed on first start, then the API (embedded servers when no URLs are set)."""
+    """Run the whole service: migrate, seed on first start, then the projector and the API (embedded servers when
+    no URLs are set)."""
     with resolved_settings() as settings:
         assert settings.database_url is not None
         apply_migrations(settings.database_url)
@@ -155,8 +164,11 @@ def run() -> None:
         if settings.env is not Environment.PRODUCTION:
             for login in (ADMIN, USER):
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
-        api = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=_child_environment(settings))
-        _supervise([api])
+        children = [
+            subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
+            for command in ("projector", "serve")
+        ]
+        _supervise(children)
 
 
 def _supervise(children: list[subprocess.Popen[bytes]]) -> None:

@@ -1,7 +1,7 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
@@ -16,7 +16,7 @@ from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
 from application.idempotency import IdempotencyKey
-from application.views import EventPage, TaskPage, TaskSort, TaskStats, TaskView
+from application.views import ActivityReport, EventPage, TaskPage, TaskSort, TaskStats, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
@@ -155,6 +155,18 @@ class TaskController(Controller):
     ) -> TaskStats:
         """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
         return await queries.task_stats(owner_id, ctx, services)
+
+    @get("/activity", operation_id="taskActivity", responses=problems(400, 401, 403, 429, 503))
+    async def activity(
+        self,
+        ctx: Context,
+        services: ServicesDep,
+        first: Annotated[date | None, QueryParameter(name="from", required=False)] = None,
+        last: Annotated[date | None, QueryParameter(name="to", required=False)] = None,
+        owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
+    ) -> ActivityReport:
+        """Created, completed and deleted per UTC day (to: today, from: 29 days before, by default)."""
+        return await queries.task_activity(first, last, owner_id, ctx, services)
 
     @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 413, 415, 503))
     async def batch(

@@ -1,14 +1,14 @@
 """The Protocols the handlers need; infrastructure implements them."""
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshGrant, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView
+from application.views import ActivityReport, Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView
 
 
 class EventStore(Protocol):
@@ -108,6 +108,12 @@ class TaskReadModel(Protocol):
 
     async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
         """Counts for one owner's tasks, or every task (None); overdue as of `now`."""
+        ...
+
+
+class ActivityReadModel(Protocol):
+    async def activity(self, owner_id: UUID | None, first: date, last: date) -> ActivityReport:
+        """Counts per UTC day from `first` to `last` (every day listed), for one owner or all (None)."""
         ...
 
 

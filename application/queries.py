@@ -1,6 +1,6 @@
 """Task queries: read-model lookups, authorised here."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 import msgspec
@@ -12,6 +12,7 @@ from application.folds import task_state, task_view
 from application.services import Services
 from application.tasks import acting_user
 from application.views import (
+    ActivityReport,
     EventPage,
     TaskFilter,
     TaskListing,
@@ -77,6 +78,28 @@ async def task_history(task_id: UUID, ctx: RequestContext, services: Services) -
     if not state.created or state.owner_id is None or not actor.may_act_on(state.owner_id):
         raise NotFound("task")
     return EventPage(data=[event_view(record) for record in records])
+
+
+MAX_ACTIVITY_DAYS = 366
+
+
+async def task_activity(
+    first: date | None, last: date | None, owner_id: UUID | None, ctx: RequestContext, services: Services
+) -> ActivityReport:
+    """Created, completed and deleted per UTC day: the caller's tasks (an admin's: all, or one owner's).
+
+    Served by an asynchronous projection, so it may trail the latest writes by a moment (asOfPosition says
+    how far it has read)."""
+    actor = acting_user(ctx)
+    if owner_id is not None and not actor.may_act_on(owner_id):
+        raise Forbidden("only an admin may see another user's activity")
+    last = last or services.clock.now().date()
+    first = first or last - timedelta(days=29)
+    if first > last:
+        raise InvalidInput("from", "must not be after to")
+    if (last - first).days >= MAX_ACTIVITY_DAYS:
+        raise InvalidInput("to", f"must be at most {MAX_ACTIVITY_DAYS} days after from")
+    return await services.activity.activity(owner_id if actor.is_admin else actor.user_id, first, last)
 
 
 def _filter(query: ListTasks, ctx: RequestContext) -> TaskFilter:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from application.ports import (
+    ActivityReadModel,
     Clock,
     Ids,
     PasswordHasher,
@@ -21,6 +22,7 @@ class Services:
     uow: UnitOfWorkFactory
     tasks: TaskReadModel
     users: UserReadModel
+    activity: ActivityReadModel
     clock: Clock
     ids: Ids
     hasher: PasswordHasher

@@ -1,7 +1,7 @@
 """Read-model shapes that queries return (camelCase on the wire)."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -167,3 +167,15 @@ def event_view(record: RecordedEvent) -> EventView:
         metadata=record.metadata,
         recorded_at=record.recorded_at,
     )
+
+
+class ActivityDay(msgspec.Struct, frozen=True):
+    date: date
+    created: int
+    completed: int
+    deleted: int
+
+
+class ActivityReport(msgspec.Struct, frozen=True, rename="camel"):
+    data: list[ActivityDay]
+    as_of_position: int

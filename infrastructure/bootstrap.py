@@ -12,7 +12,7 @@ from application.services import Services
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.rate_limits import SharedLimits
-from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.read_models import PostgresActivityReadModel, PostgresTaskReadModel, PostgresUserReadModel
 from infrastructure.redis_guard import RedisGuard
 from infrastructure.revocations import RedisRevokedAccessTokens
 from infrastructure.security import Argon2Hasher, JwtTokens
@@ -69,6 +69,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 uow=lambda: PostgresUnitOfWork(pool),
                 tasks=tasks,
                 users=PostgresUserReadModel(pool),
+                activity=PostgresActivityReadModel(pool),
                 clock=clock,
                 ids=RandomIds(),
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),

@@ -2,7 +2,7 @@
 
 import itertools
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -13,9 +13,20 @@ from application.context import RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.folds import task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView, sort_key
+from application.views import (
+    ActivityDay,
+    ActivityReport,
+    Credential,
+    TaskListing,
+    TaskRows,
+    TaskStats,
+    TaskView,
+    UserView,
+    sort_key,
+)
 from domain import tasks, users
 from infrastructure.event_hash import new_records
+from infrastructure.projections.task_activity import counts
 
 # Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
 _LAST = datetime.max.replace(tzinfo=UTC)
@@ -278,3 +289,33 @@ class MemoryUserReadModel:
         if found is None or found[0] not in self._log.users:
             return None
         return Credential(user_id=found[0], password_hash=found[1], role=self._log.users[found[0]].role)
+
+
+class MemoryActivityReadModel:
+    """The activity projection computed from the in-memory log (always caught up)."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def activity(self, owner_id: UUID | None, first: date, last: date) -> ActivityReport:
+        owners = {
+            stream_id: UUID(stream[0].data["ownerId"])
+            for stream_id, stream in self._log.streams.items()
+            if stream[0].stream_type == tasks.STREAM_TYPE
+        }
+        counted = counts(self._log.events, owners)
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+        def total(day: date, kind: str) -> int:
+            return sum(
+                n
+                for (owner, on, what), n in counted.items()
+                if on == day and what == kind and owner_id in (None, owner)
+            )
+
+        return ActivityReport(
+            data=[
+                ActivityDay(day, total(day, "created"), total(day, "completed"), total(day, "deleted")) for day in days
+            ],
+            as_of_position=self._log.events[-1].position if self._log.events else 0,
+        )

@@ -5,6 +5,9 @@ from typing import Any
 
 import psycopg
 
+from infrastructure.followers import run_batch
+from infrastructure.postgres import open_pool
+from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 
@@ -457,3 +460,39 @@ class TestHistory:
         assert (await client.get(f"/tasks/{task['id']}/history", headers=bearer(bob))).status_code == 404
         user_stream = await client.get(f"/tasks/{alice['user']['id']}/history", headers=bearer(alice))
         assert user_stream.status_code == 404
+
+
+class TestActivity:
+    async def test_per_day_counts_once_the_projection_has_read_the_log(
+        self, client: Client, alice: Session, bob: Session, admin: Session, settings: Settings
+    ) -> None:
+        a = await create_task(client, alice, status="COMPLETED")
+        b = await create_task(client, alice)
+        await create_task(client, bob)
+        await client.delete(f"/tasks/{b['id']}", headers=bearer(alice))
+        before = (await client.get("/tasks/activity", headers=bearer(alice))).json()
+        assert before["asOfPosition"] == 0, "nothing read yet: the projection is asynchronous"
+        async with open_pool(settings.database_url or "", size=1, checkout_seconds=5) as pool:
+            while await run_batch(pool, TaskActivity()):
+                pass
+        today = a["createdAt"][:10]
+        mine = (await client.get("/tasks/activity", params={"from": today, "to": today}, headers=bearer(alice))).json()
+        assert mine["data"] == [{"date": today, "created": 2, "completed": 1, "deleted": 1}]
+        assert mine["asOfPosition"] > 0
+        everyone = await client.get("/tasks/activity", params={"from": today, "to": today}, headers=bearer(admin))
+        assert everyone.json()["data"][0]["created"] == 3
+        month = (await client.get("/tasks/activity", headers=bearer(alice))).json()["data"]
+        assert len(month) == 30
+        assert month[-1]["date"] == today
+
+    async def test_ranges_and_roles(self, client: Client, alice: Session, bob: Session) -> None:
+        too_long = await client.get(
+            "/tasks/activity", params={"from": "2025-01-01", "to": "2026-06-01"}, headers=bearer(alice)
+        )
+        assert too_long.status_code == 400
+        backwards = await client.get(
+            "/tasks/activity", params={"from": "2026-02-01", "to": "2026-01-01"}, headers=bearer(alice)
+        )
+        assert backwards.status_code == 400
+        other = await client.get("/tasks/activity", params={"ownerId": bob["user"]["id"]}, headers=bearer(alice))
+        assert other.status_code == 403

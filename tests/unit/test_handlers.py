@@ -34,6 +34,7 @@ from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.cache import NoCache
 from infrastructure.memory import (
+    MemoryActivityReadModel,
     MemoryLog,
     MemoryRevokedAccessTokens,
     MemoryTaskReadModel,
@@ -117,6 +118,7 @@ class World:
             uow=self._unit_of_work,
             tasks=MemoryTaskReadModel(self.log),
             users=MemoryUserReadModel(self.log),
+            activity=MemoryActivityReadModel(self.log),
             clock=self.clock,
             ids=RandomIds(),
             hasher=self.hasher,

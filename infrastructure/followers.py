@@ -1,0 +1,122 @@
+"""Log followers: the one mechanism every asynchronous consumer of the event log uses.
+
+A follower reads the global log in (transaction_id, position) order, only below the oldest transaction still
+running (pg_snapshot_xmin of the current snapshot), so an event whose transaction commits late is never skipped.
+Each batch is handled and the checkpoint (both numbers) written in one transaction: a database projection sees
+every event exactly once. Appends NOTIFY; a follower waits for that, and polls as a fallback. One instance per
+follower is active, under a session advisory lock: start several projector processes and, when the active one
+dies, its lock goes with its connection and a standby takes over within a poll interval.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from application.records import RecordedEvent
+from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.postgres import Pool
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "taskflow_events"
+POLL_SECONDS = 1.0
+BATCH = 1000
+
+Connection = psycopg.AsyncConnection[TupleRow]
+
+_BATCH_QUERY = f"""
+SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
+WHERE (transaction_id, position) > (%s::xid8, %s)
+  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY transaction_id, position
+LIMIT %s
+"""
+
+
+class Follower(Protocol):
+    name: str
+
+    async def handle(self, conn: Connection, records: Sequence[RecordedEvent]) -> None:
+        """Apply one batch, in commit order, inside the transaction that also moves the checkpoint."""
+        ...
+
+
+async def run_batch(pool: Pool, follower: Follower, size: int = BATCH) -> int:
+    """Handle the next batch of committed events; returns how many there were."""
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            "INSERT INTO follower_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (follower.name,)
+        )
+        cursor = await conn.execute(
+            "SELECT transaction_id::text, position FROM follower_checkpoints WHERE name = %s FOR UPDATE",
+            (follower.name,),
+        )
+        checkpoint = await cursor.fetchone()
+        assert checkpoint is not None
+        cursor = await conn.execute(_BATCH_QUERY, (checkpoint[0], checkpoint[1], size))
+        rows = await cursor.fetchall()
+        if not rows:
+            return 0
+        await follower.handle(conn, [record_from_row(row[1:]) for row in rows])
+        await conn.execute(
+            "UPDATE follower_checkpoints SET transaction_id = %s::xid8, position = %s, updated_at = now()"
+            " WHERE name = %s",
+            (rows[-1][0], rows[-1][1], follower.name),
+        )
+        return len(rows)
+
+
+def lock_key(name: str) -> str:
+    return f"taskflow-follower:{name}"
+
+
+async def follow(database_url: str, pool: Pool, follower: Follower, stop: asyncio.Event) -> None:
+    """Be the active instance of `follower` (waiting as a standby until its lock is free), until `stop`."""
+    while not stop.is_set():
+        try:
+            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as session:
+                if await _lead(session, follower.name, stop):
+                    await _work(session, pool, follower, stop)
+        except (psycopg.OperationalError, OSError):
+            log.warning("follower %s lost the database; retrying", follower.name, exc_info=True)
+            await _sleep(stop, POLL_SECONDS)
+
+
+async def _lead(session: Connection, name: str, stop: asyncio.Event) -> bool:
+    while not stop.is_set():
+        cursor = await session.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key(name),))
+        row = await cursor.fetchone()
+        if row and row[0]:
+            log.info("follower %s is active here", name)
+            return True
+        await _sleep(stop, POLL_SECONDS)
+    return False
+
+
+async def _work(session: Connection, pool: Pool, follower: Follower, stop: asyncio.Event) -> None:
+    await session.execute(f"LISTEN {CHANNEL}")
+    while not stop.is_set():
+        try:
+            handled = await run_batch(pool, follower)
+        except (psycopg.OperationalError, OSError):
+            raise
+        except Exception:  # the batch rolled back with its checkpoint; it comes again next round
+            log.warning("follower %s failed a batch; retrying", follower.name, exc_info=True)
+            handled = 0
+        if handled == BATCH:
+            continue
+        # Caught up: wait for an append's notification, or poll (a NOTIFY can be lost with a connection).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(POLL_SECONDS):
+                async for _ in session.notifies():
+                    break
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
