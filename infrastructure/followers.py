@@ -11,6 +11,7 @@ dies, its lock goes with its connection and a standby takes over within a poll i
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -79,7 +80,11 @@ async def follow(database_url: str, pool: Pool, follower: Follower, stop: asynci
     """Be the active instance of `follower` (waiting as a standby until its lock is free), until `stop`."""
     while not stop.is_set():
         try:
-            async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as session:
+            # The session's name says which process holds which follower (pg_stat_activity.application_name).
+            name = f"taskflow-follower {follower.name} pid {os.getpid()}"
+            async with await psycopg.AsyncConnection.connect(
+                database_url, autocommit=True, application_name=name
+            ) as session:
                 if await _lead(session, follower.name, stop):
                     await _work(session, pool, follower, stop)
         except (psycopg.OperationalError, OSError):
