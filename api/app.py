@@ -12,6 +12,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.admin import AdminController
 from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
 from api.docs import StrictSwagger
@@ -54,7 +55,15 @@ def create_app(settings: Settings) -> Litestar:
 
     swagger = StrictSwagger()
     return Litestar(
-        route_handlers=[AuthController, SessionController, UserController, TaskController, health, ready],
+        route_handlers=[
+            AuthController,
+            SessionController,
+            UserController,
+            TaskController,
+            AdminController,
+            health,
+            ready,
+        ],
         lifespan=[runtime],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

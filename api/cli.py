@@ -1,6 +1,7 @@
 """The `taskflow` command line."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from uuid import UUID
 import click
 import msgspec
 
+from application.auditing import ListEvents, export_events
 from application.seed import ADMIN, USER, seed
 from application.views import event_view
 from infrastructure.audit import Report, verify_log
@@ -112,6 +114,27 @@ def events_history(stream_id: UUID) -> None:
         assert settings.database_url is not None
         for line in asyncio.run(_history(settings.database_url, stream_id)):
             click.echo(line)
+
+
+@events.command("export")
+@click.option("--after", default=None, help="Resume after this position (printed at the end of a previous export).")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None, help="File (default stdout).")
+def events_export(after: str | None, output: str | None) -> None:
+    """The committed log in commit order, one JSON object a line; the position to resume from goes to stderr."""
+    with resolved_settings() as settings:
+        last = asyncio.run(_export(settings, after, output))
+    click.echo(f"next: {last}" if last else "next: (nothing exported)", err=True)
+
+
+async def _export(settings: Settings, after: str | None, output: str | None) -> str | None:
+    last = after
+    async with open_runtime(settings) as runtime:
+        sink_context = open(output, "wb") if output else contextlib.nullcontext(sys.stdout.buffer)  # noqa: ASYNC230, SIM115
+        with sink_context as sink:
+            async for position, event in export_events(ListEvents(after=after), runtime.services):
+                sink.write(msgspec.json.encode(event) + b"\n")
+                last = position
+    return last
 
 
 async def _history(database_url: str, stream_id: UUID) -> list[str]:

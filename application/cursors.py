@@ -46,13 +46,14 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
 
 
-def _sign(secret: bytes, payload: bytes) -> bytes:
+def sign(secret: bytes, payload: bytes) -> bytes:
+    """A truncated HMAC-SHA256: what makes a cursor this service's own."""
     return hmac.new(secret, payload, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
 def encode_cursor(secret: bytes, cursor: Cursor) -> str:
     payload = msgspec.json.encode(cursor)
-    return f"{_b64(payload)}.{_b64(_sign(secret, payload))}"
+    return f"{_b64(payload)}.{_b64(sign(secret, payload))}"
 
 
 def decode_cursor(secret: bytes, text: str, query: str, now: datetime) -> Cursor:
@@ -60,7 +61,7 @@ def decode_cursor(secret: bytes, text: str, query: str, now: datetime) -> Cursor
     try:
         payload_text, signature_text = text.split(".")
         payload, signature = _unb64(payload_text), _unb64(signature_text)
-        if not hmac.compare_digest(signature, _sign(secret, payload)):
+        if not hmac.compare_digest(signature, sign(secret, payload)):
             raise ValueError("bad signature")
         cursor = msgspec.json.decode(payload, type=Cursor)
     except (ValueError, msgspec.ValidationError) as exc:

@@ -111,6 +111,16 @@ class TaskReadModel(Protocol):
         ...
 
 
+class EventLog(Protocol):
+    async def page(
+        self, after: tuple[str, int] | None, limit: int, types: Sequence[str], stream_id: UUID | None
+    ) -> list[tuple[str, RecordedEvent]]:
+        """Up to `limit` committed events after (transaction id, position), in commit order, with that pair each.
+
+        Never an event whose transaction could still commit behind one already returned."""
+        ...
+
+
 class ActivityReadModel(Protocol):
     async def activity(self, owner_id: UUID | None, first: date, last: date) -> ActivityReport:
         """Counts per UTC day from `first` to `last` (every day listed), for one owner or all (None)."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from application.ports import (
     ActivityReadModel,
     Clock,
+    EventLog,
     Ids,
     PasswordHasher,
     RateLimiter,
@@ -23,6 +24,7 @@ class Services:
     tasks: TaskReadModel
     users: UserReadModel
     activity: ActivityReadModel
+    log: EventLog
     clock: Clock
     ids: Ids
     hasher: PasswordHasher

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
+from infrastructure.log_reader import PostgresEventLog
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.rate_limits import SharedLimits
 from infrastructure.read_models import PostgresActivityReadModel, PostgresTaskReadModel, PostgresUserReadModel
@@ -70,6 +71,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 tasks=tasks,
                 users=PostgresUserReadModel(pool),
                 activity=PostgresActivityReadModel(pool),
+                log=PostgresEventLog(pool),
                 clock=clock,
                 ids=RandomIds(),
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),

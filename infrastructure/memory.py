@@ -319,3 +319,21 @@ class MemoryActivityReadModel:
             ],
             as_of_position=self._log.events[-1].position if self._log.events else 0,
         )
+
+
+class MemoryEventLog:
+    """The in-memory log in commit order (which is append order here; transaction ids are positions)."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def page(
+        self, after: tuple[str, int] | None, limit: int, types: Sequence[str], stream_id: UUID | None
+    ) -> list[tuple[str, RecordedEvent]]:
+        start = after[1] if after else 0
+        found = [
+            (str(r.position), r)
+            for r in self._log.events
+            if r.position > start and (not types or r.type in types) and stream_id in (None, r.stream_id)
+        ]
+        return found[:limit]

@@ -1,5 +1,6 @@
 """Running `taskflow` as real processes for the tests that need real sockets."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -64,3 +65,11 @@ def login(url: str, email: str, password: str) -> dict[str, str]:
     response = httpx.post(f"{url}/auth/login", json={"email": email, "password": password}, timeout=10)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['accessToken']}"}
+
+
+async def run_taskflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`taskflow ARGS` to completion, off the event loop."""
+    command = [sys.executable, "-m", "api.cli", *args]
+    return await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )

@@ -1,8 +1,5 @@
 """Tamper evidence: `audit verify` finds an edited, a removed and a reordered event behind the trigger's back."""
 
-import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -16,7 +13,7 @@ from domain.values import Role
 from infrastructure.audit import verify_log
 from infrastructure.postgres import Pool
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment
+from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.wiring import services_over
 
 
@@ -41,13 +38,6 @@ async def behind_the_trigger(pool: Pool, statement: str, *params: object) -> Non
         await conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
         await conn.execute(statement, params)
         await conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
-
-
-async def taskflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "api.cli", *args]
-    return await asyncio.to_thread(
-        subprocess.run, command, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 class TestVerify:
@@ -91,15 +81,15 @@ class TestCommand:
         assert settings.database_url
         task_id = await a_history(services)
         env = base_environment(TASKFLOW_DATABASE_URL=settings.database_url, TASKFLOW_REDIS_URL=settings.redis_url or "")
-        whole = await taskflow(env, "audit", "verify")
+        whole = await run_taskflow(env, "audit", "verify")
         assert whole.returncode == 0, whole.stderr
         assert "4 events in 2 streams" in whole.stdout
         await behind_the_trigger(pool, "DELETE FROM events WHERE stream_id = %s AND version = 3", task_id)
         await behind_the_trigger(
             pool, "UPDATE events SET data = '{}'::jsonb WHERE stream_id = %s AND version = 1", task_id
         )
-        broken = await taskflow(env, "audit", "verify")
+        broken = await run_taskflow(env, "audit", "verify")
         assert broken.returncode != 0
         assert f"stream {task_id} version 1" in broken.stdout
-        history = await taskflow(env, "events", "history", str(task_id))
+        history = await run_taskflow(env, "events", "history", str(task_id))
         assert [line.count('"version"') for line in history.stdout.splitlines()] == [1, 1]

@@ -35,6 +35,7 @@ from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.cache import NoCache
 from infrastructure.memory import (
     MemoryActivityReadModel,
+    MemoryEventLog,
     MemoryLog,
     MemoryRevokedAccessTokens,
     MemoryTaskReadModel,
@@ -119,6 +120,7 @@ class World:
             tasks=MemoryTaskReadModel(self.log),
             users=MemoryUserReadModel(self.log),
             activity=MemoryActivityReadModel(self.log),
+            log=MemoryEventLog(self.log),
             clock=self.clock,
             ids=RandomIds(),
             hasher=self.hasher,

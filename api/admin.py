@@ -1,0 +1,44 @@
+"""Admin routes: the auditors' feed of the event log."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import Stream
+
+from api.dependencies import Context, ServicesDep
+from api.openapi import BEARER, problems
+from application.auditing import EventsPage, ListEvents, list_events, stream_events
+
+NDJSON = "application/x-ndjson"
+
+
+class AdminController(Controller):
+    path = "/admin"
+    tags = ["admin"]
+    security = BEARER
+
+    @get("/events", operation_id="listEvents", responses=problems(400, 401, 403, 429, 503))
+    async def events(
+        self,
+        ctx: Context,
+        services: ServicesDep,
+        after: Annotated[str | None, QueryParameter(name="after", required=False, max_length=512)] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
+        types: Annotated[list[str] | None, QueryParameter(name="type", required=False)] = None,
+        stream_id: Annotated[UUID | None, QueryParameter(name="streamId", required=False)] = None,
+        accept: Annotated[str | None, HeaderParameter(name="Accept", required=False)] = None,
+    ) -> Response[EventsPage] | Stream:
+        """The log in commit order, a page at a time; with Accept: application/x-ndjson, all of it as a stream."""
+        query = ListEvents(after=after, limit=limit, types=tuple(types or ()), stream_id=stream_id)
+        if accept and NDJSON in accept:
+            return Stream(_lines(stream_events(query, ctx, services)), media_type=NDJSON)
+        return Response(await list_events(query, ctx, services))
+
+
+async def _lines(events: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield msgspec.json.encode(event) + b"\n"
