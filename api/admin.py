@@ -1,4 +1,4 @@
-"""Admin routes: the auditors' feed of the event log."""
+"""Admin routes: the auditors' feed of the event log, and where the projections stand."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -6,12 +6,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get
+from litestar.datastructures import State
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from api.dependencies import Context, ServicesDep
 from api.openapi import BEARER, problems
 from application.auditing import EventsPage, ListEvents, list_events, stream_events
+from application.errors import Forbidden
+from infrastructure.bootstrap import Runtime
+from infrastructure.projection_status import ProjectionState, projection_states
 
 NDJSON = "application/x-ndjson"
 
@@ -37,6 +41,14 @@ class AdminController(Controller):
         if accept and NDJSON in accept:
             return Stream(_lines(stream_events(query, ctx, services)), media_type=NDJSON)
         return Response(await list_events(query, ctx, services))
+
+    @get("/projections", operation_id="listProjections", responses=problems(401, 403, 429, 503))
+    async def projections(self, ctx: Context, state: State) -> list[ProjectionState]:
+        """Each projection's position, lag (events not yet applied) and status (inline, running or stopped)."""
+        if ctx.actor is None or not ctx.actor.is_admin:
+            raise Forbidden("the projections are for admins")
+        runtime: Runtime = state.runtime
+        return await projection_states(runtime.pool)
 
 
 async def _lines(events: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:

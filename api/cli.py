@@ -23,6 +23,7 @@ from infrastructure.embedded import with_servers
 from infrastructure.logs import configure_logging
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
+from infrastructure.projection_status import FOLLOWERS, INLINE, ProjectionState, projection_states
 from infrastructure.projector import run_projector
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -99,6 +100,36 @@ def audit_verify() -> None:
 async def _verify(database_url: str) -> Report:
     async with open_pool(database_url, size=2, checkout_seconds=30.0) as pool:
         return await verify_log(pool)
+
+
+@main.group()
+def projections() -> None:
+    """The read models built from the log."""
+
+
+@projections.command("list")
+def projections_list() -> None:
+    """Every projection, and whether it runs inline (in the append) or follows the log."""
+    for name in INLINE:
+        click.echo(f"{name}\tinline")
+    for name in FOLLOWERS:
+        click.echo(f"{name}\tfollower")
+
+
+@projections.command("status")
+def projections_status() -> None:
+    """Each projection's position, lag and status."""
+    with resolved_settings() as settings:
+        assert settings.database_url is not None
+        states = asyncio.run(_states(settings.database_url))
+    click.echo("name\tposition\tlag\tstatus")
+    for state in states:
+        click.echo(f"{state.name}\t{state.position}\t{state.lag}\t{state.status}")
+
+
+async def _states(database_url: str) -> list[ProjectionState]:
+    async with open_pool(database_url, size=1, checkout_seconds=30.0) as pool:
+        return await projection_states(pool)
 
 
 @main.group()

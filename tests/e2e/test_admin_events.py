@@ -8,7 +8,9 @@ import msgspec
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
+from infrastructure.followers import run_batch
 from infrastructure.postgres import open_pool
+from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -115,3 +117,24 @@ class TestExport:
         rest = await run_taskflow(env, "events", "export", "--after", resume)
         assert rest.returncode == 0, rest.stderr
         assert [msgspec.json.decode(line)["type"] for line in rest.stdout.splitlines()] == ["TaskCreated"]
+
+
+class TestProjections:
+    async def test_positions_lags_and_status(
+        self, client: Client, admin: Session, alice: Session, settings: Settings
+    ) -> None:
+        await create_task(client, alice)
+        states = {p["name"]: p for p in (await client.get("/admin/projections", headers=bearer(admin))).json()}
+        assert set(states) == {"tasks_view", "task_counters", "users_view", "task_activity", "cache_backstop"}
+        assert states["tasks_view"]["status"] == "inline"
+        assert states["tasks_view"]["lag"] == 0
+        assert states["task_activity"]["status"] == "stopped"
+        assert states["task_activity"]["lag"] == states["tasks_view"]["position"] > 0
+        assert settings.database_url
+        async with open_pool(settings.database_url, size=1, checkout_seconds=5) as pool:
+            while await run_batch(pool, TaskActivity()):
+                pass
+        states = {p["name"]: p for p in (await client.get("/admin/projections", headers=bearer(admin))).json()}
+        assert states["task_activity"]["lag"] == 0
+        assert states["task_activity"]["position"] == states["tasks_view"]["position"]
+        assert (await client.get("/admin/projections", headers=bearer(alice))).status_code == 403

@@ -1,0 +1,46 @@
+"""Where each projection stands: inline ones move with every append; followers have a checkpoint and a lag."""
+
+import msgspec
+
+from infrastructure.postgres import Pool, translated_errors
+
+INLINE = ("tasks_view", "task_counters", "users_view")
+FOLLOWERS = ("task_activity", "cache_backstop")
+# Counting the lag stops here: past it, the exact figure matters less than the fact.
+LAG_CAP = 100_000
+
+
+class ProjectionState(msgspec.Struct, frozen=True):
+    name: str
+    position: int
+    lag: int
+    status: str  # inline | running | stopped
+
+
+_FOLLOWER = """
+SELECT c.position,
+       (SELECT count(*) FROM (SELECT 1 FROM events e
+                              WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
+                              LIMIT %(cap)s) AS behind),
+       EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+               WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %(session)s)
+FROM follower_checkpoints c WHERE c.name = %(name)s
+"""
+
+
+async def projection_states(pool: Pool) -> list[ProjectionState]:
+    async with translated_errors(), pool.connection() as conn:
+        cursor = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
+        row = await cursor.fetchone()
+        head = int(row[0]) if row else 0
+        states = [ProjectionState(name, head, 0, "inline") for name in INLINE]
+        for name in FOLLOWERS:
+            session = f"taskflow-follower {name} pid %"
+            cursor = await conn.execute(_FOLLOWER, {"name": name, "session": session, "cap": LAG_CAP})
+            found = await cursor.fetchone()
+            if found is None:
+                states.append(ProjectionState(name, 0, head, "stopped"))
+                continue
+            position, lag, running = found
+            states.append(ProjectionState(name, int(position), int(lag), "running" if running else "stopped"))
+    return states
