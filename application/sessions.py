@@ -59,16 +59,16 @@ async def refresh(token: str, ctx: RequestContext, services: Services) -> Sessio
     session: Session | None = None
     async with services.uow() as uow:
         grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
-        record = grant.token if grant else None
-        if grant is None or record is None or record.revoked_at is not None or record.expires_at <= now:
-            pass  # unknown, revoked or expired: refused below
-        elif record.spent_at is not None:
-            if now - record.spent_at > REUSE_GRACE:
-                # Reuse: whoever holds this family (a thief or the victim) is logged out; the revocation commits.
-                await uow.refresh_tokens.revoke_family(record.family_id, now)
-        elif grant.user is not None:
-            await uow.refresh_tokens.spend(record.token_hash, now)
-            session = await open_session(uow, grant.user, services, record.family_id)
+        # Unknown, revoked and expired tokens fall through to the 401 below.
+        if grant is not None and grant.token.revoked_at is None and grant.token.expires_at > now:
+            record = grant.token
+            if record.spent_at is not None:
+                if now - record.spent_at > REUSE_GRACE:
+                    # Reuse: whoever holds this family (a thief or the victim) is logged out; the revocation commits.
+                    await uow.refresh_tokens.revoke_family(record.family_id, now)
+            elif grant.user is not None:
+                await uow.refresh_tokens.spend(record.token_hash, now)
+                session = await open_session(uow, grant.user, services, record.family_id)
     if session is None:
         raise Unauthenticated()
     return session
