@@ -13,6 +13,16 @@ from uuid import UUID
 
 import click
 import msgspec
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from application.auditing import ListEvents, export_events
 from application.seed import ADMIN, USER, seed
@@ -25,6 +35,8 @@ from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
 from infrastructure.projection_status import FOLLOWERS, INLINE, ProjectionState, projection_states
 from infrastructure.projector import run_projector
+from infrastructure.rebuild import PROJECTIONS as REBUILDABLE
+from infrastructure.rebuild import rebuild
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
@@ -125,6 +137,47 @@ def projections_status() -> None:
     click.echo("name\tposition\tlag\tstatus")
     for state in states:
         click.echo(f"{state.name}\t{state.position}\t{state.lag}\t{state.status}")
+
+
+class EventsPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:>10,.0f} events/s")
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False, type=click.Choice(sorted(REBUILDABLE)))
+@click.option("--all", "everything", is_flag=True, help="Rebuild every projection.")
+def projections_rebuild(name: str | None, everything: bool) -> None:
+    """Rebuild a projection from the log beside the live tables, then swap it in (the API keeps serving)."""
+    if everything == (name is not None):
+        raise click.UsageError("name one projection, or --all")
+    names = sorted(REBUILDABLE) if everything else [name or ""]
+    with resolved_settings() as settings:
+        assert settings.database_url is not None
+        for each in names:
+            asyncio.run(_rebuild(settings.database_url, each))
+
+
+async def _rebuild(database_url: str, name: str) -> None:
+    async with open_pool(database_url, size=1, checkout_seconds=30.0) as pool, pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM events WHERE stream_type = %s", (REBUILDABLE[name].stream_type,)
+        )
+        row = await cursor.fetchone()
+    total = int(row[0]) if row else 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        EventsPerSecond(),
+        TimeRemainingColumn(),
+    )
+    started = time.monotonic()
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task(f"rebuild {name}", total=total)
+        read = await rebuild(database_url, name, lambda n: progress.advance(task, n))
+    seconds = max(time.monotonic() - started, 1e-6)
+    click.echo(f"rebuilt {name}: {read} events in {seconds:.1f} s ({read / seconds:,.0f} events/s)")
 
 
 async def _states(database_url: str) -> list[ProjectionState]:

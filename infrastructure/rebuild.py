@@ -1,0 +1,306 @@
+"""Rebuild a projection from the log beside the live tables, then swap it in.
+
+1. Fresh `<table>__next` tables (columns, defaults, checks; no indexes yet, so the load is fast).
+2. Bulk: one REPEATABLE READ read of the log (snapshot S) through a server-side cursor, one stream at a time
+   folded and written with COPY: constant memory, whatever the log's size.
+3. The live tables' indexes and keys, recreated on the new tables under `__next` names.
+4. Catch up, in commit order, on the events S did not see, with the inline projections' own set-based code.
+5. Swap, in one short transaction: lock `events` (in-flight appends finish, new ones wait), lock the live tables,
+   apply the last events, drop the old tables and give the new ones, their indexes and keys the live names.
+The API keeps reading the old tables until the swap commits; commands wait only for the swap itself.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+
+from application.folds import task_view, user_state
+from application.records import RecordedEvent
+from domain import tasks, users
+from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.projections import task_counters, tasks_view, users_view
+
+log = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[TupleRow]
+BATCH = 5_000
+SUFFIX = "__next"
+# A row version rebuilt from the log is visible to every snapshot, so walks in progress stay whole.
+ALWAYS_VISIBLE = "3"
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class InlineProjection:
+    name: str
+    stream_type: str
+    tables: tuple[str, ...]
+    columns: tuple[str, ...]
+    fold: Callable[[list[RecordedEvent]], tuple[Any, ...] | None]
+    catch_up: Callable[[Connection, Sequence[RecordedEvent]], Awaitable[None]]
+    derive: str | None = None  # SQL filling the other tables from the first, after the bulk load
+
+
+def _task_row(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
+    view = task_view(records)
+    if view is None:
+        return None
+    fee = view.fee
+    return (
+        view.id,
+        view.owner_id,
+        view.title,
+        view.description,
+        view.status.value,
+        view.priority.value,
+        view.due_date,
+        fee.amount if fee else None,
+        fee.currency if fee else None,
+        view.version,
+        view.created_at,
+        view.updated_at,
+        ALWAYS_VISIBLE,
+    )
+
+
+def _user_row(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
+    state = user_state(records)
+    if not state.registered:
+        return None
+    first, last = records[0], records[-1]
+    return (
+        first.stream_id,
+        state.email,
+        state.name,
+        state.role.value,
+        last.version,
+        first.recorded_at,
+        last.recorded_at,
+    )
+
+
+async def _catch_up_tasks(conn: Connection, records: Sequence[RecordedEvent]) -> None:
+    await tasks_view.apply(conn, records, table=f"tasks_view{SUFFIX}")
+    await task_counters.apply(
+        conn, list({r.stream_id for r in records}), tasks_table=f"tasks_view{SUFFIX}", table=f"task_counters{SUFFIX}"
+    )
+
+
+async def _catch_up_users(conn: Connection, records: Sequence[RecordedEvent]) -> None:
+    await users_view.apply(conn, records, table=f"users_view{SUFFIX}")
+
+
+PROJECTIONS = {
+    "tasks_view": InlineProjection(
+        name="tasks_view",
+        stream_type=tasks.STREAM_TYPE,
+        tables=("tasks_view", "task_counters"),
+        columns=(
+            "id",
+            "owner_id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "due_date",
+            "fee_amount",
+            "fee_currency",
+            "version",
+            "created_at",
+            "updated_at",
+            "valid_from",
+        ),
+        fold=_task_row,
+        catch_up=_catch_up_tasks,
+        derive="""
+            INSERT INTO task_counters__next (owner_id, total, pending, in_progress, completed, high_priority)
+            SELECT owner_id, count(*), count(*) FILTER (WHERE status = 'PENDING'),
+                   count(*) FILTER (WHERE status = 'IN_PROGRESS'), count(*) FILTER (WHERE status = 'COMPLETED'),
+                   count(*) FILTER (WHERE priority = 'HIGH')
+            FROM tasks_view__next WHERE valid_to IS NULL GROUP BY owner_id
+        """,
+    ),
+    "users_view": InlineProjection(
+        name="users_view",
+        stream_type=users.STREAM_TYPE,
+        tables=("users_view",),
+        columns=("id", "email", "name", "role", "version", "created_at", "updated_at"),
+        fold=_user_row,
+        catch_up=_catch_up_users,
+    ),
+}
+
+
+def _streams(rows: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
+    stream: list[RecordedEvent] = []
+    for record in rows:
+        if stream and record.stream_id != stream[0].stream_id:
+            yield stream
+            stream = []
+        stream.append(record)
+    if stream:
+        yield stream
+
+
+async def _prepare(conn: Connection, projection: InlineProjection) -> None:
+    for table in projection.tables:
+        fresh = sql.Identifier(table + SUFFIX)
+        await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
+        await conn.execute(
+            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING GENERATED INCLUDING CONSTRAINTS)").format(
+                fresh, sql.Identifier(table)
+            )
+        )
+
+
+async def _bulk(conn: Connection, projection: InlineProjection, progress: Progress) -> str:
+    """Fold and COPY every stream of the projection's type as of one snapshot; returns that snapshot."""
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor = await conn.execute("SELECT pg_current_snapshot()::text")
+        row = await cursor.fetchone()
+        assert row is not None
+        snapshot = str(row[0])
+        events = conn.cursor(name="rebuild")
+        await events.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = %s ORDER BY stream_id, version",
+            (projection.stream_type,),
+        )
+        carried: list[RecordedEvent] = []
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in projection.columns)
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(projection.tables[0] + SUFFIX), columns)
+        while batch := await events.fetchmany(BATCH):
+            records = carried + [record_from_row(r) for r in batch]
+            streams = list(_streams(iter(records)))
+            carried = streams.pop() if len(batch) == BATCH else []  # the last stream may go on in the next batch
+            async with conn.cursor().copy(copy) as writer:
+                for stream in streams:
+                    row_values = projection.fold(stream)
+                    if row_values is not None:
+                        await writer.write_row(row_values)
+            progress(len(batch))
+        if carried:
+            async with conn.cursor().copy(copy) as writer:
+                row_values = projection.fold(carried)
+                if row_values is not None:
+                    await writer.write_row(row_values)
+        await events.close()
+        if projection.derive:
+            await conn.execute(projection.derive)
+    return snapshot
+
+
+async def _index(conn: Connection, projection: InlineProjection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Recreate the live indexes and keys on the new tables; returns the (index, table) and (key, table) names."""
+    indexes: list[tuple[str, str]] = []
+    keys: list[tuple[str, str]] = []
+    for table in projection.tables:
+        cursor = await conn.execute(
+            "SELECT i.indexname, i.indexdef, c.conname, c.contype FROM pg_indexes i"
+            " LEFT JOIN pg_constraint c ON c.conname = i.indexname AND c.conrelid = %s::regclass"
+            " WHERE i.tablename = %s AND i.schemaname = current_schema()",
+            (table, table),
+        )
+        for index, definition, constraint, kind in await cursor.fetchall():
+            fresh = definition.replace(f"INDEX {index} ON ", f"INDEX {index}{SUFFIX} ON ", 1).replace(
+                f".{table} ", f".{table}{SUFFIX} ", 1
+            )
+            await conn.execute(fresh)
+            indexes.append((index, table))
+            if constraint:
+                key = "PRIMARY KEY" if kind == "p" else "UNIQUE"
+                await conn.execute(
+                    sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} " + key + " USING INDEX {}").format(
+                        sql.Identifier(table + SUFFIX),
+                        sql.Identifier(constraint + SUFFIX),
+                        sql.Identifier(index + SUFFIX),
+                    )
+                )
+                keys.append((constraint, table))
+    return indexes, keys
+
+
+_MISSED = f"""
+SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
+WHERE stream_type = %(type)s AND NOT pg_visible_in_snapshot(transaction_id, %(snapshot)s::pg_snapshot)
+  AND (transaction_id, position) > (%(xid)s::xid8, %(position)s)
+  {{bound}}
+ORDER BY transaction_id, position LIMIT %(limit)s
+"""
+
+
+async def _catch_up(
+    conn: Connection, projection: InlineProjection, snapshot: str, checkpoint: tuple[str, int], final: bool
+) -> tuple[str, int]:
+    """Apply, in commit order, the events the snapshot missed (below the oldest running transaction, unless
+    `final`: then `events` is locked and every event in it is committed)."""
+    bound = "" if final else "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+    while True:
+        params = {
+            "type": projection.stream_type,
+            "snapshot": snapshot,
+            "xid": checkpoint[0],
+            "position": checkpoint[1],
+            "limit": BATCH,
+        }
+        # One transaction a batch: the projections tell their own writes by the transaction's id.
+        async with conn.transaction():
+            cursor = await conn.execute(_MISSED.format(bound=bound), params)
+            rows = await cursor.fetchall()
+            if rows:
+                await projection.catch_up(conn, [record_from_row(row[1:]) for row in rows])
+        if rows:
+            checkpoint = (rows[-1][0], rows[-1][1])
+        if len(rows) < BATCH:
+            return checkpoint
+
+
+async def rebuild(database_url: str, name: str, progress: Progress = lambda _: None) -> int:
+    """Rebuild projection `name` and swap it in; returns how many events the bulk load read."""
+    projection = PROJECTIONS[name]
+    read = 0
+
+    def counted(n: int) -> None:
+        nonlocal read
+        read += n
+        progress(n)
+
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("SET statement_timeout = 0")
+        await _prepare(conn, projection)
+        snapshot = await _bulk(conn, projection, counted)
+        indexes, keys = await _index(conn, projection)
+        checkpoint = await _catch_up(conn, projection, snapshot, ("0", 0), final=False)
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '30s'")
+            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+            for table in projection.tables:
+                await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+            await _catch_up(conn, projection, snapshot, checkpoint, final=True)
+            for table in projection.tables:
+                await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+                await conn.execute(
+                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(table + SUFFIX), sql.Identifier(table))
+                )
+            for constraint, table in keys:
+                await conn.execute(
+                    sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                        sql.Identifier(table), sql.Identifier(constraint + SUFFIX), sql.Identifier(constraint)
+                    )
+                )
+            renamed_by_key = {constraint for constraint, _ in keys}
+            for index, _ in indexes:
+                if index not in renamed_by_key:
+                    await conn.execute(
+                        sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                            sql.Identifier(index + SUFFIX), sql.Identifier(index)
+                        )
+                    )
+    log.info("rebuilt %s from %d events", name, read)
+    return read
