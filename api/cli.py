@@ -35,8 +35,7 @@ from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
 from infrastructure.projection_status import FOLLOWERS, INLINE, ProjectionState, projection_states
 from infrastructure.projector import run_projector
-from infrastructure.rebuild import PROJECTIONS as REBUILDABLE
-from infrastructure.rebuild import rebuild
+from infrastructure.rebuild import PROJECTIONS, REBUILDABLE, rebuild
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
@@ -159,9 +158,10 @@ def projections_rebuild(name: str | None, everything: bool) -> None:
 
 
 async def _rebuild(database_url: str, name: str) -> None:
+    stream_type = PROJECTIONS[name].stream_type if name in PROJECTIONS else None
     async with open_pool(database_url, size=1, checkout_seconds=30.0) as pool, pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT count(*) FROM events WHERE stream_type = %s", (REBUILDABLE[name].stream_type,)
+            "SELECT count(*) FROM events WHERE %s::text IS NULL OR stream_type = %s", (stream_type, stream_type)
         )
         row = await cursor.fetchone()
     total = int(row[0]) if row else 0

@@ -30,7 +30,7 @@ BATCH = 1000
 
 Connection = psycopg.AsyncConnection[TupleRow]
 
-_BATCH_QUERY = f"""
+BATCH_QUERY = f"""
 SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > (%s::xid8, %s)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -59,7 +59,7 @@ async def run_batch(pool: Pool, follower: Follower, size: int = BATCH) -> int:
         )
         checkpoint = await cursor.fetchone()
         assert checkpoint is not None
-        cursor = await conn.execute(_BATCH_QUERY, (checkpoint[0], checkpoint[1], size))
+        cursor = await conn.execute(BATCH_QUERY, (checkpoint[0], checkpoint[1], size))
         rows = await cursor.fetchall()
         if not rows:
             return 0

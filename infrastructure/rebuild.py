@@ -23,7 +23,8 @@ from application.folds import task_view, user_state
 from application.records import RecordedEvent
 from domain import tasks, users
 from infrastructure.event_store import EVENT_COLUMNS, record_from_row
-from infrastructure.projections import task_counters, tasks_view, users_view
+from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
+from infrastructure.projections import task_activity, task_counters, tasks_view, users_view
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ async def _catch_up_users(conn: Connection, records: Sequence[RecordedEvent]) ->
     await users_view.apply(conn, records, table=f"users_view{SUFFIX}")
 
 
+REBUILDABLE = ("task_activity", "tasks_view", "users_view")
+
 PROJECTIONS = {
     "tasks_view": InlineProjection(
         name="tasks_view",
@@ -148,8 +151,8 @@ def _streams(rows: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
         yield stream
 
 
-async def _prepare(conn: Connection, projection: InlineProjection) -> None:
-    for table in projection.tables:
+async def _prepare(conn: Connection, tables: Sequence[str]) -> None:
+    for table in tables:
         fresh = sql.Identifier(table + SUFFIX)
         await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(fresh))
         await conn.execute(
@@ -196,11 +199,11 @@ async def _bulk(conn: Connection, projection: InlineProjection, progress: Progre
     return snapshot
 
 
-async def _index(conn: Connection, projection: InlineProjection) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+async def _index(conn: Connection, tables: Sequence[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Recreate the live indexes and keys on the new tables; returns the (index, table) and (key, table) names."""
     indexes: list[tuple[str, str]] = []
     keys: list[tuple[str, str]] = []
-    for table in projection.tables:
+    for table in tables:
         cursor = await conn.execute(
             "SELECT i.indexname, i.indexdef, c.conname, c.contype FROM pg_indexes i"
             " LEFT JOIN pg_constraint c ON c.conname = i.indexname AND c.conrelid = %s::regclass"
@@ -261,8 +264,86 @@ async def _catch_up(
             return checkpoint
 
 
+async def _swap(
+    conn: Connection, tables: Sequence[str], indexes: list[tuple[str, str]], keys: list[tuple[str, str]]
+) -> None:
+    """Inside the swap transaction: the new tables, their indexes and keys take the live names."""
+    for table in tables:
+        await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+        await conn.execute(
+            sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(table + SUFFIX), sql.Identifier(table))
+        )
+    for constraint, table in keys:
+        await conn.execute(
+            sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
+                sql.Identifier(table), sql.Identifier(constraint + SUFFIX), sql.Identifier(constraint)
+            )
+        )
+    renamed_by_key = {constraint for constraint, _ in keys}
+    for index, _ in indexes:
+        if index not in renamed_by_key:
+            await conn.execute(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(sql.Identifier(index + SUFFIX), sql.Identifier(index))
+            )
+
+
+async def _follow_into(
+    conn: Connection, follower: task_activity.TaskActivity, checkpoint: tuple[str, int], progress: Progress
+) -> tuple[str, int]:
+    """Feed `follower` every committed event after `checkpoint`, a transaction a batch, as the live follower would."""
+    while True:
+        async with conn.transaction():
+            cursor = await conn.execute(FOLLOWER_BATCH, (checkpoint[0], checkpoint[1], BATCH))
+            rows = await cursor.fetchall()
+            if rows:
+                await follower.handle(conn, [record_from_row(row[1:]) for row in rows])
+        if rows:
+            checkpoint = (rows[-1][0], rows[-1][1])
+            progress(len(rows))
+        if len(rows) < BATCH:
+            return checkpoint
+
+
+async def rebuild_activity(database_url: str, progress: Progress = lambda _: None) -> int:
+    """Rebuild task_activity from the whole log beside the live table, then swap it in with its checkpoint."""
+    read = 0
+
+    def counted(n: int) -> None:
+        nonlocal read
+        read += n
+        progress(n)
+
+    tables = (task_activity.NAME,)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("SET statement_timeout = 0")
+        await _prepare(conn, tables)
+        indexes, keys = await _index(conn, tables)  # the upsert needs its key from the first batch on
+        follower = task_activity.TaskActivity(table=task_activity.NAME + SUFFIX)
+        checkpoint = await _follow_into(conn, follower, ("0", 0), counted)
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '30s'")
+            # The live follower waits here (its batch locks this row), then goes on from the rebuild's checkpoint.
+            await conn.execute(
+                "INSERT INTO follower_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
+                (task_activity.NAME,),
+            )
+            await conn.execute("SELECT 1 FROM follower_checkpoints WHERE name = %s FOR UPDATE", (task_activity.NAME,))
+            await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(tables[0])))
+            checkpoint = await _follow_into(conn, follower, checkpoint, counted)
+            await conn.execute(
+                "UPDATE follower_checkpoints SET transaction_id = %s::xid8, position = %s, updated_at = now()"
+                " WHERE name = %s",
+                (checkpoint[0], checkpoint[1], task_activity.NAME),
+            )
+            await _swap(conn, tables, indexes, keys)
+    log.info("rebuilt task_activity from %d events", read)
+    return read
+
+
 async def rebuild(database_url: str, name: str, progress: Progress = lambda _: None) -> int:
     """Rebuild projection `name` and swap it in; returns how many events the bulk load read."""
+    if name == task_activity.NAME:
+        return await rebuild_activity(database_url, progress)
     projection = PROJECTIONS[name]
     read = 0
 
@@ -273,9 +354,9 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
 
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute("SET statement_timeout = 0")
-        await _prepare(conn, projection)
+        await _prepare(conn, projection.tables)
         snapshot = await _bulk(conn, projection, counted)
-        indexes, keys = await _index(conn, projection)
+        indexes, keys = await _index(conn, projection.tables)
         checkpoint = await _catch_up(conn, projection, snapshot, ("0", 0), final=False)
         async with conn.transaction():
             await conn.execute("SET LOCAL lock_timeout = '30s'")
@@ -283,24 +364,6 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
             for table in projection.tables:
                 await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
             await _catch_up(conn, projection, snapshot, checkpoint, final=True)
-            for table in projection.tables:
-                await conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
-                await conn.execute(
-                    sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(table + SUFFIX), sql.Identifier(table))
-                )
-            for constraint, table in keys:
-                await conn.execute(
-                    sql.SQL("ALTER TABLE {} RENAME CONSTRAINT {} TO {}").format(
-                        sql.Identifier(table), sql.Identifier(constraint + SUFFIX), sql.Identifier(constraint)
-                    )
-                )
-            renamed_by_key = {constraint for constraint, _ in keys}
-            for index, _ in indexes:
-                if index not in renamed_by_key:
-                    await conn.execute(
-                        sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                            sql.Identifier(index + SUFFIX), sql.Identifier(index)
-                        )
-                    )
+            await _swap(conn, projection.tables, indexes, keys)
     log.info("rebuilt %s from %d events", name, read)
     return read

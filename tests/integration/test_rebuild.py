@@ -14,9 +14,13 @@ from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, d
 from application.users import RegisterUser, register_user
 from domain import tasks
 from domain.values import Priority, Role, TaskStatus
+from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
+from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
+from tests.e2e.processes import base_environment, run_taskflow
+from tests.integration.test_followers import activity_counts, log_counts
 from tests.integration.wiring import services_over
 
 NOBODY = RequestContext(actor=None, request_id="test")
@@ -113,3 +117,39 @@ class TestRebuild:
         live = await snapshot(pool)
         await rebuild(database_url, "tasks_view")
         assert await snapshot(pool) == live, "what the rebuild swapped in kept every write made meanwhile"
+
+
+class TestActivityRebuild:
+    async def test_rebuilt_activity_equals_the_live_projection_and_the_follower_goes_on(
+        self, services: Services, pool: Pool, database_url: str
+    ) -> None:
+        activity = TaskActivity()
+        await some_history(services)
+        while await run_batch(pool, activity):
+            pass
+        live = await rows(pool, "SELECT * FROM task_activity ORDER BY owner_id, day")
+        assert await rebuild(database_url, "task_activity") > 0
+        assert await rows(pool, "SELECT * FROM task_activity ORDER BY owner_id, day") == live
+        await some_history(services, 3)  # the live follower goes on from the rebuild's checkpoint
+        while await run_batch(pool, activity):
+            pass
+        assert await activity_counts(pool) == await log_counts(pool)
+
+
+class TestCommand:
+    async def test_progress_and_a_final_line_with_count_and_rate(
+        self, services: Services, database_url: str, settings: Settings
+    ) -> None:
+        await some_history(services, 3)
+        env = base_environment(TASKFLOW_DATABASE_URL=database_url, TASKFLOW_REDIS_URL=settings.redis_url or "")
+        done = await run_taskflow(env, "projections", "rebuild", "--all")
+        assert done.returncode == 0, done.stderr
+        finals = [line for line in done.stdout.splitlines() if line.startswith("rebuilt ")]
+        assert [line.split(":")[0] for line in finals] == [
+            "rebuilt task_activity",
+            "rebuilt tasks_view",
+            "rebuilt users_view",
+        ]
+        assert all("events/s" in line for line in finals)
+        refused = await run_taskflow(env, "projections", "rebuild")
+        assert refused.returncode != 0
