@@ -37,4 +37,4 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then export TASKFLOW_DATABASE_URL=$${TASKFLOW_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}; fi; \
 	if [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = "PONG" ]; then export TASKFLOW_REDIS_URL=$${TASKFLOW_REDIS_URL:-redis://127.0.0.1:6379/0}; fi; \
-	$(BIN)/python bench/reads.py $(BENCH_ARGS)
+	$(BIN)/python bench/reads.py $(BENCH_ARGS) && $(BIN)/python bench/rebuild.py $(REBUILD_ARGS)
