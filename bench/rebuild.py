@@ -65,8 +65,12 @@ def measure(url: str, redis_url: str, events: int) -> dict[str, Any]:
     )
     seconds = time.monotonic() - started
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"events": events, "seconds": round(seconds, 2), "events_per_second": round(events / seconds),
-            "peak_rss_mb": round(peak_mb, 1)}
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "events_per_second": round(events / seconds),
+        "peak_rss_mb": round(peak_mb, 1),
+    }
 
 
 def main() -> None:

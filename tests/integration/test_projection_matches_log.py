@@ -21,9 +21,13 @@ from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, d
 from domain import tasks
 from domain.errors import InvalidTask
 from domain.values import Money, Priority, Role, TaskStatus
+from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
+from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
+from tests.integration.test_followers import activity_counts, log_counts
 from tests.integration.wiring import services_over
 
 Who = Literal["owner", "stranger", "admin"]
@@ -212,3 +216,37 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
             sum(v.status is TaskStatus.COMPLETED for v in mine),
             sum(v.priority is Priority.HIGH for v in mine),
         ), "the counters equal counting the folded log"
+
+
+@hypothesis.settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=scripts)
+async def test_a_rebuild_and_the_activity_projection_equal_the_log(
+    pool: Pool, services: Services, database_url: str, script: list[Step]
+) -> None:
+    """(b) rebuilt tables equal the live ones; (c) the activity projection equals counting the log."""
+    run = Run(services)
+    for step in script:
+        await run.step(step)
+    live = await read_models(pool)
+    await rebuild(database_url, "tasks_view")
+    await rebuild(database_url, "users_view")
+    assert await read_models(pool) == live
+    activity = TaskActivity()
+    while await run_batch(pool, activity):
+        pass
+    assert await activity_counts(pool) == await log_counts(pool)
+
+
+async def read_models(pool: Pool) -> list[list[tuple[object, ...]]]:
+    queries = (
+        "SELECT id, owner_id, title, description, status, priority, due_date, fee_amount, fee_currency, version,"
+        " created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id",
+        "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id",
+        "SELECT * FROM users_view ORDER BY id",
+    )
+    found = []
+    async with pool.connection() as conn:
+        for query in queries:
+            cursor = await conn.execute(query)
+            found.append(await cursor.fetchall())
+    return found
