@@ -6,16 +6,13 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from api.dependencies import Context, ServicesDep
 from api.openapi import BEARER, problems
-from application.auditing import EventsPage, ListEvents, list_events, stream_events
-from application.errors import Forbidden
-from infrastructure.bootstrap import Runtime
-from infrastructure.projection_status import ProjectionState, projection_states
+from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
+from application.views import ProjectionState
 
 NDJSON = "application/x-ndjson"
 
@@ -43,12 +40,9 @@ class AdminController(Controller):
         return Response(await list_events(query, ctx, services))
 
     @get("/projections", operation_id="listProjections", responses=problems(401, 403, 429, 503))
-    async def projections(self, ctx: Context, state: State) -> list[ProjectionState]:
+    async def projections(self, ctx: Context, services: ServicesDep) -> list[ProjectionState]:
         """Each projection's position, lag (events not yet applied) and status (inline, running or stopped)."""
-        if ctx.actor is None or not ctx.actor.is_admin:
-            raise Forbidden("the projections are for admins")
-        runtime: Runtime = state.runtime
-        return await projection_states(runtime.pool)
+        return await projection_states(ctx, services)
 
 
 async def _lines(events: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:

@@ -26,14 +26,14 @@ from rich.text import Text
 
 from application.auditing import ListEvents, export_events
 from application.seed import ADMIN, USER, seed
-from application.views import event_view
+from application.views import ProjectionState, event_view
 from infrastructure.audit import Report, verify_log
 from infrastructure.bootstrap import open_runtime
 from infrastructure.embedded import with_servers
 from infrastructure.logs import configure_logging
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
-from infrastructure.projection_status import FOLLOWERS, INLINE, ProjectionState, projection_states
+from infrastructure.projection_status import FOLLOWERS, INLINE, projection_states
 from infrastructure.projector import run_projector
 from infrastructure.rebuild import PROJECTIONS, REBUILDABLE, rebuild
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings

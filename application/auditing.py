@@ -11,7 +11,7 @@ from application.cursors import sign
 from application.errors import Forbidden, InvalidInput
 from application.services import Services
 from application.tasks import acting_user
-from application.views import EventView, event_view
+from application.views import EventView, ProjectionState, event_view
 
 MAX_PAGE = 1000
 STREAM_BATCH = 1000
@@ -90,3 +90,10 @@ async def export_events(query: ListEvents, services: Services) -> AsyncIterator[
         if len(found) < STREAM_BATCH:
             return
         position = (found[-1][0], found[-1][1].position)
+
+
+async def projection_states(ctx: RequestContext, services: Services) -> list[ProjectionState]:
+    """Where each projection stands (admins only)."""
+    if not acting_user(ctx).is_admin:
+        raise Forbidden("the projections are for admins")
+    return await services.projections.states()

@@ -8,7 +8,16 @@ from uuid import UUID
 
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshGrant, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.views import ActivityReport, Credential, TaskListing, TaskRows, TaskStats, TaskView, UserView
+from application.views import (
+    ActivityReport,
+    Credential,
+    ProjectionState,
+    TaskListing,
+    TaskRows,
+    TaskStats,
+    TaskView,
+    UserView,
+)
 
 
 class EventStore(Protocol):
@@ -118,6 +127,12 @@ class EventLog(Protocol):
         """Up to `limit` committed events after (transaction id, position), in commit order, with that pair each.
 
         Never an event whose transaction could still commit behind one already returned."""
+        ...
+
+
+class ProjectionMonitor(Protocol):
+    async def states(self) -> list[ProjectionState]:
+        """Every projection's position, lag and status."""
         ...
 
 

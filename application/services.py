@@ -8,6 +8,7 @@ from application.ports import (
     EventLog,
     Ids,
     PasswordHasher,
+    ProjectionMonitor,
     RateLimiter,
     RevokedAccessTokens,
     TaskCacheInvalidation,
@@ -25,6 +26,7 @@ class Services:
     users: UserReadModel
     activity: ActivityReadModel
     log: EventLog
+    projections: ProjectionMonitor
     clock: Clock
     ids: Ids
     hasher: PasswordHasher

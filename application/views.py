@@ -179,3 +179,10 @@ class ActivityDay(msgspec.Struct, frozen=True):
 class ActivityReport(msgspec.Struct, frozen=True, rename="camel"):
     data: list[ActivityDay]
     as_of_position: int
+
+
+class ProjectionState(msgspec.Struct, frozen=True):
+    name: str
+    position: int
+    lag: int
+    status: str  # inline | running | stopped

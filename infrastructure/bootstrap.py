@@ -12,6 +12,7 @@ from application.services import Services
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.log_reader import PostgresEventLog
 from infrastructure.postgres import Pool, open_pool
+from infrastructure.projection_status import PostgresProjectionMonitor
 from infrastructure.rate_limits import SharedLimits
 from infrastructure.read_models import PostgresActivityReadModel, PostgresTaskReadModel, PostgresUserReadModel
 from infrastructure.redis_guard import RedisGuard
@@ -72,6 +73,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 users=PostgresUserReadModel(pool),
                 activity=PostgresActivityReadModel(pool),
                 log=PostgresEventLog(pool),
+                projections=PostgresProjectionMonitor(pool),
                 clock=clock,
                 ids=RandomIds(),
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),

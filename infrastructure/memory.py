@@ -17,6 +17,7 @@ from application.views import (
     ActivityDay,
     ActivityReport,
     Credential,
+    ProjectionState,
     TaskListing,
     TaskRows,
     TaskStats,
@@ -337,3 +338,14 @@ class MemoryEventLog:
             if r.position > start and (not types or r.type in types) and stream_id in (None, r.stream_id)
         ]
         return found[:limit]
+
+
+class MemoryProjectionMonitor:
+    """In memory every projection is inline and current."""
+
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def states(self) -> list[ProjectionState]:
+        head = self._log.events[-1].position if self._log.events else 0
+        return [ProjectionState(name, head, 0, "inline") for name in ("tasks_view", "users_view")]

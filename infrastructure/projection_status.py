@@ -1,20 +1,12 @@
 """Where each projection stands: inline ones move with every append; followers have a checkpoint and a lag."""
 
-import msgspec
-
+from application.views import ProjectionState
 from infrastructure.postgres import Pool, translated_errors
 
 INLINE = ("tasks_view", "task_counters", "users_view")
 FOLLOWERS = ("task_activity", "cache_backstop")
 # Counting the lag stops here: past it, the exact figure matters less than the fact.
 LAG_CAP = 100_000
-
-
-class ProjectionState(msgspec.Struct, frozen=True):
-    name: str
-    position: int
-    lag: int
-    status: str  # inline | running | stopped
 
 
 _FOLLOWER = """
@@ -26,6 +18,14 @@ SELECT c.position,
                WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %(session)s)
 FROM follower_checkpoints c WHERE c.name = %(name)s
 """
+
+
+class PostgresProjectionMonitor:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def states(self) -> list[ProjectionState]:
+        return await projection_states(self._pool)
 
 
 async def projection_states(pool: Pool) -> list[ProjectionState]:
