@@ -31,10 +31,10 @@ BATCH = 1000
 Connection = psycopg.AsyncConnection[TupleRow]
 
 BATCH_QUERY = f"""
-SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
+SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > (%s::xid8, %s)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY transaction_id, position
+ORDER BY events.transaction_id, events.position
 LIMIT %s
 """
 

@@ -8,13 +8,13 @@ from infrastructure.event_store import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import Pool, translated_errors
 
 # Only below the oldest running transaction: an event that commits late can never land behind a reader.
-_PAGE = f"""
-SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
+PAGE_QUERY = f"""
+SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > (%(xid)s::xid8, %(position)s)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s))
   AND (%(stream)s::uuid IS NULL OR stream_id = %(stream)s)
-ORDER BY transaction_id, position
+ORDER BY events.transaction_id, events.position
 LIMIT %(limit)s
 """
 
@@ -29,6 +29,6 @@ class PostgresEventLog:
         xid, position = after or ("0", 0)
         params = {"xid": xid, "position": position, "types": list(types) or None, "stream": stream_id, "limit": limit}
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(_PAGE, params)
+            cursor = await conn.execute(PAGE_QUERY, params)
             rows = await cursor.fetchall()
         return [(row[0], record_from_row(row[1:])) for row in rows]

@@ -229,12 +229,12 @@ async def _index(conn: Connection, tables: Sequence[str]) -> tuple[list[tuple[st
     return indexes, keys
 
 
-_MISSED = f"""
-SELECT transaction_id::text, {EVENT_COLUMNS} FROM events
+MISSED_QUERY = f"""
+SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE stream_type = %(type)s AND NOT pg_visible_in_snapshot(transaction_id, %(snapshot)s::pg_snapshot)
   AND (transaction_id, position) > (%(xid)s::xid8, %(position)s)
   {{bound}}
-ORDER BY transaction_id, position LIMIT %(limit)s
+ORDER BY events.transaction_id, events.position LIMIT %(limit)s
 """
 
 
@@ -254,7 +254,7 @@ async def _catch_up(
         }
         # One transaction a batch: the projections tell their own writes by the transaction's id.
         async with conn.transaction():
-            cursor = await conn.execute(_MISSED.format(bound=bound), params)
+            cursor = await conn.execute(MISSED_QUERY.format(bound=bound), params)
             rows = await cursor.fetchall()
             if rows:
                 await projection.catch_up(conn, [record_from_row(row[1:]) for row in rows])
