@@ -72,12 +72,14 @@ async def list_events(query: ListEvents, ctx: RequestContext, services: Services
     return EventsPage(data=[event_view(record) for _, record in found], next_after=next_after)
 
 
-async def stream_events(query: ListEvents, ctx: RequestContext, services: Services) -> AsyncIterator[EventView]:
-    """Every event after `after` to the end of the committed log, in commit order (admins only)."""
+def stream_events(query: ListEvents, ctx: RequestContext, services: Services) -> AsyncIterator[EventView]:
+    """Every event after `after` to the end of the committed log, in commit order (admins only).
+
+    Checked before the first byte is sent: a refusal is a 403 or 400, not a cut-off stream."""
     if not acting_user(ctx).is_admin:
         raise Forbidden("the event log is for admins")
-    async for _, event in export_events(query, services):
-        yield event
+    _start(query, services)
+    return (event async for _, event in export_events(query, services))
 
 
 async def export_events(query: ListEvents, services: Services) -> AsyncIterator[tuple[str, EventView]]:

@@ -94,10 +94,13 @@ async def task_activity(
     if owner_id is not None and not actor.may_act_on(owner_id):
         raise Forbidden("only an admin may see another user's activity")
     last = last or services.clock.now().date()
-    first = first or last - timedelta(days=29)
+    try:
+        first = first or last - timedelta(days=29)
+    except OverflowError as exc:
+        raise InvalidInput("to", "is too early") from exc
     if first > last:
         raise InvalidInput("from", "must not be after to")
-    if (last - first).days >= MAX_ACTIVITY_DAYS:
+    if (last - first).days > MAX_ACTIVITY_DAYS:
         raise InvalidInput("to", f"must be at most {MAX_ACTIVITY_DAYS} days after from")
     return await services.activity.activity(owner_id if actor.is_admin else actor.user_id, first, last)
 

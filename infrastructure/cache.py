@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -33,12 +34,16 @@ T = TypeVar("T")
 
 # Fetch a generation and the value stored under it in one round trip.
 _FETCH = """
-local generation = redis.call('GET', KEYS[1]) or '0'
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+    redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3])
+    generation = redis.call('GET', KEYS[1])
+end
 return {generation, redis.call('GET', ARGV[1] .. generation)}
 """
 LOCK_MILLISECONDS = 2000
 WAIT_STEPS, WAIT_SECONDS = 10, 0.02
-GENERATION_TTL_SECONDS = 86_400
+GENERATION_TTL_SECONDS = 7 * 86_400  # longer than any value lives (the TTL setting is at most a day)
 # Results that depend on the time (overdue) are computed for the start of their 10-second bucket.
 TIME_BUCKET_SECONDS = 10
 
@@ -46,6 +51,10 @@ TIME_BUCKET_SECONDS = 10
 def time_bucket(moment: datetime) -> datetime:
     seconds = int(moment.timestamp()) // TIME_BUCKET_SECONDS * TIME_BUCKET_SECONDS
     return datetime.fromtimestamp(seconds, UTC)
+
+
+class LeaderGone(Exception):
+    """The request computing a value was cancelled before it finished."""
 
 
 class TaskCache:
@@ -67,7 +76,9 @@ class TaskCache:
             return await compute()  # until this instance's own invalidations are out, its reads skip the cache
         prefix = f"{self._prefix}:{scope}:{name}:"
         try:
-            generation, cached = await self._guard.call(self._fetch(keys=[self.generation_key(scope)], args=[prefix]))
+            generation, cached = await self._guard.call(
+                self._fetch(keys=[self.generation_key(scope)], args=[prefix, time.time_ns(), GENERATION_TTL_SECONDS])
+            )
         except RedisUnavailable:
             return await compute()
         if cached is not None:
@@ -79,13 +90,17 @@ class TaskCache:
     async def _single_flight(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         running = self._inflight.get(key)
         if running is not None:
-            return await asyncio.shield(running)
+            try:
+                return await asyncio.shield(running)
+            except LeaderGone:
+                return await compute()  # the request computing it was cancelled: this one computes for itself
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
             value = await self._compute_once(key, compute)
         except BaseException as exc:
-            future.set_exception(exc)
+            # Waiters get an ordinary error (never the leader's cancellation) and compute for themselves.
+            future.set_exception(exc if isinstance(exc, Exception) else LeaderGone())
             future.exception()  # retrieved here, so a future nobody else awaited does not warn
             raise
         finally:
@@ -136,17 +151,20 @@ class TaskCache:
         """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""
         if not self._unsent:
             return True
-        keys = list(self._unsent)
+        # Taken out before the await: a bump kept meanwhile by another commit stays kept.
+        keys, self._unsent = self._unsent, set()
         try:
             async with self._guard.client.pipeline(transaction=False) as pipe:
                 for key in keys:
+                    # A generation that is gone starts from the clock, never again from 0: old values stay unseen.
+                    pipe.set(key, time.time_ns(), nx=True, ex=GENERATION_TTL_SECONDS)
                     pipe.incr(key)
                     pipe.expire(key, GENERATION_TTL_SECONDS)
                 await self._guard.call(pipe.execute())
         except RedisUnavailable:
+            self._unsent |= keys
             log.warning("cache invalidations kept for later: Redis did not answer", extra={"pending": len(keys)})
             return False
-        self._unsent.difference_update(keys)
         return not self._unsent
 
 

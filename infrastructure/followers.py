@@ -82,8 +82,16 @@ async def follow(database_url: str, pool: Pool, follower: Follower, stop: asynci
         try:
             # The session's name says which process holds which follower (pg_stat_activity.application_name).
             name = f"taskflow-follower {follower.name} pid {os.getpid()}"
+            # Keepalives: a host that vanishes (not just a killed process) loses its lock within seconds.
             async with await psycopg.AsyncConnection.connect(
-                database_url, autocommit=True, application_name=name
+                database_url,
+                autocommit=True,
+                application_name=name,
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
+                tcp_user_timeout=10_000,
             ) as session:
                 if await _lead(session, follower.name, stop):
                     await _work(session, pool, follower, stop)

@@ -138,3 +138,11 @@ class TestProjections:
         assert states["task_activity"]["lag"] == 0
         assert states["task_activity"]["position"] == states["tasks_view"]["position"]
         assert (await client.get("/admin/projections", headers=bearer(alice))).status_code == 403
+
+
+class TestStreamRefusals:
+    async def test_refusals_come_before_the_stream(self, client: Client, admin: Session, alice: Session) -> None:
+        ndjson = {"Accept": "application/x-ndjson"}
+        assert (await client.get("/admin/events", headers=bearer(alice) | ndjson)).status_code == 403
+        forged = await client.get("/admin/events", params={"after": "eyJhIjoxfQ"}, headers=bearer(admin) | ndjson)
+        assert forged.status_code == 400

@@ -496,3 +496,14 @@ class TestActivity:
         assert backwards.status_code == 400
         other = await client.get("/tasks/activity", params={"ownerId": bob["user"]["id"]}, headers=bearer(alice))
         assert other.status_code == 403
+
+
+class TestActivityEdges:
+    async def test_the_earliest_dates_and_a_full_366_days(self, client: Client, alice: Session) -> None:
+        early = await client.get("/tasks/activity", params={"to": "0001-01-10"}, headers=bearer(alice))
+        assert early.status_code == 400
+        year = await client.get(
+            "/tasks/activity", params={"from": "2024-01-01", "to": "2025-01-01"}, headers=bearer(alice)
+        )
+        assert year.status_code == 200
+        assert len(year.json()["data"]) == 367
