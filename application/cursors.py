@@ -31,6 +31,7 @@ class Cursor(msgspec.Struct, array_like=True, frozen=True):
     id: UUID
     began_at: datetime
     snapshot: str | None = None
+    epoch: int = 0
 
 
 def fingerprint(query: Any) -> str:

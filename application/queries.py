@@ -138,11 +138,13 @@ async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) 
         snapshot=cursor.snapshot if cursor else None,
     )
     found = await services.tasks.list(listing)
+    if cursor is not None and cursor.epoch != found.epoch:
+        raise InvalidInput("cursor", "the task list was rebuilt since this walk began; start again from the first page")
     # Every page of a walk reads as of the first page's snapshot.
     snapshot = listing.snapshot or found.snapshot
 
     def after(task: TaskView) -> Cursor:
-        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, snapshot)
+        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, snapshot, found.epoch)
 
     page, next_cursor = page_of(services.cursor_secret, found.rows, query.limit, after)
     return TaskPage(data=page, next_cursor=next_cursor)

@@ -135,6 +135,7 @@ class TaskRows(msgspec.Struct, frozen=True):
 
     rows: list[TaskView]
     snapshot: str | None
+    epoch: int = 0  # which build of the read table answered (a rebuild replaces it)
 
 
 class EventView(msgspec.Struct, frozen=True, rename="camel"):

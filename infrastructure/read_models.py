@@ -72,9 +72,11 @@ class PostgresTaskReadModel:
         query, params = task_page_query(listing)
         async with translated_errors(), self._pool.connection() as conn:
             cursor = await conn.execute(query, params)
-            rows = await cursor.fetchall()
-        snapshot = rows[-1][-1] if rows else None
-        return TaskRows(rows=[_task(row[:-1]) for row in rows], snapshot=snapshot)
+            found = await cursor.fetchall()
+        epoch = int(found[0][-1])
+        rows = [row for row in found if row[0] is not None]  # an empty page comes back as one row of nulls
+        snapshot = rows[-1][-2] if rows else None
+        return TaskRows(rows=[_task(row[:-2]) for row in rows], snapshot=snapshot, epoch=epoch)
 
 
 STATS_QUERY = """
@@ -155,9 +157,12 @@ def task_page_query(listing: TaskListing) -> tuple[sql.Composed, list[Any]]:
             )
         )
         params += [key, last_id]
+    # The table's identity comes back even for an empty page: a rebuild replaces the table, and a walk begun on
+    # the old one must start again rather than read the new one through the old snapshot.
     query = sql.SQL(
-        "SELECT {columns}, pg_current_snapshot()::text FROM tasks_view WHERE {where}"
-        " ORDER BY {column} {direction}, id {direction} LIMIT %s"
+        "SELECT page.*, table_epoch.epoch FROM (SELECT 'tasks_view'::regclass::oid::bigint AS epoch) AS table_epoch"
+        " LEFT JOIN LATERAL (SELECT {columns}, pg_current_snapshot()::text AS snapshot FROM tasks_view WHERE {where}"
+        " ORDER BY {column} {direction}, id {direction} LIMIT %s) AS page ON true"
     ).format(
         columns=sql.SQL(_TASK_COLUMNS),
         where=sql.SQL(" AND ").join(conditions),

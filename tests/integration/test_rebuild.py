@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from application.context import Actor, RequestContext
-from application.errors import ApplicationError
+from application.errors import ApplicationError, InvalidInput
+from application.queries import ListTasks, list_tasks
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
@@ -153,3 +154,22 @@ class TestCommand:
         assert all("events/s" in line for line in finals)
         refused = await run_taskflow(env, "projections", "rebuild")
         assert refused.returncode != 0
+
+
+class TestWalksAcrossARebuild:
+    async def test_a_walk_begun_before_a_rebuild_is_told_to_start_again(
+        self, services: Services, pool: Pool, database_url: str
+    ) -> None:
+        walker = RegisterUser(f"walker-{uuid4()}@example.com", "W", "long enough")
+        session = await register_user(walker, NOBODY, services)
+        ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="walk")
+        for n in range(4):
+            await create_task(CreateTask(f"t{n}"), ctx, services)
+        first = await list_tasks(ListTasks(limit=2), ctx, services)
+        assert first.next_cursor is not None
+        await rebuild(database_url, "tasks_view")
+        with pytest.raises(InvalidInput) as refused:
+            await list_tasks(ListTasks(limit=2, cursor=first.next_cursor), ctx, services)
+        assert refused.value.field == "cursor"
+        again = await list_tasks(ListTasks(limit=10), ctx, services)
+        assert len(again.data) == 4
