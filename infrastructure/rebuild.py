@@ -10,6 +10,7 @@
 The API keeps reading the old tables until the swap commits; commands wait only for the swap itself.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ log = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[TupleRow]
 BATCH = 5_000
+SWAP_ATTEMPTS = 300
+SWAP_LOCK_WAIT_MS = 200
+SWAP_PAUSE_SECONDS = 0.2
 SUFFIX = "__next"
 # A row version rebuilt from the log is visible to every snapshot, so walks in progress stay whole.
 ALWAYS_VISIBLE = "3"
@@ -162,15 +166,19 @@ async def _prepare(conn: Connection, tables: Sequence[str]) -> None:
         )
 
 
-async def _bulk(conn: Connection, projection: InlineProjection, progress: Progress) -> str:
-    """Fold and COPY every stream of the projection's type as of one snapshot; returns that snapshot."""
-    async with conn.transaction():
-        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor = await conn.execute("SELECT pg_current_snapshot()::text")
+async def _bulk(database_url: str, conn: Connection, projection: InlineProjection, progress: Progress) -> str:
+    """Fold and COPY every stream of the projection's type as of one snapshot; returns that snapshot.
+
+    The log is read on a read-only connection of its own, which takes no transaction id: a long rebuild must
+    not hold back the followers, which read only below the oldest running transaction. Each batch is written
+    with COPY, in a short transaction of its own, on `conn`."""
+    async with await psycopg.AsyncConnection.connect(database_url) as reader, reader.transaction():
+        await reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        cursor = await reader.execute("SELECT pg_current_snapshot()::text")
         row = await cursor.fetchone()
         assert row is not None
         snapshot = str(row[0])
-        events = conn.cursor(name="rebuild")
+        events = reader.cursor(name="rebuild")
         await events.execute(
             f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = %s ORDER BY stream_id, version",
             (projection.stream_type,),
@@ -194,8 +202,8 @@ async def _bulk(conn: Connection, projection: InlineProjection, progress: Progre
                 if row_values is not None:
                     await writer.write_row(row_values)
         await events.close()
-        if projection.derive:
-            await conn.execute(projection.derive)
+    if projection.derive:
+        await conn.execute(projection.derive)
     return snapshot
 
 
@@ -355,15 +363,33 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute("SET statement_timeout = 0")
         await _prepare(conn, projection.tables)
-        snapshot = await _bulk(conn, projection, counted)
+        await conn.execute(
+            "SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"taskflow-rebuild:{name}",)
+        )  # one rebuild of a projection at a time; released with the connection
+        await _prepare(conn, projection.tables)
+        snapshot = await _bulk(database_url, conn, projection, counted)
         indexes, keys = await _index(conn, projection.tables)
+        for table in projection.tables:
+            await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table + SUFFIX)))
         checkpoint = await _catch_up(conn, projection, snapshot, ("0", 0), final=False)
-        async with conn.transaction():
-            await conn.execute("SET LOCAL lock_timeout = '30s'")
-            await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-            for table in projection.tables:
-                await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
-            await _catch_up(conn, projection, snapshot, checkpoint, final=True)
-            await _swap(conn, projection.tables, indexes, keys)
+        for attempt in range(SWAP_ATTEMPTS):
+            try:
+                async with conn.transaction():
+                    # Short lock waits: while this waits, appends wait behind it, and they must not time out.
+                    await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_WAIT_MS}ms'")
+                    await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+                    for table in projection.tables:
+                        await conn.execute(
+                            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table))
+                        )
+                    await _catch_up(conn, projection, snapshot, checkpoint, final=True)
+                    await _swap(conn, projection.tables, indexes, keys)
+                break
+            except psycopg.errors.LockNotAvailable:
+                log.info("rebuild %s: the swap waits for readers (attempt %d)", name, attempt + 1)
+                checkpoint = await _catch_up(conn, projection, snapshot, checkpoint, final=False)
+                await asyncio.sleep(SWAP_PAUSE_SECONDS)
+        else:
+            raise RuntimeError(f"rebuild {name}: could not take the swap's locks; the live tables are unchanged")
     log.info("rebuilt %s from %d events", name, read)
     return read

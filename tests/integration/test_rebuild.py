@@ -173,3 +173,24 @@ class TestWalksAcrossARebuild:
         assert refused.value.field == "cursor"
         again = await list_tasks(ListTasks(limit=10), ctx, services)
         assert len(again.data) == 4
+
+
+class TestSwapWaits:
+    async def test_a_slow_reader_delays_the_swap_not_the_writers(
+        self, services: Services, pool: Pool, database_url: str
+    ) -> None:
+        await some_history(services, 4)
+        writer = RegisterUser(f"busy-{uuid4()}@example.com", "B", "long enough")
+        session = await register_user(writer, NOBODY, services)
+        ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="w")
+        async with pool.connection() as reader, reader.transaction():
+            await reader.execute("SELECT count(*) FROM tasks_view")  # holds its lock until this block ends
+            swapping = asyncio.create_task(rebuild(database_url, "tasks_view"))
+            for n in range(15):
+                await create_task(CreateTask(f"during {n}"), ctx, services)  # each must succeed, not wait it out
+                await asyncio.sleep(0.1)
+            assert not swapping.done()
+        await swapping
+        live = await snapshot(pool)
+        await rebuild(database_url, "tasks_view")
+        assert await snapshot(pool) == live
