@@ -8,6 +8,7 @@ import msgspec
 from application.context import RequestContext
 from application.errors import InvalidInput, NotFound
 from application.idempotency import IdempotencyKey, once
+from application.policies import task_appends
 from application.ports import UnitOfWork
 from application.records import StreamAppend
 from application.services import Services
@@ -73,7 +74,7 @@ async def batch_tasks(
             results.append(BatchItem(task_id))
             if events and state.owner_id:
                 owners.add(state.owner_id)
-                appends.append(StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(events)))
+                appends += task_appends(task_id, state, records[-1].version, events, services.ids.new)
         if appends:
             await uow.events.append(appends, ctx.metadata(), services.clock.now())
         return results

@@ -6,12 +6,15 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+import msgspec
+
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshGrant, RefreshToken
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import (
     ActivityReport,
     Credential,
     ProjectionState,
+    RefundView,
     TaskListing,
     TaskRows,
     TaskStats,
@@ -94,6 +97,10 @@ class UnitOfWork(Protocol):
     @property
     def idempotency(self) -> IdempotencyKeys: ...
 
+    async def try_lock(self, key: UUID) -> bool:
+        """Hold an exclusive claim on `key` until the unit of work ends; False at once if another holds it."""
+        ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -149,6 +156,41 @@ class UserReadModel(Protocol):
 
     async def list(self, limit: int, after: tuple[datetime, UUID] | None) -> list[UserView]:
         """Up to `limit` users after the keyset position, oldest first."""
+        ...
+
+
+class RefundReadModel(Protocol):
+    async def get(self, refund_id: UUID) -> RefundView | None: ...
+
+    async def owner(self, refund_id: UUID) -> UUID | None:
+        """Whose task the refund pays back (None: no such refund)."""
+        ...
+
+    async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
+        """FAILED refunds not dismissed, the longest failed first, after the keyset position."""
+        ...
+
+
+class RefundOrder(msgspec.Struct, frozen=True, rename="camel"):
+    """What the payment gateway is asked to pay (its JSON body)."""
+
+    refund_id: UUID
+    task_id: UUID
+    amount: int
+    currency: str
+
+
+class PaymentOutcome(msgspec.Struct, frozen=True):
+    """The gateway's answer: paid, or why not and whether trying again may help."""
+
+    paid: bool
+    error: str | None = None
+    transient: bool = False
+
+
+class RefundGateway(Protocol):
+    async def pay(self, order: RefundOrder) -> PaymentOutcome:
+        """One attempt, keyed by the refund id so the gateway pays it once however often it is asked."""
         ...
 
 

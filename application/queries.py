@@ -9,6 +9,7 @@ from application.context import RequestContext
 from application.cursors import Cursor, decode_cursor, fingerprint, page_of
 from application.errors import Forbidden, InvalidInput, NotFound
 from application.folds import task_state, task_view
+from application.refund_views import attach_refund
 from application.services import Services
 from application.tasks import acting_user
 from application.views import (
@@ -58,7 +59,7 @@ async def get_task_as_of(
     view = task_view(records) if records and (version is None or records[-1].version == version) else None
     if view is None or not actor.may_act_on(view.owner_id):
         raise NotFound("task")
-    return view
+    return await attach_refund(view, task_state(records).refund_id, services, as_of or records[-1].recorded_at)
 
 
 async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Services) -> TaskStats:

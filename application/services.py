@@ -10,6 +10,7 @@ from application.ports import (
     PasswordHasher,
     ProjectionMonitor,
     RateLimiter,
+    RefundReadModel,
     RevokedAccessTokens,
     TaskCacheInvalidation,
     TaskReadModel,
@@ -25,6 +26,7 @@ class Services:
     tasks: TaskReadModel
     users: UserReadModel
     activity: ActivityReadModel
+    refunds: RefundReadModel
     log: EventLog
     projections: ProjectionMonitor
     clock: Clock

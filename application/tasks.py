@@ -11,8 +11,10 @@ from application.context import Actor, RequestContext
 from application.errors import ConcurrencyError, Forbidden, NotFound, PreconditionFailed, Unauthenticated
 from application.folds import task_state, task_view
 from application.idempotency import IdempotencyKey, once
+from application.policies import task_appends
 from application.ports import UnitOfWork
 from application.records import RecordedEvent, StreamAppend
+from application.refund_views import attach_refund
 from application.services import Services
 from application.views import TaskView
 from domain import tasks
@@ -126,7 +128,7 @@ async def update_task(command: UpdateTask, ctx: RequestContext, services: Servic
             await services.cache.tasks_changed([command.task_id], [state.owner_id] if state.owner_id else [])
         view = task_view(records)
         assert view is not None, "an updated task is live"
-        return view
+        return await attach_refund(view, task_state(records).refund_id, services)
 
     return await with_retries(command.expected_version is not None, attempt)
 
@@ -140,15 +142,9 @@ async def delete_task(command: DeleteTask, ctx: RequestContext, services: Servic
             records = await uow.events.load(command.task_id)
             state = owned_state(records, actor)
             _check_version(command.expected_version, records)
+            events = tasks.decide(tasks.DeleteTask(), state)
             await uow.events.append(
-                [
-                    StreamAppend(
-                        command.task_id,
-                        tasks.STREAM_TYPE,
-                        records[-1].version,
-                        list(tasks.decide(tasks.DeleteTask(), state)),
-                    )
-                ],
+                task_appends(command.task_id, state, records[-1].version, events, services.ids.new),
                 ctx.metadata(),
                 services.clock.now(),
             )

@@ -8,13 +8,8 @@ from uuid import UUID
 import msgspec
 
 from application.records import EventMetadata, RecordedEvent
+from domain.refunds import RefundStatus
 from domain.values import Money, Priority, Role, TaskStatus
-
-
-class RefundStatus(enum.StrEnum):
-    REQUESTED = "REQUESTED"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
 
 
 class RefundView(msgspec.Struct, frozen=True, rename="camel"):

@@ -28,3 +28,27 @@ class InvalidTask(DomainError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class TaskHasNoFee(DomainError):
+    """Only a task with a fee can be refunded."""
+
+
+class RefundAlreadyRequested(DomainError):
+    """A task is refunded once; its refund is requested already (or paid)."""
+
+
+class FeeLocked(DomainError):
+    """A task's fee cannot change once its refund is requested."""
+
+
+class RefundNotFound(DomainError):
+    """The refund does not exist."""
+
+
+class AttemptNotAwaited(DomainError):
+    """The refund is not waiting for this attempt (a duplicate delivery, or it is paid or failed already)."""
+
+
+class RefundNotFailed(DomainError):
+    """Only a FAILED refund (a dead letter) can be retried or dismissed."""

@@ -6,9 +6,9 @@ from typing import Any
 
 import msgspec
 
-from domain import tasks, users
+from domain import refunds, tasks, users
 
-DomainEvent = tasks.TaskEvent | users.UserEvent
+DomainEvent = tasks.TaskEvent | users.UserEvent | refunds.RefundEvent
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.__name__: cls
@@ -17,8 +17,15 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         tasks.TaskUpdated,
         tasks.TaskCompleted,
         tasks.TaskDeleted,
+        tasks.TaskRefundRequested,
         users.UserRegistered,
         users.UserRoleChanged,
+        refunds.RefundRequested,
+        refunds.RefundAttemptFailed,
+        refunds.RefundSucceeded,
+        refunds.RefundFailed,
+        refunds.RefundRetried,
+        refunds.RefundDismissed,
     )
 }
 

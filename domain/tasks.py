@@ -1,12 +1,13 @@
 """The Task aggregate as a decider: decide(command, state) -> events, evolve(state, event) -> state."""
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from domain.errors import InvalidTask, TaskAlreadyExists, TaskNotFound
+from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskAlreadyExists, TaskHasNoFee, TaskNotFound
 from domain.values import (
     DESCRIPTION_MAX,
     EARLIEST,
@@ -52,7 +53,13 @@ class TaskDeleted(msgspec.Struct, frozen=True, rename="camel"):
     pass
 
 
-TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskDeleted
+class TaskRefundRequested(msgspec.Struct, frozen=True, rename="camel"):
+    """The task's fee is being refunded by the refund stream `refund_id` (the task stream keeps it to one)."""
+
+    refund_id: UUID
+
+
+TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskDeleted | TaskRefundRequested
 
 
 class CreateTask(msgspec.Struct, frozen=True):
@@ -82,7 +89,11 @@ class DeleteTask(msgspec.Struct, frozen=True):
     pass
 
 
-TaskCommand = CreateTask | UpdateTask | CompleteTask | DeleteTask
+class RequestTaskRefund(msgspec.Struct, frozen=True):
+    refund_id: UUID
+
+
+TaskCommand = CreateTask | UpdateTask | CompleteTask | DeleteTask | RequestTaskRefund
 
 
 class Task(msgspec.Struct, frozen=True):
@@ -97,6 +108,7 @@ class Task(msgspec.Struct, frozen=True):
     priority: Priority = Priority.MEDIUM
     due_date: datetime | None = None
     fee: Money | None = None
+    refund_id: UUID | None = None
 
     @property
     def is_live(self) -> bool:
@@ -134,6 +146,8 @@ def decide(command: TaskCommand, state: Task) -> list[TaskEvent]:
             raise TaskAlreadyExists()
         _check_fields(command)
         return [TaskCreated(**msgspec.structs.asdict(command))]
+    if isinstance(command, RequestTaskRefund):
+        return _decide_refund(command, state)
     if not state.is_live:
         raise TaskNotFound()
     if isinstance(command, UpdateTask):
@@ -144,12 +158,25 @@ def decide(command: TaskCommand, state: Task) -> list[TaskEvent]:
     return [TaskDeleted()]
 
 
+def _decide_refund(command: RequestTaskRefund, state: Task) -> list[TaskEvent]:
+    # A deleted task may still be refunded: deleting one with a fee is what requests its refund.
+    if not state.created:
+        raise TaskNotFound()
+    if state.fee is None:
+        raise TaskHasNoFee()
+    if state.refund_id is not None:
+        raise RefundAlreadyRequested()
+    return [TaskRefundRequested(refund_id=command.refund_id)]
+
+
 def _decide_update(command: UpdateTask, state: Task) -> list[TaskEvent]:
     changed = {
         name: value
         for name in _UPDATABLE
         if (value := getattr(command, name)) is not UNSET and value != getattr(state, name)
     }
+    if "fee" in changed and state.refund_id is not None:
+        raise FeeLocked()
     # A change of status to COMPLETED is always its own event, so "completed" has one meaning in the log.
     completes = changed.get("status") is TaskStatus.COMPLETED
     if completes:
@@ -169,7 +196,16 @@ def evolve(state: Task, event: TaskEvent) -> Task:
         return msgspec.structs.replace(state, **changes)
     if isinstance(event, TaskCompleted):
         return msgspec.structs.replace(state, status=TaskStatus.COMPLETED)
+    if isinstance(event, TaskRefundRequested):
+        return msgspec.structs.replace(state, refund_id=event.refund_id)
     return msgspec.structs.replace(state, deleted=True)
+
+
+def refund_on_delete(state: Task, new_refund_id: Callable[[], UUID]) -> RequestTaskRefund | None:
+    """The policy: a task deleted with a fee and no refund has its fee refunded (decided in the same transaction)."""
+    if state.deleted and state.fee is not None and state.refund_id is None:
+        return RequestTaskRefund(refund_id=new_refund_id())
+    return None
 
 
 def fold(events: list[TaskEvent], state: Task = INITIAL) -> Task:

@@ -10,7 +10,7 @@ import msgspec
 
 from application.records import RecordedEvent
 from infrastructure.event_hash import event_hash
-from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import Pool
 
 BATCH = 5_000

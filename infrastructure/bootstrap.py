@@ -14,7 +14,12 @@ from infrastructure.log_reader import PostgresEventLog
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.projection_status import PostgresProjectionMonitor
 from infrastructure.rate_limits import SharedLimits
-from infrastructure.read_models import PostgresActivityReadModel, PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.read_models import (
+    PostgresActivityReadModel,
+    PostgresRefundReadModel,
+    PostgresTaskReadModel,
+    PostgresUserReadModel,
+)
 from infrastructure.redis_guard import RedisGuard
 from infrastructure.revocations import RedisRevokedAccessTokens
 from infrastructure.security import Argon2Hasher, JwtTokens
@@ -72,6 +77,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 tasks=tasks,
                 users=PostgresUserReadModel(pool),
                 activity=PostgresActivityReadModel(pool),
+                refunds=PostgresRefundReadModel(pool),
                 log=PostgresEventLog(pool),
                 projections=PostgresProjectionMonitor(pool),
                 clock=clock,

@@ -2,7 +2,6 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -12,10 +11,9 @@ from psycopg.rows import TupleRow
 from application.errors import ConcurrencyError
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from infrastructure.event_hash import new_records
+from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import translated_errors
 from infrastructure.projections.inline import project_inline
-
-EVENT_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash"
 
 _HEADS = """
 SELECT e.stream_id, e.hash FROM events e
@@ -30,22 +28,6 @@ FROM unnest(%s::uuid[], %s::text[], %s::int[], %s::text[], %s::int2[], %s::text[
     AS i(s, st, v, t, sv, d, h)
 RETURNING stream_id, version, position
 """
-
-
-def record_from_row(row: Sequence[Any]) -> RecordedEvent:
-    position, stream_id, stream_type, version, type_, schema_version, data, metadata, recorded_at, hash_ = row
-    return RecordedEvent(
-        position=position,
-        stream_id=stream_id,
-        stream_type=stream_type,
-        version=version,
-        type=type_,
-        schema_version=schema_version,
-        data=data,
-        metadata=msgspec.convert(metadata, EventMetadata),
-        recorded_at=recorded_at,
-        hash=bytes(hash_),
-    )
 
 
 class PostgresEventStore:

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from application.records import RecordedEvent
-from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import Pool
 
 log = logging.getLogger(__name__)

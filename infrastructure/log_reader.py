@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from application.records import RecordedEvent
-from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import Pool, translated_errors
 
 # Only below the oldest running transaction: an event that commits late can never land behind a reader.

@@ -11,13 +11,14 @@ import msgspec
 
 from application.context import RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
-from application.folds import task_view, user_state
+from application.folds import refund_state, refund_view, task_view, user_state
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import (
     ActivityDay,
     ActivityReport,
     Credential,
     ProjectionState,
+    RefundView,
     TaskListing,
     TaskRows,
     TaskStats,
@@ -25,7 +26,7 @@ from application.views import (
     UserView,
     sort_key,
 )
-from domain import tasks, users
+from domain import refunds, tasks, users
 from infrastructure.event_hash import new_records
 from infrastructure.projections.task_activity import counts
 
@@ -42,6 +43,8 @@ class MemoryLog:
         self.credentials: dict[str, tuple[UUID, str]] = {}
         self.tasks: dict[UUID, TaskView] = {}
         self.users: dict[UUID, UserView] = {}
+        self.refunds: dict[UUID, tuple[RefundView, refunds.Refund]] = {}
+        self.locks: set[UUID] = set()
         self.refresh_tokens: dict[bytes, RefreshToken] = {}
         self.revoked_access: dict[str, datetime] = {}
         self.idempotency: dict[tuple[UUID, str], tuple[bytes, bytes, datetime]] = {}
@@ -71,7 +74,7 @@ class MemoryLog:
         for record in records:
             self.events.append(record)
             self.streams.setdefault(record.stream_id, []).append(record)
-        for stream_id in {r.stream_id for r in records}:
+        for stream_id in sorted({r.stream_id for r in records}, key=lambda i: self.streams[i][0].stream_type):
             self._project(self.streams[stream_id])
 
     def _project(self, stream: list[RecordedEvent]) -> None:
@@ -81,7 +84,14 @@ class MemoryLog:
             if view is None:
                 self.tasks.pop(stream_id, None)
             else:
-                self.tasks[stream_id] = view
+                refund = next((r for r, _ in self.refunds.values() if r.task_id == stream_id), None)
+                self.tasks[stream_id] = msgspec.structs.replace(view, refund=refund)
+        elif stream[0].stream_type == refunds.STREAM_TYPE:
+            refund = refund_view(stream)
+            if refund is not None:
+                self.refunds[stream_id] = (refund, refund_state(stream))
+                if (task := self.tasks.get(refund.task_id)) is not None:
+                    self.tasks[refund.task_id] = msgspec.structs.replace(task, refund=refund)
         elif stream[0].stream_type == users.STREAM_TYPE:
             state = user_state(stream)
             self.users[stream_id] = UserView(
@@ -210,6 +220,14 @@ class MemoryUnitOfWork:
         self.credentials = MemoryCredentials(log)
         self.refresh_tokens = MemoryRefreshTokens(log)
         self.idempotency = MemoryIdempotencyKeys(log)
+        self._locked: set[UUID] = set()
+
+    async def try_lock(self, key: UUID) -> bool:
+        if key in self._log.locks:
+            return False
+        self._log.locks.add(key)
+        self._locked.add(key)
+        return True
 
     async def __aenter__(self) -> Self:
         return self
@@ -220,6 +238,7 @@ class MemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._log.locks -= self._locked
         if exc_type is None:
             self._log.commit(self.events.pending, self.credentials.pending, self.credentials.rehashes)
             self._log.refresh_tokens.update(self.refresh_tokens.pending)
@@ -272,6 +291,26 @@ class MemoryTaskReadModel:
             position = (_LAST if key is None else key), last_id
             ordered = [t for t in ordered if (order(t) < position) == listing.sort.descending and order(t) != position]
         return TaskRows(rows=ordered[: listing.limit], snapshot=None)
+
+
+class MemoryRefundReadModel:
+    def __init__(self, log: MemoryLog) -> None:
+        self._log = log
+
+    async def get(self, refund_id: UUID) -> RefundView | None:
+        found = self._log.refunds.get(refund_id)
+        return found[0] if found else None
+
+    async def owner(self, refund_id: UUID) -> UUID | None:
+        found = self._log.refunds.get(refund_id)
+        return found[1].owner_id if found else None
+
+    async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
+        letters = sorted(
+            (view for view, state in self._log.refunds.values() if state.is_dead_letter),
+            key=lambda view: (view.completed_at or _LAST, view.id),
+        )
+        return [v for v in letters if after is None or (v.completed_at or _LAST, v.id) > after][:limit]
 
 
 class MemoryUserReadModel:

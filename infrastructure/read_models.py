@@ -4,12 +4,14 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from psycopg import sql
 
 from application.views import (
     ActivityDay,
     ActivityReport,
     Credential,
+    RefundView,
     TaskFilter,
     TaskListing,
     TaskRows,
@@ -17,17 +19,33 @@ from application.views import (
     TaskView,
     UserView,
 )
+from domain.refunds import RefundStatus
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.postgres import Pool, translated_errors
 
+_REFUND_FIELDS = ", ".join(
+    f"'{name}', r.{column}"
+    for name, column in (
+        ("id", "id"),
+        ("taskId", "task_id"),
+        ("amount", "amount"),
+        ("currency", "currency"),
+        ("status", "status"),
+        ("attempts", "attempts"),
+        ("lastError", "last_error"),
+        ("requestedAt", "requested_at"),
+        ("completedAt", "completed_at"),
+    )
+)
+REFUND_OF_TASK = f"(SELECT json_build_object({_REFUND_FIELDS}) FROM refunds_view r WHERE r.task_id = tasks_view.id)"
 _TASK_COLUMNS = (
     "id, title, description, status, priority, due_date, owner_id, fee_amount, fee_currency,"
-    " version, created_at, updated_at"
+    f" version, created_at, updated_at, {REFUND_OF_TASK} AS refund"
 )
 
 
 def _task(row: tuple[Any, ...]) -> TaskView:
-    id_, title, description, status, priority, due, owner, amount, currency, version, created, updated = row
+    id_, title, description, status, priority, due, owner, amount, currency, version, created, updated, refund = row
     return TaskView(
         id=id_,
         title=title,
@@ -37,7 +55,7 @@ def _task(row: tuple[Any, ...]) -> TaskView:
         due_date=due,
         owner_id=owner,
         fee=Money(amount=amount, currency=currency) if amount is not None else None,
-        refund=None,
+        refund=msgspec.convert(refund, RefundView) if refund is not None else None,
         version=version,
         created_at=created,
         updated_at=updated,
@@ -226,3 +244,49 @@ class PostgresActivityReadModel:
             cursor = await conn.execute("SELECT position FROM follower_checkpoints WHERE name = 'task_activity'")
             row = await cursor.fetchone()
         return ActivityReport(data=days, as_of_position=int(row[0]) if row else 0)
+
+
+_REFUND_COLUMNS = "id, task_id, amount, currency, status, attempts, last_error, requested_at, completed_at"
+
+
+def _refund(row: tuple[Any, ...]) -> RefundView:
+    id_, task_id, amount, currency, status, attempts, last_error, requested_at, completed_at = row
+    return RefundView(
+        id=id_,
+        task_id=task_id,
+        amount=amount,
+        currency=currency,
+        status=RefundStatus(status),
+        attempts=attempts,
+        last_error=last_error,
+        requested_at=requested_at,
+        completed_at=completed_at,
+    )
+
+
+class PostgresRefundReadModel:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def get(self, refund_id: UUID) -> RefundView | None:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute(f"SELECT {_REFUND_COLUMNS} FROM refunds_view WHERE id = %s", (refund_id,))
+            row = await cursor.fetchone()
+        return _refund(row) if row else None
+
+    async def owner(self, refund_id: UUID) -> UUID | None:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute("SELECT owner_id FROM refunds_view WHERE id = %s", (refund_id,))
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_REFUND_COLUMNS} FROM refunds_view WHERE status = 'FAILED' AND NOT dismissed"
+                " AND (%s::timestamptz IS NULL OR (completed_at, id) > (%s, %s))"
+                " ORDER BY completed_at, id LIMIT %s",
+                (*(after or (None, None))[:1], *(after or (None, None)), limit),
+            )
+            rows = await cursor.fetchall()
+        return [_refund(row) for row in rows]

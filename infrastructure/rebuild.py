@@ -23,7 +23,7 @@ from psycopg.rows import TupleRow
 from application.folds import task_view, user_state
 from application.records import RecordedEvent
 from domain import tasks, users
-from infrastructure.event_store import EVENT_COLUMNS, record_from_row
+from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
 from infrastructure.projections import task_activity, task_counters, tasks_view, users_view
 

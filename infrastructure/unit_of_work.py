@@ -120,6 +120,16 @@ class PostgresUnitOfWork:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
         self._stack = AsyncExitStack()
+        self._conn: psycopg.AsyncConnection[TupleRow] | None = None
+
+    async def try_lock(self, key: UUID) -> bool:
+        """A transaction-level advisory lock: released at commit or rollback, and with the connection if it dies."""
+        assert self._conn is not None, "inside the unit of work"
+        cursor = await self._conn.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (f"claim:{key}",)
+        )
+        row = await cursor.fetchone()
+        return bool(row and row[0])
 
     async def __aenter__(self) -> Self:
         async with AsyncExitStack() as stack:
@@ -130,6 +140,7 @@ class PostgresUnitOfWork:
             self.credentials = PostgresCredentials(conn)
             self.refresh_tokens = PostgresRefreshTokens(conn)
             self.idempotency = PostgresIdempotencyKeys(conn)
+            self._conn = conn
             self._stack = stack.pop_all()
         return self
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from application.services import Services
 from infrastructure.bootstrap import open_runtime
 from infrastructure.postgres import Pool
-from infrastructure.read_models import PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.read_models import PostgresRefundReadModel, PostgresTaskReadModel, PostgresUserReadModel
 from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
@@ -21,4 +21,5 @@ async def services_over(pool: Pool, settings: Settings) -> AsyncIterator[Service
             uow=lambda: PostgresUnitOfWork(pool),
             tasks=PostgresTaskReadModel(pool),
             users=PostgresUserReadModel(pool),
+            refunds=PostgresRefundReadModel(pool),
         )

@@ -1,0 +1,132 @@
+"""Refund handlers: request one, read one, and the dead-letter queue (FAILED refunds) for admins."""
+
+from datetime import datetime
+from uuid import UUID
+
+import msgspec
+
+from application.context import RequestContext
+from application.cursors import Cursor, decode_cursor, page_of
+from application.errors import Forbidden, NotFound
+from application.folds import refund_state, refund_view
+from application.idempotency import IdempotencyKey, once
+from application.policies import refund_request
+from application.records import StreamAppend
+from application.services import Services
+from application.tasks import acting_user, owned_state, with_retries
+from application.views import RefundView
+from domain import refunds, tasks
+
+DEAD_LETTERS_WALK = "dead-letters"
+
+
+class RequestRefund(msgspec.Struct, frozen=True):
+    task_id: UUID
+
+
+class DeadLetterPage(msgspec.Struct, frozen=True, rename="camel"):
+    data: list[RefundView]
+    next_cursor: str | None
+
+
+async def request_refund(
+    command: RequestRefund, ctx: RequestContext, services: Services, idempotency: IdempotencyKey | None = None
+) -> RefundView:
+    """Ask for the task's fee back; a background job pays it (refused if there is no fee or a refund already)."""
+    actor = acting_user(ctx)
+    owners: list[UUID] = []
+
+    async def attempt() -> RefundView:
+        async with services.uow() as uow:
+
+            async def work() -> RefundView:
+                records = await uow.events.load(command.task_id)
+                state = owned_state(records, actor)
+                task_events, refund = refund_request(command.task_id, state, services.ids.new())
+                recorded = await uow.events.append(
+                    [StreamAppend(command.task_id, tasks.STREAM_TYPE, records[-1].version, list(task_events)), refund],
+                    ctx.metadata(),
+                    services.clock.now(),
+                )
+                owners[:] = [state.owner_id] if state.owner_id else []
+                view = refund_view([r for r in recorded if r.stream_id == refund.stream_id])
+                assert view is not None, "a requested refund exists"
+                return view
+
+            return await once(uow, actor, idempotency, RefundView, services, work)
+
+    view = await with_retries(False, attempt)
+    await services.cache.tasks_changed([command.task_id], owners)
+    return view
+
+
+async def get_refund(refund_id: UUID, ctx: RequestContext, services: Services) -> RefundView:
+    """One refund, for the owner of its task or an admin."""
+    actor = acting_user(ctx)
+    owner = await services.refunds.owner(refund_id)
+    view = await services.refunds.get(refund_id) if owner is not None and actor.may_act_on(owner) else None
+    if view is None:
+        raise NotFound("refund")
+    return view
+
+
+def _require_admin(ctx: RequestContext) -> None:
+    if not acting_user(ctx).is_admin:
+        raise Forbidden("only an admin may manage the dead-letter queue")
+
+
+async def list_dead_letters(limit: int, cursor: str | None, ctx: RequestContext, services: Services) -> DeadLetterPage:
+    """FAILED refunds waiting for an operator, the longest waiting first (admins only)."""
+    _require_admin(ctx)
+    now = services.clock.now()
+    position = decode_cursor(services.cursor_secret, cursor, DEAD_LETTERS_WALK, now) if cursor else None
+    began_at = position.began_at if position else now
+    after = (position.key, position.id) if position and isinstance(position.key, datetime) else None
+    rows = await services.refunds.dead_letters(limit + 1, after)
+    page, next_cursor = page_of(
+        services.cursor_secret,
+        rows,
+        limit,
+        lambda refund: Cursor(DEAD_LETTERS_WALK, refund.completed_at, refund.id, began_at),
+    )
+    return DeadLetterPage(data=page, next_cursor=next_cursor)
+
+
+async def retry_dead_letter(refund_id: UUID, ctx: RequestContext, services: Services) -> RefundView:
+    """Send a dead letter back: a new series of attempts starts (admins only)."""
+    _require_admin(ctx)
+    return await _decide(refund_id, refunds.RetryRefund(), ctx, services)
+
+
+async def dismiss_dead_letter(refund_id: UUID, ctx: RequestContext, services: Services) -> RefundView:
+    """Take a dead letter off the queue; the refund stays FAILED (admins only)."""
+    _require_admin(ctx)
+    return await _decide(refund_id, refunds.DismissRefund(), ctx, services)
+
+
+async def _decide(
+    refund_id: UUID, command: refunds.RefundCommand, ctx: RequestContext, services: Services
+) -> RefundView:
+    async def attempt() -> tuple[RefundView, refunds.Refund]:
+        async with services.uow() as uow:
+            records = await uow.events.load(refund_id)
+            state = refund_state(records)
+            if not state.requested:
+                raise NotFound("refund")
+            records += await uow.events.append(
+                [
+                    StreamAppend(
+                        refund_id, refunds.STREAM_TYPE, records[-1].version, list(refunds.decide(command, state))
+                    )
+                ],
+                ctx.metadata(),
+                services.clock.now(),
+            )
+        view = refund_view(records)
+        assert view is not None, "the refund exists"
+        return view, state
+
+    view, state = await with_retries(False, attempt)
+    if state.owner_id is not None:
+        await services.cache.tasks_changed([view.task_id], [state.owner_id])
+    return view

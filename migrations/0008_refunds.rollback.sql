@@ -1,0 +1,2 @@
+DROP TABLE refund_jobs;
+DROP TABLE refunds_view;
