@@ -1,18 +1,19 @@
-"""Admin routes: the auditors' feed of the event log, and where the projections stand."""
+"""Admin routes: the auditors' feed of the event log, where the projections stand, and the dead-letter queue."""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Response, get
-from litestar.params import HeaderParameter, QueryParameter
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
 from api.dependencies import Context, ServicesDep
 from api.openapi import BEARER, problems
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
-from application.views import ProjectionState
+from application.refunds import DeadLetterPage, list_dead_letters, retry_dead_letter
+from application.views import ProjectionState, RefundView
 
 NDJSON = "application/x-ndjson"
 
@@ -38,6 +39,27 @@ class AdminController(Controller):
         if accept and NDJSON in accept:
             return Stream(_lines(stream_events(query, ctx, services)), media_type=NDJSON)
         return Response(await list_events(query, ctx, services))
+
+    @get("/dead-letters", operation_id="listDeadLetters", responses=problems(400, 401, 403, 429, 503))
+    async def dead_letters(
+        self,
+        ctx: Context,
+        services: ServicesDep,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
+        cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=2048)] = None,
+    ) -> DeadLetterPage:
+        """Refunds that failed for good (FAILED), the longest waiting first, a keyset page at a time."""
+        return await list_dead_letters(limit, cursor, ctx, services)
+
+    @post(
+        "/dead-letters/{refund_id:uuid}/retry",
+        operation_id="retryDeadLetter",
+        status_code=202,
+        responses=problems(401, 403, 404, 409, 429, 503),
+    )
+    async def retry(self, refund_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> RefundView:
+        """Send a dead letter back: a new series of attempts starts at once (409 if it is not FAILED)."""
+        return await retry_dead_letter(refund_id, ctx, services)
 
     @get("/projections", operation_id="listProjections", responses=problems(401, 403, 429, 503))
     async def projections(self, ctx: Context, services: ServicesDep) -> list[ProjectionState]:

@@ -19,6 +19,7 @@ from api.docs import StrictSwagger
 from api.health import health, ready
 from api.middleware import response_headers
 from api.problems import RAW_BODY, problem_response
+from api.refunds import RefundController
 from api.tasks import TaskController
 from api.users import UserController
 from infrastructure.bootstrap import open_runtime
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> Litestar:
             SessionController,
             UserController,
             TaskController,
+            RefundController,
             AdminController,
             health,
             ready,

@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from api.jobs_cli import register as register_jobs
 from application.auditing import ListEvents, export_events
 from application.seed import ADMIN, USER, seed
 from application.views import ProjectionState, event_view
@@ -36,8 +37,10 @@ from infrastructure.postgres import open_pool
 from infrastructure.projection_status import FOLLOWERS, INLINE, projection_states
 from infrastructure.projector import run_projector
 from infrastructure.rebuild import PROJECTIONS, REBUILDABLE, rebuild
+from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.worker import run_worker
 
 SHUTDOWN_SECONDS = 20
 
@@ -258,9 +261,26 @@ def projector() -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Run refund jobs from the queue (Taskiq, Redis stream; any number of workers may run)."""
+    with resolved_settings() as settings:
+        asyncio.run(run_worker(settings))
+
+
+@main.command()
+def scheduler() -> None:
+    """Dispatch refund jobs from the log: each attempt queued when due, lost ones queued again."""
+    with resolved_settings() as settings:
+        asyncio.run(run_scheduler(settings))
+
+
+register_jobs(main, resolved_settings)
+
+
+@main.command()
 def run() -> None:
-    """Run the whole service: migrate, seed on first start, then the projector and the API (embedded servers when
-    no URLs are set)."""
+    """Run the whole service: migrate, seed on first start, then the projector, the refund scheduler and worker, and
+    the API (embedded servers when no URLs are set)."""
     with resolved_settings() as settings:
         assert settings.database_url is not None
         apply_migrations(settings.database_url)
@@ -273,7 +293,7 @@ def run() -> None:
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
         children = [
             subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
-            for command in ("projector", "serve")
+            for command in ("projector", "scheduler", "worker", "serve")
         ]
         _supervise(children)
 

@@ -3,8 +3,8 @@
 from application.views import ProjectionState
 from infrastructure.postgres import Pool, translated_errors
 
-INLINE = ("tasks_view", "task_counters", "users_view")
-FOLLOWERS = ("task_activity", "cache_backstop")
+INLINE = ("tasks_view", "task_counters", "users_view", "refunds_view")
+FOLLOWERS = ("task_activity", "cache_backstop", "refund_dispatcher")
 # Counting the lag stops here: past it, the exact figure matters less than the fact.
 LAG_CAP = 100_000
 

@@ -1,8 +1,6 @@
 """The projector process: runs every log follower (asynchronous projections and the cache backstop)."""
 
 import asyncio
-import contextlib
-import signal
 
 from infrastructure.bootstrap import redis_client
 from infrastructure.cache import TaskCache
@@ -12,16 +10,13 @@ from infrastructure.postgres import open_pool
 from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.redis_guard import RedisGuard
 from infrastructure.settings import Settings
+from infrastructure.signals import stop_on_signals
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Follow the log until SIGTERM/SIGINT (or `stop`); any number of these may run, one works each follower."""
     assert settings.database_url is not None
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals(stop)
     client = redis_client(settings)
     try:
         cache = TaskCache(RedisGuard(client, settings.redis_timeout_seconds), settings.redis_namespace, 1)

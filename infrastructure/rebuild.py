@@ -22,10 +22,10 @@ from psycopg.rows import TupleRow
 
 from application.folds import task_view, user_state
 from application.records import RecordedEvent
-from domain import tasks, users
+from domain import refunds, tasks, users
 from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
-from infrastructure.projections import task_activity, task_counters, tasks_view, users_view
+from infrastructure.projections import refunds_view, task_activity, task_counters, tasks_view, users_view
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,11 @@ async def _catch_up_users(conn: Connection, records: Sequence[RecordedEvent]) ->
     await users_view.apply(conn, records, table=f"users_view{SUFFIX}")
 
 
-REBUILDABLE = ("task_activity", "tasks_view", "users_view")
+async def _catch_up_refunds(conn: Connection, records: Sequence[RecordedEvent]) -> None:
+    await refunds_view.apply(conn, records, table=f"refunds_view{SUFFIX}")
+
+
+REBUILDABLE = ("refunds_view", "task_activity", "tasks_view", "users_view")
 
 PROJECTIONS = {
     "tasks_view": InlineProjection(
@@ -140,6 +144,14 @@ PROJECTIONS = {
         columns=("id", "email", "name", "role", "version", "created_at", "updated_at"),
         fold=_user_row,
         catch_up=_catch_up_users,
+    ),
+    "refunds_view": InlineProjection(
+        name="refunds_view",
+        stream_type=refunds.STREAM_TYPE,
+        tables=("refunds_view",),
+        columns=refunds_view.COLUMNS,
+        fold=refunds_view.refund_row,
+        catch_up=_catch_up_refunds,
     ),
 }
 

@@ -40,6 +40,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refund_retry_base_seconds: float = 2.0
     refund_retry_max_seconds: float = 300.0
     refund_max_attempts: int = 5
+    refund_gateway_timeout_seconds: float = 10.0
+    # A job whose worker went silent (killed, hung) this long is delivered again; longer than a gateway call.
+    job_redelivery_seconds: float = 60.0
+    worker_concurrency: int = 8
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -140,7 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     environment = _parse(env, "TASKFLOW_ENV", Environment, Environment.DEVELOPMENT, "development or production")
     data_dir = Path(env.get("TASKFLOW_DATA_DIR") or ".taskflow")
-    return Settings(
+    settings = Settings(
         env=environment,
         database_url=_parse(
             env, "TASKFLOW_DATABASE_URL", _url("postgresql://", "postgres://"), None, "a postgresql:// URL"
@@ -172,7 +176,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_REFUND_RETRY_MAX_SECONDS", _positive_float, 300.0, "a positive number of seconds"
         ),
         refund_max_attempts=_parse(env, "TASKFLOW_REFUND_MAX_ATTEMPTS", _int_in(1, 100), 5, "an integer 1-100"),
+        refund_gateway_timeout_seconds=_parse(
+            env, "TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS", _positive_float, 10.0, "a positive number of seconds"
+        ),
+        job_redelivery_seconds=_parse(
+            env, "TASKFLOW_JOB_REDELIVERY_SECONDS", _positive_float, 60.0, "a positive number of seconds"
+        ),
+        worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
         redis_namespace=_parse(env, "TASKFLOW_REDIS_NAMESPACE", _namespace, "taskflow", "letters, digits, - and _"),
         cors_origins=_parse(env, "TASKFLOW_CORS_ORIGINS", _origins, (), "comma-separated http(s):// origins"),
         log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
     )
+    if settings.job_redelivery_seconds <= settings.refund_gateway_timeout_seconds:
+        # Otherwise a job still waiting on the gateway would be handed to a second worker.
+        raise SettingsError(
+            "TASKFLOW_JOB_REDELIVERY_SECONDS is invalid: it must be longer than TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS"
+        )
+    return settings

@@ -1,0 +1,52 @@
+"""The payment gateway: an HTTP client with a timeout, or a simulated gateway that pays every refund.
+
+Each attempt is `POST <url>` with the order as JSON and `Idempotency-Key: <refundId>`. 2xx is paid; 408, 429,
+5xx, a timeout or a connection that fails is transient (worth another attempt); any other answer is permanent.
+The error kinds recorded name what happened without the gateway's body (which may echo anything).
+"""
+
+import httpx
+import msgspec
+
+from application.ports import PaymentOutcome, RefundOrder
+
+TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+def classify(status: int) -> PaymentOutcome:
+    if 200 <= status < 300:
+        return PaymentOutcome(paid=True)
+    transient = status in TRANSIENT_STATUSES or status >= 500 or status < 200
+    return PaymentOutcome(paid=False, error=f"gateway answered {status}", transient=transient)
+
+
+class HttpRefundGateway:
+    def __init__(self, url: str, timeout_seconds: float) -> None:
+        self._url = url
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), follow_redirects=False)
+
+    async def pay(self, order: RefundOrder) -> PaymentOutcome:
+        try:
+            response = await self._client.post(
+                self._url,
+                content=msgspec.json.encode(order),
+                headers={"Content-Type": "application/json", "Idempotency-Key": str(order.refund_id)},
+            )
+        except httpx.TimeoutException:
+            return PaymentOutcome(paid=False, error="gateway timed out", transient=True)
+        except httpx.TransportError:
+            return PaymentOutcome(paid=False, error="gateway unreachable", transient=True)
+        return classify(response.status_code)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class SimulatedGateway:
+    """Pays every refund (TASKFLOW_REFUND_GATEWAY_URL unset): the flow runs end to end with no real money."""
+
+    async def pay(self, order: RefundOrder) -> PaymentOutcome:
+        return PaymentOutcome(paid=True)
+
+    async def aclose(self) -> None:
+        return None

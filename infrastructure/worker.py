@@ -1,0 +1,97 @@
+"""The worker process: a Taskiq receiver on the refund job stream, paying one attempt per job.
+
+A job is acknowledged only once its attempt's outcome is in the log (or there is nothing left to do); a job that
+fails on a dependency, or whose worker dies, stays pending and is delivered again after the redelivery timeout.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from typing import Annotated
+from uuid import UUID
+
+from taskiq import Context, TaskiqDepends
+from taskiq.acks import AcknowledgeType
+from taskiq.receiver import Receiver
+
+from application.payments import AttemptRefund, Payments, attempt_refund
+from domain.refunds import RetryPolicy
+from infrastructure.bootstrap import Runtime, open_runtime
+from infrastructure.gateway import HttpRefundGateway, SimulatedGateway
+from infrastructure.job_queue import PAY_REFUND, RefundStreamBroker
+from infrastructure.settings import Settings
+from infrastructure.signals import stop_on_signals
+
+log = logging.getLogger(__name__)
+
+# How long a stopping worker waits for the jobs it is running (they are delivered again if cut short).
+SHUTDOWN_SECONDS = 15.0
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_seconds=settings.refund_retry_base_seconds,
+        max_seconds=settings.refund_retry_max_seconds,
+        max_attempts=settings.refund_max_attempts,
+    )
+
+
+def _register(broker: RefundStreamBroker, runtime: Runtime, payments: Payments) -> None:
+    async def pay_refund(refund_id: str, attempt: int, context: Annotated[Context, TaskiqDepends()]) -> None:
+        report = await attempt_refund(AttemptRefund(UUID(refund_id), attempt), runtime.services, payments)
+        if report.settled:
+            await context.ack()
+
+    broker.register_task(pay_refund, task_name=PAY_REFUND)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Receive and run refund jobs until SIGTERM/SIGINT (or `stop`); any number of workers may run."""
+    stop = stop_on_signals(stop)
+    gateway = (
+        HttpRefundGateway(settings.refund_gateway_url, settings.refund_gateway_timeout_seconds)
+        if settings.refund_gateway_url
+        else SimulatedGateway()
+    )
+    broker = RefundStreamBroker(settings)
+    async with open_runtime(settings) as runtime:
+        payments = Payments(gateway=gateway, policy=retry_policy(settings), spread=lambda: random.uniform(-1.0, 1.0))
+        _register(broker, runtime, payments)
+        broker.is_worker_process = True
+        try:
+            await _receive(broker, settings, stop)
+        finally:
+            await broker.shutdown()
+            await gateway.aclose()
+
+
+async def _receive(broker: RefundStreamBroker, settings: Settings, stop: asyncio.Event) -> None:
+    started = False
+    while not stop.is_set():
+        try:
+            if not started:
+                await broker.startup()
+                started = True
+            receiver = Receiver(
+                broker,
+                max_async_tasks=settings.worker_concurrency,
+                ack_type=AcknowledgeType.MANUAL,
+                run_startup=False,
+                wait_tasks_timeout=SHUTDOWN_SECONDS,
+            )
+            finish = asyncio.Event()
+            listening = asyncio.create_task(receiver.listen(finish))
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping.done():
+                finish.set()
+                with contextlib.suppress(Exception, TimeoutError):
+                    await asyncio.wait_for(listening, SHUTDOWN_SECONDS + 5)
+                return
+            stopping.cancel()
+            listening.result()
+        except Exception:  # Redis went away mid-listen: the pending jobs stay in the stream; listen again
+            log.warning("the worker lost the job queue; listening again", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
