@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from application.context import Actor, RequestContext
-from application.payments import AttemptRefund, Attempted, Payments, attempt_refund
+from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
 from application.refunds import RequestRefund, get_refund, list_dead_letters, request_refund, retry_dead_letter
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, create_task, delete_task
@@ -161,7 +161,7 @@ class TestDeadLetters:
         assert letters.data == []
         assert gateway.paid(str(refund.id)) == 1
 
-    async def test_the_dead_letter_queue_survives_redis_losing_everything(self, settings: Settings, tmp_path: Path) -> None:
+    async def test_dead_letters_survive_redis_losing_everything(self, settings: Settings, tmp_path: Path) -> None:
         async with serving(ScriptedGateway(then=400)) as gateway:
             with embedded_redis(tmp_path) as private_redis:
                 tuned = job_settings(settings, gateway, redis_url=private_redis)
