@@ -10,9 +10,11 @@ import click
 import msgspec
 
 from application.context import Actor, RequestContext
+from application.errors import NotFound
 from application.refunds import dismiss_dead_letter, list_dead_letters, retry_dead_letter
 from application.services import Services
 from application.views import RefundView
+from domain.errors import RefundNotFailed, RefundNotFound
 from domain.values import Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.job_queue import RefundStreamBroker
@@ -31,7 +33,12 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         async with open_runtime(settings) as runtime:
             return await work(runtime.services)
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except NotFound:
+        raise click.ClickException("no such refund") from None
+    except (RefundNotFailed, RefundNotFound):
+        raise click.ClickException("that refund is not a dead letter (only a FAILED refund can be retried)") from None
 
 
 def _line(refund: RefundView) -> str:

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -68,10 +69,22 @@ class TestRun:
             all_titles = [t["title"] for t in httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]]
             assert len(all_titles) == 5
 
+            # The scheduler and the worker run too: a refund is paid by the simulated gateway.
+            fee = {"amount": 700, "currency": "GBP"}
+            paid = httpx.post(f"{url}/tasks", json={"title": "Paid", "fee": fee}, headers=user, timeout=10).json()
+            refund = httpx.post(f"{url}/tasks/{paid['id']}/refund", headers=user, timeout=10).json()
+            deadline = time.monotonic() + 30
+            while (found := httpx.get(f"{url}/refunds/{refund['id']}", headers=user, timeout=10).json())[
+                "status"
+            ] == "REQUESTED":
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+            assert (found["status"], found["attempts"]) == ("SUCCEEDED", 1)
+
         # A second start keeps the data and does not seed again.
         with taskflow("run", env, tmp_path / "again.log") as (url, _):
             admin = login(url, "admin@example.com", "admin123")
-            assert len(httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]) == 5
+            assert len(httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]) == 6
 
 
 class TestConfiguration:

@@ -13,6 +13,7 @@ import pytest
 
 from application.context import Actor, RequestContext
 from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
+from application.queries import get_task
 from application.refunds import RequestRefund, get_refund, list_dead_letters, request_refund, retry_dead_letter
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, create_task, delete_task
@@ -100,7 +101,12 @@ class TestRetries:
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
                 refund = await refund_of_new_task(runtime.services, ctx)
+                cached = await get_task(refund.task_id, ctx, runtime.services)
                 final = await settled(runtime.services, ctx, refund.id)
+                shown = await get_task(refund.task_id, ctx, runtime.services)
+        assert cached.refund is not None
+        assert cached.refund.status is RefundStatus.REQUESTED
+        assert shown.refund == final  # the worker's outcome invalidated the cached task
         assert final.status is RefundStatus.SUCCEEDED
         assert final.attempts == 4
         assert final.completed_at is not None
