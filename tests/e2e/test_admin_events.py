@@ -125,7 +125,15 @@ class TestProjections:
     ) -> None:
         await create_task(client, alice)
         states = {p["name"]: p for p in (await client.get("/admin/projections", headers=bearer(admin))).json()}
-        assert set(states) == {"tasks_view", "task_counters", "users_view", "task_activity", "cache_backstop"}
+        assert set(states) == {
+            "tasks_view",
+            "task_counters",
+            "users_view",
+            "refunds_view",
+            "task_activity",
+            "cache_backstop",
+            "refund_dispatcher",
+        }
         assert states["tasks_view"]["status"] == "inline"
         assert states["tasks_view"]["lag"] == 0
         assert states["task_activity"]["status"] == "stopped"

@@ -15,11 +15,13 @@ from msgspec import UNSET, UnsetType
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import NotFound
-from application.folds import task_view
+from application.folds import task_state, task_view
+from application.refund_views import attach_refund
+from application.refunds import RequestRefund, request_refund
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from domain import tasks
-from domain.errors import InvalidTask
+from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskHasNoFee
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
@@ -62,7 +64,13 @@ class Batch:
     targets: list[Target]
 
 
-Step = Create | Update | Delete | Batch
+@dataclass(frozen=True)
+class Refund:
+    who: Who
+    target: Target
+
+
+Step = Create | Update | Delete | Batch | Refund
 
 # Text the API accepts: no control characters (PostgreSQL cannot store NUL in JSONB at all).
 texts = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30)
@@ -118,13 +126,14 @@ updates: st.SearchStrategy[Step] = st.builds(
     ),
 )
 deletes: st.SearchStrategy[Step] = st.builds(Delete, who=actors, target=targets)
+refunds: st.SearchStrategy[Step] = st.builds(Refund, who=actors, target=targets)
 batches: st.SearchStrategy[Step] = st.builds(
     Batch, who=actors, action=st.sampled_from(BatchAction), targets=st.lists(targets, min_size=1, max_size=6)
 )
 # A few tasks first, then a mix weighted towards changing them.
 scripts = st.tuples(
     st.lists(creates, min_size=1, max_size=4),
-    st.lists(st.one_of(updates, updates, batches, creates, deletes), min_size=3, max_size=20),
+    st.lists(st.one_of(updates, updates, batches, creates, deletes, refunds), min_size=3, max_size=20),
 ).map(lambda parts: parts[0] + parts[1])
 
 
@@ -160,10 +169,15 @@ class Run:
                 assert await self.services.tasks.get(view.id) == view, "a client reads its own update"
             elif isinstance(step, Delete):
                 await delete_task(DeleteTask(task_id=self.task_id(step.target)), ctx, self.services)
+            elif isinstance(step, Refund):
+                refund = await request_refund(RequestRefund(task_id=self.task_id(step.target)), ctx, self.services)
+                shown = await self.services.tasks.get(refund.task_id)
+                assert shown is not None
+                assert shown.refund == refund, "a client reads its own refund request on the task"
             else:
                 task_ids = tuple(dict.fromkeys(self.task_id(t) for t in step.targets))
                 await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.services)
-        except (NotFound, InvalidTask):
+        except (NotFound, InvalidTask, TaskHasNoFee, RefundAlreadyRequested, FeeLocked):
             pass  # refused commands append nothing, which the final comparison checks
 
     async def task_streams(self, pool: Pool) -> list[UUID]:
@@ -201,7 +215,12 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
     assert sorted(stream_ids) == sorted(run.created)
     async with PostgresUnitOfWork(pool) as uow:
         streams = await uow.events.load_many(stream_ids)
-    folded = {stream_id: task_view(records) for stream_id, records in streams.items()}
+    folded = {
+        stream_id: await attach_refund(view, task_state(records).refund_id, services)
+        if (view := task_view(records))
+        else None
+        for stream_id, records in streams.items()
+    }
     for stream_id, expected in folded.items():
         assert await run.services.tasks.get(stream_id) == expected, [r.type for r in streams[stream_id]]
     live = [view for view in folded.values() if view is not None]
@@ -230,6 +249,7 @@ async def test_a_rebuild_and_the_activity_projection_equal_the_log(
     live = await read_models(pool)
     await rebuild(database_url, "tasks_view")
     await rebuild(database_url, "users_view")
+    await rebuild(database_url, "refunds_view")
     assert await read_models(pool) == live
     activity = TaskActivity()
     while await run_batch(pool, activity):
@@ -243,6 +263,7 @@ async def read_models(pool: Pool) -> list[list[tuple[object, ...]]]:
         " created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id",
         "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id",
         "SELECT * FROM users_view ORDER BY id",
+        "SELECT * FROM refunds_view ORDER BY id",
     )
     found = []
     async with pool.connection() as conn:

@@ -9,13 +9,17 @@ import pytest
 
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError, InvalidInput
+from application.payments import AttemptRefund, Payments, attempt_refund
 from application.queries import ListTasks, list_tasks
+from application.refunds import RequestRefund, request_refund
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from domain import tasks
-from domain.values import Priority, Role, TaskStatus
+from domain.refunds import RetryPolicy
+from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.followers import run_batch
+from infrastructure.gateway import SimulatedGateway
 from infrastructure.postgres import Pool
 from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.rebuild import rebuild
@@ -48,12 +52,16 @@ async def snapshot(pool: Pool) -> dict[str, Any]:
         "tasks": await rows(pool, CURRENT_TASKS),
         "counters": await rows(pool, "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id"),
         "users": await rows(pool, "SELECT * FROM users_view ORDER BY id"),
+        "refunds": await rows(pool, "SELECT * FROM refunds_view ORDER BY id"),
         "indexes": await rows(
             pool,
             "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN"
-            " ('tasks_view', 'task_counters', 'users_view') ORDER BY 1, 2",
+            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1, 2",
         ),
     }
+
+
+PAYING = Payments(SimulatedGateway(), RetryPolicy(1.0, 10.0, 3), spread=lambda: 0.0)
 
 
 async def some_history(services: Services, n: int = 12) -> None:
@@ -63,7 +71,11 @@ async def some_history(services: Services, n: int = 12) -> None:
         owners.append(RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t"))
     for i in range(n):
         ctx = owners[i % 2]
-        task = await create_task(CreateTask(f"t{i}", priority=list(Priority)[i % 3]), ctx, services)
+        fee = Money(amount=100 + i, currency="EUR") if i % 4 != 2 else None
+        task = await create_task(CreateTask(f"t{i}", priority=list(Priority)[i % 3], fee=fee), ctx, services)
+        if i % 4 == 1:
+            refund = await request_refund(RequestRefund(task.id), ctx, services)
+            await attempt_refund(AttemptRefund(refund.id, 1), services, PAYING)
         if i % 3 == 0:
             changes = tasks.UpdateTask(title=f"t{i}!", status=TaskStatus.COMPLETED)
             await update_task(UpdateTask(task.id, changes), ctx, services)
@@ -77,7 +89,9 @@ class TestRebuild:
         live = await snapshot(pool)
         assert await rebuild(database_url, "tasks_view") > 0
         assert await rebuild(database_url, "users_view") > 0
+        assert await rebuild(database_url, "refunds_view") > 0
         assert await snapshot(pool) == live
+        assert live["refunds"]
 
     async def test_the_rebuilt_tables_keep_working(self, services: Services, pool: Pool, database_url: str) -> None:
         await some_history(services, 4)
@@ -147,6 +161,7 @@ class TestCommand:
         assert done.returncode == 0, done.stderr
         finals = [line for line in done.stdout.splitlines() if line.startswith("rebuilt ")]
         assert [line.split(":")[0] for line in finals] == [
+            "rebuilt refunds_view",
             "rebuilt task_activity",
             "rebuilt tasks_view",
             "rebuilt users_view",
