@@ -11,6 +11,7 @@ import random
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from taskiq import Context, TaskiqDepends
 from taskiq.acks import AcknowledgeType
 from taskiq.receiver import Receiver
@@ -55,7 +56,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         else SimulatedGateway()
     )
     broker = RefundStreamBroker(settings)
-    async with open_runtime(settings) as runtime:
+    # Each running job holds a connection while it calls the gateway; the pool must not make jobs wait for one.
+    pool_size = max(settings.database_pool_size, settings.worker_concurrency + 2)
+    async with open_runtime(msgspec.structs.replace(settings, database_pool_size=pool_size)) as runtime:
         payments = Payments(gateway=gateway, policy=retry_policy(settings), spread=lambda: random.uniform(-1.0, 1.0))
         _register(broker, runtime, payments)
         broker.is_worker_process = True
