@@ -22,7 +22,7 @@ async def test_a_thousand_task_commit_is_invalidated_at_once(settings: Settings)
         keys = [cache.generation_key(f"task:{task_id}") for task_id in task_ids]
         before = [int(value or 0) for value in await client.mget(keys)]
         await cache.tasks_changed(task_ids, owners)
-        after = [int(value) for value in await client.mget(keys)]
+        after = [int(value or 0) for value in await client.mget(keys)]
     finally:
         await client.aclose()
     assert not cache.holding_invalidations
