@@ -10,7 +10,7 @@ import click
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.errors import NotFound
+from application.errors import NotFound, ServiceUnavailable
 from application.refunds import dismiss_dead_letter, list_dead_letters, retry_dead_letter
 from application.services import Services
 from application.views import RefundView
@@ -37,6 +37,8 @@ def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]])
         return asyncio.run(run())
     except NotFound:
         raise click.ClickException("no such refund") from None
+    except ServiceUnavailable:
+        raise click.ClickException("the database did not answer; try again") from None
     except (RefundNotFailed, RefundNotFound):
         raise click.ClickException("that refund is not a dead letter (only a FAILED refund can be retried)") from None
 

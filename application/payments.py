@@ -61,21 +61,19 @@ class Payments:
 
 async def attempt_refund(command: AttemptRefund, services: Services, payments: Payments) -> AttemptReport:
     """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome."""
+    fields = {"refundId": str(command.refund_id), "correlationId": str(command.refund_id), "attempt": command.attempt}
     try:
         report, state = await _attempt(command, services, payments)
     except ConcurrencyError:
         # Someone recorded this refund meanwhile (an operator, or a duplicate delivery): nothing left to do here.
         report, state = AttemptReport(Attempted.NOT_AWAITED), refunds.INITIAL
-    log.info(
-        "refund attempt",
-        extra={
-            "refundId": str(command.refund_id),
-            "attempt": command.attempt,
-            "outcome": report.result.value,
-            "error": report.error,
-            "retryInSeconds": report.retry_in_seconds,
-        },
-    )
+    except Exception:
+        # Not recorded (a dependency failed): the job stays unacknowledged and is delivered again.
+        log.warning("refund attempt", extra=fields | {"outcome": "not-recorded"}, exc_info=True)
+        raise
+    if report.result in (Attempted.PAID, Attempted.RETRYING, Attempted.FAILED):
+        extra = {"outcome": report.result.value, "error": report.error, "retryInSeconds": report.retry_in_seconds}
+        log.info("refund attempt", extra=fields | extra)
     if state.task_id is not None and state.owner_id is not None and report.result is not Attempted.NOT_AWAITED:
         await services.cache.tasks_changed([state.task_id], [state.owner_id])
     return report

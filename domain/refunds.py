@@ -73,9 +73,14 @@ class RetryPolicy(msgspec.Struct, frozen=True):
     jitter: float = 0.25
 
     def delay(self, series_attempt: int, spread: float) -> float:
-        """The wait after failed attempt `series_attempt` (from 1); `spread` in [-1, 1] picks the jitter."""
-        nominal = self.base_seconds * 2.0 ** (series_attempt - 1)
-        return min(self.max_seconds, nominal * (1 + self.jitter * max(-1.0, min(1.0, spread))))
+        """The wait after failed attempt `series_attempt` (from 1); `spread` in [-1, 1] picks the jitter.
+
+        At the cap the jitter only shortens the wait, so refunds that reach it still spread out, never past it."""
+        nominal = min(self.max_seconds, self.base_seconds * 2.0 ** (series_attempt - 1))
+        spread = max(-1.0, min(1.0, spread))
+        if nominal * (1 + self.jitter * spread) > self.max_seconds:
+            spread = -abs(spread)
+        return nominal * (1 + self.jitter * spread)
 
 
 class RequestRefund(msgspec.Struct, frozen=True):
@@ -185,7 +190,9 @@ def evolve(state: Refund, event: RefundEvent, at: datetime | None = None) -> Ref
     if isinstance(event, RefundFailed):
         return replace(state, status=RefundStatus.FAILED, completed_at=at, last_error=event.error)
     if isinstance(event, RefundRetried):
-        return replace(state, status=RefundStatus.REQUESTED, series_start=event.attempt, completed_at=None)
+        return replace(
+            state, status=RefundStatus.REQUESTED, series_start=event.attempt, completed_at=None, dismissed=False
+        )
     return replace(state, dismissed=True)
 
 

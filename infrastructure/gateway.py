@@ -5,6 +5,8 @@ Each attempt is `POST <url>` with the order as JSON and `Idempotency-Key: <refun
 The error kinds recorded name what happened without the gateway's body (which may echo anything).
 """
 
+import asyncio
+
 import httpx
 import msgspec
 
@@ -23,19 +25,24 @@ def classify(status: int) -> PaymentOutcome:
 class HttpRefundGateway:
     def __init__(self, url: str, timeout_seconds: float) -> None:
         self._url = url
+        self._timeout = timeout_seconds
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds), follow_redirects=False)
 
     async def pay(self, order: RefundOrder) -> PaymentOutcome:
         try:
-            response = await self._client.post(
-                self._url,
-                content=msgspec.json.encode(order),
-                headers={"Content-Type": "application/json", "Idempotency-Key": str(order.refund_id)},
-            )
-        except httpx.TimeoutException:
+            # httpx's timeout bounds each phase; this bounds the whole call (a gateway trickling bytes included).
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.post(
+                    self._url,
+                    content=msgspec.json.encode(order),
+                    headers={"Content-Type": "application/json", "Idempotency-Key": str(order.refund_id)},
+                )
+        except (TimeoutError, httpx.TimeoutException):
             return PaymentOutcome(paid=False, error="gateway timed out", transient=True)
         except httpx.TransportError:
             return PaymentOutcome(paid=False, error="gateway unreachable", transient=True)
+        except httpx.HTTPError:  # an answer that is not HTTP as it should be (a broken encoding, say)
+            return PaymentOutcome(paid=False, error="gateway answered something unreadable", transient=True)
         return classify(response.status_code)
 
     async def aclose(self) -> None:

@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 PAY_REFUND = "taskflow.pay_refund"
 MAX_STREAM_LENGTH = 100_000
 BLOCK_MILLISECONDS = 1000
-CLAIM_BATCH = 100
 
 
 def queue_name(settings: Settings) -> str:
@@ -44,7 +43,10 @@ class RefundStreamBroker(RedisStreamBroker):
             xread_block=BLOCK_MILLISECONDS,
             maxlen=MAX_STREAM_LENGTH,
             idle_timeout=round(settings.job_redelivery_seconds * 1000),
-            unacknowledged_batch_size=CLAIM_BATCH,
+            # One message a read and a worker's worth of reclaims a round: a worker holds no more jobs than it
+            # runs, so a backlog is shared between workers and nothing waits behind a busy one.
+            xread_count=1,
+            unacknowledged_batch_size=settings.worker_concurrency,
             socket_timeout=BLOCK_MILLISECONDS / 1000 + 5,
             socket_connect_timeout=2,
             **kwargs,

@@ -31,5 +31,6 @@ def configure_logging(level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Their INFO lines narrate every start of the embedded servers and every migration step.
-    for chatty in ("pgserver", "yoyo"):
+    # taskiq's receiver logs every delivery at INFO; the worker logs one line per refund attempt instead.
+    for chatty in ("pgserver", "yoyo", "taskiq.receiver.receiver"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

@@ -324,6 +324,11 @@ async def _follow_into(
             return checkpoint
 
 
+async def _one_at_a_time(conn: Connection, name: str) -> None:
+    """Wait for any other rebuild of `name` (before touching its __next tables); released with the connection."""
+    await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"taskflow-rebuild:{name}",))
+
+
 async def rebuild_activity(database_url: str, progress: Progress = lambda _: None) -> int:
     """Rebuild task_activity from the whole log beside the live table, then swap it in with its checkpoint."""
     read = 0
@@ -336,6 +341,7 @@ async def rebuild_activity(database_url: str, progress: Progress = lambda _: Non
     tables = (task_activity.NAME,)
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute("SET statement_timeout = 0")
+        await _one_at_a_time(conn, task_activity.NAME)
         await _prepare(conn, tables)
         indexes, keys = await _index(conn, tables)  # the upsert needs its key from the first batch on
         follower = task_activity.TaskActivity(table=task_activity.NAME + SUFFIX)
@@ -374,10 +380,7 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
 
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         await conn.execute("SET statement_timeout = 0")
-        await _prepare(conn, projection.tables)
-        await conn.execute(
-            "SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"taskflow-rebuild:{name}",)
-        )  # one rebuild of a projection at a time; released with the connection
+        await _one_at_a_time(conn, name)
         await _prepare(conn, projection.tables)
         snapshot = await _bulk(database_url, conn, projection, counted)
         indexes, keys = await _index(conn, projection.tables)

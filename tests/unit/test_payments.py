@@ -95,6 +95,7 @@ class TestLogs:
         _, job = await new_refund(world)
         with caplog.at_level(logging.INFO, logger="taskflow.refunds"):
             await attempt_refund(job, world.services, payments(FakeGateway(UNAVAILABLE)))
+            await attempt_refund(job, world.services, payments(FakeGateway()))  # a repeat: not an attempt
         lines = [r for r in caplog.records if r.name == "taskflow.refunds"]
         assert len(lines) == 1
         fields = {k: getattr(lines[0], k) for k in ("refundId", "attempt", "outcome", "error", "retryInSeconds")}

@@ -133,6 +133,11 @@ class TestDeadLetters:
             with pytest.raises(RefundNotFailed):
                 refunds.decide(command, given(REQUESTED))
 
+    def test_a_dismissed_dead_letter_that_fails_again_is_a_dead_letter_again(self) -> None:
+        retried = given(*self.FAILED, RefundDismissed(), RefundRetried(attempt=2))
+        events = refunds.decide(failure(2, transient=False), retried)
+        assert given(*self.FAILED, RefundDismissed(), RefundRetried(attempt=2), *events).is_dead_letter
+
     def test_a_dismissed_dead_letter_leaves_the_queue(self) -> None:
         assert refunds.decide(refunds.DismissRefund(), given(*self.FAILED)) == [RefundDismissed()]
         state = given(*self.FAILED, RefundDismissed())
@@ -154,8 +159,8 @@ class TestRetrySchedule:
         policy = RetryPolicy(base_seconds=base, max_seconds=cap, max_attempts=50)
         nominal = base * 2.0 ** (attempt - 1)
         delay = policy.delay(attempt, spread)
-        assert delay <= cap
-        assert min(cap, 0.75 * nominal) * (1 - 1e-9) <= delay <= 1.25 * nominal * (1 + 1e-9)
+        assert delay <= cap * (1 + 1e-9)
+        assert 0.75 * min(cap, nominal) * (1 - 1e-9) <= delay <= 1.25 * nominal * (1 + 1e-9)
 
     def test_the_delays_grow_exponentially_not_linearly(self) -> None:
         policy = RetryPolicy(base_seconds=2.0, max_seconds=300.0, max_attempts=10)
