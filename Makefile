@@ -33,8 +33,21 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # Benchmarks against this machine's PostgreSQL and Redis when they answer, else embedded ones (see BENCHMARKS.md).
-bench: $(STAMP)
+# BENCH_PARTS picks parts (reads,rebuild,writes); BENCH_ARGS, REBUILD_ARGS and WRITES_ARGS pass options to each.
+BENCH_PARTS ?= reads,rebuild,writes
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null || apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+	@command -v pgbench >/dev/null || apt-get install -y -q postgresql-client >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q postgresql-client >/dev/null)
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then export TASKFLOW_DATABASE_URL=$${TASKFLOW_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}; fi; \
 	if [ "$$(redis-cli -h 127.0.0.1 ping 2>/dev/null)" = "PONG" ]; then export TASKFLOW_REDIS_URL=$${TASKFLOW_REDIS_URL:-redis://127.0.0.1:6379/0}; fi; \
-	$(BIN)/python bench/reads.py $(BENCH_ARGS) && $(BIN)/python bench/rebuild.py $(REBUILD_ARGS)
+	set -e; \
+	case ",$(BENCH_PARTS)," in *,reads,*) $(BIN)/python bench/reads.py $(BENCH_ARGS);; esac; \
+	case ",$(BENCH_PARTS)," in *,rebuild,*) $(BIN)/python bench/rebuild.py $(REBUILD_ARGS);; esac; \
+	case ",$(BENCH_PARTS)," in *,writes,*) $(BIN)/python bench/writes.py $(WRITES_ARGS);; esac; \
+	$(BIN)/python bench/report.py

@@ -108,8 +108,15 @@ def deep_cursor(url: str, base: str, headers: dict[str, str], depth: float) -> s
     return encode_cursor(CURSOR_SECRET, Cursor(walk, row[0], row[1], datetime.now(UTC), snapshot))
 
 
+def workers_rss_mb(parent: int) -> list[float]:
+    """Resident memory of each worker process `parent` (granian's main process) runs, in MB."""
+    out = subprocess.run(["ps", "-o", "rss=", "--ppid", str(parent)], capture_output=True, text=True).stdout
+    return [int(line) / 1024 for line in out.split()]
+
+
 @contextmanager
-def serve(env: dict[str, str], workers: int) -> Iterator[str]:
+def serve(env: dict[str, str], workers: int, rss: list[float] | None = None) -> Iterator[str]:
+    """`taskflow serve` until the block ends; `rss` receives each worker's resident memory (MB) at the end."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve"],
@@ -126,14 +133,18 @@ def serve(env: dict[str, str], workers: int) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.1)
         yield base
+        if rss is not None:
+            rss.extend(workers_rss_mb(process.pid))
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
 
 
-def wrk(url: str, headers: dict[str, str], connections: int, seconds: int) -> dict[str, float]:
-    """Requests per second and latency percentiles (ms) of `url` under wrk."""
-    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+def wrk(
+    url: str, headers: dict[str, str], connections: int, seconds: int, script: str | None = None
+) -> dict[str, float]:
+    """Requests per second and latency percentiles (ms) of `url` under wrk (`script`: a Lua file, e.g. a POST)."""
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *(["-s", script] if script else [])]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
@@ -197,10 +208,12 @@ def run(url: str, redis_url: str, sizes: list[int], options: Any) -> dict[str, A
                 results["uncached"] = wrk(f"{base}/tasks?limit=20", headers, 32, options.seconds)
                 results["health_uncached_server"] = wrk(f"{base}/health", {}, 32, options.seconds)
         if rows == sizes[0]:
-            with serve(env | {"TASKFLOW_CACHE_TTL_SECONDS": "60"}, options.workers) as base:
+            rss: list[float] = []
+            with serve(env | {"TASKFLOW_CACHE_TTL_SECONDS": "60"}, options.workers, rss) as base:
                 httpx.get(f"{base}/tasks?limit=20", headers=headers, timeout=30)
                 results["cached"] = wrk(f"{base}/tasks?limit=20", headers, 32, options.seconds)
                 results["health"] = wrk(f"{base}/health", {}, 32, options.seconds)
+            results["worker_rss_mb"] = rss
     return results
 
 

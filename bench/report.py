@@ -1,0 +1,305 @@
+"""Turn bench/results/*.json into BENCHMARKS.md's table (figure, baseline, ratio, target, ✓/✗, date, commit)
+and the plots in bench/plots/. Run by `make bench` after the measurements; runs alone on the last results.
+
+    python bench/report.py
+"""
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+ROOT = Path(__file__).parent
+RESULTS = ROOT / "results"
+PLOTS = ROOT / "plots"
+DOCUMENT = ROOT.parent / "BENCHMARKS.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+TIMES = "\u00d7"
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    measured: str
+    baseline: str
+    ratio: float
+    target: str
+    met: bool
+    date: str
+
+
+def load(name: str) -> dict[str, Any]:
+    path = RESULTS / f"{name}.json"
+    found: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return found
+
+
+def at_least(ratio: float, target: float) -> tuple[str, bool]:
+    return f"≥ {target:g}{TIMES}" if target >= 1 else f"≥ {target:.0%}", ratio >= target
+
+
+def rows() -> list[Row]:
+    found: list[Row] = []
+    writes, reads, rebuild = load("writes"), load("reads"), load("rebuild")
+    wdate, rdate, bdate = (d.get("date", "")[:10] for d in (writes, reads, rebuild))
+    for clients, run in writes.get("appends", {}).items():
+        store = run["store"]["rate"]
+        target, met = at_least(store / run["pgbench"], 0.5)
+        found.append(
+            Row(
+                f"append, 1 event to a new stream, {clients} client(s)",
+                f"{store:,.0f}/s",
+                f"pgbench {run['pgbench']:,.0f}/s",
+                store / run["pgbench"],
+                target,
+                met,
+                wdate,
+            )
+        )
+        target, met = at_least(store / run["eventsourcing"], 3)
+        found.append(
+            Row(
+                f"append vs eventsourcing, {clients} client(s)",
+                f"{store:,.0f}/s",
+                f"eventsourcing {run['eventsourcing']:,.0f}/s",
+                store / run["eventsourcing"],
+                target,
+                met,
+                wdate,
+            )
+        )
+    if post := writes.get("post"):
+        ratio = post["post_tasks"]["rps"] / post["pgbench"]
+        target, met = at_least(ratio, 0.4)
+        found.append(
+            Row(
+                "`POST /tasks`, 32 connections",
+                f"{post['post_tasks']['rps']:,.0f}/s",
+                f"pgbench same transaction {post['pgbench']:,.0f}/s",
+                ratio,
+                target,
+                met,
+                wdate,
+            )
+        )
+    if reads.get("cached"):
+        ratio = reads["cached"]["rps"] / reads["health"]["rps"]
+        target, met = at_least(ratio, 0.6)
+        found.append(
+            Row(
+                "cached `GET /tasks?limit=20`, 32 connections",
+                f"{reads['cached']['rps']:,.0f}/s",
+                f"`GET /health` {reads['health']['rps']:,.0f}/s",
+                ratio,
+                target,
+                met,
+                rdate,
+            )
+        )
+        ratio = reads["uncached"]["rps"] / reads["health_uncached_server"]["rps"]
+        target, met = at_least(ratio, 0.3)
+        found.append(
+            Row(
+                "uncached `GET /tasks?limit=20`, 32 connections",
+                f"{reads['uncached']['rps']:,.0f}/s",
+                f"`GET /health` {reads['health_uncached_server']['rps']:,.0f}/s",
+                ratio,
+                target,
+                met,
+                rdate,
+            )
+        )
+    latency = reads.get("latency", {})
+    if len(latency) > 1:
+        sizes = sorted(latency, key=int)
+        small, large = latency[sizes[0]], latency[sizes[-1]]
+        for page in ("first_page", "deep_page"):
+            ratio = large[page]["p99_ms"] / small[page]["p99_ms"]
+            found.append(
+                Row(
+                    f"`GET /tasks` {page.replace('_', ' ')} p99 at {int(sizes[-1]):,} tasks",
+                    f"{large[page]['p99_ms']:.1f} ms",
+                    f"{small[page]['p99_ms']:.1f} ms at {int(sizes[0]):,}",
+                    ratio,
+                    f"≤ 1.5{TIMES}",
+                    ratio <= 1.5,
+                    rdate,
+                )
+            )
+    if batch := writes.get("batch"):
+        ratio = batch["singles_seconds"] / batch["batch_seconds"]
+        target, met = at_least(ratio, 20)
+        found.append(
+            Row(
+                "batch complete of 1,000 vs 1,000 single completes",
+                f"{batch['batch_seconds'] * 1000:.0f} ms",
+                f"{batch['singles_seconds'] * 1000:,.0f} ms",
+                ratio,
+                target,
+                met,
+                wdate,
+            )
+        )
+        rate = 1000 / batch["batch_seconds"]
+        found.append(
+            Row(
+                "batch complete of 1,000: events per second",
+                f"{rate:,.0f}/s",
+                "20,000/s",
+                rate / 20_000,
+                f"≥ 1{TIMES}",
+                rate >= 20_000,
+                wdate,
+            )
+        )
+    runs = {run["events"]: run for run in rebuild.get("runs", [])}
+    if runs:
+        largest, smallest = runs[max(runs)], runs[min(runs)]
+        rate = largest["events_per_second"]
+        found.append(
+            Row(
+                f"rebuild of {largest['events']:,} events",
+                f"{rate:,.0f} events/s",
+                "100,000 events/s",
+                rate / 100_000,
+                f"≥ 1{TIMES}",
+                rate >= 100_000,
+                bdate,
+            )
+        )
+        growth = largest["peak_rss_mb"] / smallest["peak_rss_mb"]
+        found.append(
+            Row(
+                f"rebuild peak memory, {largest['events']:,} events",
+                f"{largest['peak_rss_mb']:.0f} MB",
+                f"{smallest['peak_rss_mb']:.0f} MB at {smallest['events']:,}",
+                growth,
+                "< 300 MB, not growing",
+                largest["peak_rss_mb"] < 300 and growth <= 1.1,
+                bdate,
+            )
+        )
+    if long_log := writes.get("long_log"):
+        ratio = long_log["full"]["p50_ms"] / long_log["empty"]["p50_ms"]
+        found.append(
+            Row(
+                f"append latency p50 with {long_log['events']:,} events in the log",
+                f"{long_log['full']['p50_ms']:.2f} ms",
+                f"{long_log['empty']['p50_ms']:.2f} ms, empty log",
+                ratio,
+                f"≤ 1.2{TIMES}",
+                ratio <= 1.2,
+                wdate,
+            )
+        )
+    if rss := reads.get("worker_rss_mb"):
+        worst = max(rss)
+        found.append(
+            Row(
+                "API worker resident memory after the load runs",
+                f"{worst:.0f} MB",
+                "200 MB",
+                worst / 200,
+                "< 200 MB",
+                worst < 200,
+                rdate,
+            )
+        )
+    return found
+
+
+def plot() -> list[str]:
+    PLOTS.mkdir(exist_ok=True)
+    made: list[str] = []
+    latency = load("reads").get("latency", {})
+    if latency:
+        sizes = sorted(latency, key=int)
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for page in ("first_page", "deep_page"):
+            for quantile in ("p50_ms", "p99_ms"):
+                axes.plot(
+                    [int(s) for s in sizes],
+                    [latency[s][page][quantile] for s in sizes],
+                    marker="o",
+                    label=f"{page.replace('_', ' ')} {quantile[:3]}",
+                )
+        axes.set(
+            xscale="log",
+            xlabel="tasks in the read model",
+            ylabel="latency (ms)",
+            title="GET /tasks?limit=20 latency against data size",
+        )
+        axes.set_ylim(bottom=0)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(PLOTS / "latency_vs_size.png", dpi=100)
+        made.append("latency_vs_size.png")
+    appends = load("writes").get("appends", {})
+    if appends:
+        clients = sorted(appends, key=int)
+        figure, axes = plt.subplots(figsize=(6, 4))
+        axes.plot(
+            [int(c) for c in clients],
+            [appends[c]["store"]["rate"] for c in clients],
+            marker="o",
+            label="TaskFlow EventStore",
+        )
+        axes.plot(
+            [int(c) for c in clients], [appends[c]["pgbench"] for c in clients], marker="o", label="pgbench, same row"
+        )
+        axes.plot(
+            [int(c) for c in clients],
+            [appends[c]["eventsourcing"] for c in clients],
+            marker="o",
+            label="eventsourcing (PostgreSQL)",
+        )
+        axes.set(
+            xscale="log",
+            xlabel="concurrent clients",
+            ylabel="appends per second",
+            title="Append throughput against concurrency",
+        )
+        axes.set_ylim(bottom=0)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(PLOTS / "appends_vs_concurrency.png", dpi=100)
+        made.append("appends_vs_concurrency.png")
+    return made
+
+
+def commit() -> str:
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return head + ("+changes" if dirty.stdout.strip() else "")
+
+
+def main() -> None:
+    table = [
+        "| figure | measured | baseline (same run) | ratio | target | | date | commit |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    revision = commit()
+    for row in rows():
+        table.append(
+            f"| {row.figure} | {row.measured} | {row.baseline} | {row.ratio:.2f}{TIMES} | {row.target} |"
+            f" {'✓' if row.met else '✗'} | {row.date} | `{revision}` |"
+        )
+    images = [f"![{name}](bench/plots/{name})" for name in plot()]
+    block = "\n".join([START, *table, "", *images, END])
+    text = DOCUMENT.read_text()
+    if START in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    else:
+        text = text.replace("\n## ", f"\n## Latest figures\n\n{block}\n\n## ", 1)
+    DOCUMENT.write_text(text)
+    print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()
