@@ -96,7 +96,8 @@ def deep_cursor(url: str, base: str, headers: dict[str, str], depth: float) -> s
     """A cursor as the service would issue it, positioned `depth` of the way through the newest-first list."""
     first = httpx.get(f"{base}/tasks?limit=20", headers=headers, timeout=30).json()["nextCursor"]
     payload = first.split(".")[0]
-    snapshot = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))[4]
+    issued = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    snapshot, epoch = issued[4], issued[5]  # the first page's snapshot, and which build of the table answered
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT created_at, id FROM tasks_view WHERE valid_to IS NULL ORDER BY created_at DESC, id DESC"
@@ -105,7 +106,7 @@ def deep_cursor(url: str, base: str, headers: dict[str, str], depth: float) -> s
         ).fetchone()
     assert row is not None
     walk = fingerprint([TaskFilter(owner_id=None), TaskSort.CREATED_DESC])
-    return encode_cursor(CURSOR_SECRET, Cursor(walk, row[0], row[1], datetime.now(UTC), snapshot))
+    return encode_cursor(CURSOR_SECRET, Cursor(walk, row[0], row[1], datetime.now(UTC), snapshot, epoch))
 
 
 def workers_rss_mb(parent: int) -> list[float]:
