@@ -25,6 +25,7 @@ from application.records import RecordedEvent
 from domain import refunds, tasks, users
 from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
+from infrastructure.postgres import configure
 from infrastructure.projections import refunds_view, task_activity, task_counters, tasks_view, users_view
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,7 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
     not hold back the followers, which read only below the oldest running transaction. Each batch is written
     with COPY, in a short transaction of its own, on `conn`."""
     async with await psycopg.AsyncConnection.connect(database_url) as reader, reader.transaction():
+        await configure(reader)
         await reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         cursor = await reader.execute("SELECT pg_current_snapshot()::text")
         row = await cursor.fetchone()
@@ -340,6 +342,7 @@ async def rebuild_activity(database_url: str, progress: Progress = lambda _: Non
 
     tables = (task_activity.NAME,)
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await configure(conn)
         await conn.execute("SET statement_timeout = 0")
         await _one_at_a_time(conn, task_activity.NAME)
         await _prepare(conn, tables)
@@ -379,6 +382,7 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
         progress(n)
 
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await configure(conn)
         await conn.execute("SET statement_timeout = 0")
         await _one_at_a_time(conn, name)
         await _prepare(conn, projection.tables)
