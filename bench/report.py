@@ -275,7 +275,11 @@ def plot() -> list[str]:
 
 def commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md", ":!bench/plots"],
+        capture_output=True,
+        text=True,
+    )
     return head + ("+changes" if dirty.stdout.strip() else "")
 
 
