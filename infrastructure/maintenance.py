@@ -39,6 +39,8 @@ async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
                 if leading and leading[0]:
                     await runtime.revocations.republish(conn)
                     if rounds % PURGE_EVERY == 0:
+                        # The superseded task versions are found by a scan (no index may mention valid_to).
+                        await conn.execute("SET LOCAL statement_timeout = '5min'")
                         for statement in PURGE:
                             await conn.execute(statement, (WALK_RETENTION,) if "%s" in statement else None)
         except Exception:  # a round must never end the loop

@@ -177,6 +177,12 @@ async def _prepare(conn: Connection, tables: Sequence[str]) -> None:
                 fresh, sql.Identifier(table)
             )
         )
+        # LIKE does not copy storage parameters (tasks_view's fillfactor keeps room for HOT supersedes).
+        cursor = await conn.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", (table,))
+        row = await cursor.fetchone()
+        if row and row[0]:
+            options = sql.SQL(", ").join(sql.SQL(option) for option in row[0])
+            await conn.execute(sql.SQL("ALTER TABLE {} SET ({})").format(fresh, options))
 
 
 async def _bulk(database_url: str, conn: Connection, projection: InlineProjection, progress: Progress) -> str:

@@ -53,6 +53,11 @@ async def snapshot(pool: Pool) -> dict[str, Any]:
         "counters": await rows(pool, "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id"),
         "users": await rows(pool, "SELECT * FROM users_view ORDER BY id"),
         "refunds": await rows(pool, "SELECT * FROM refunds_view ORDER BY id"),
+        "storage": await rows(
+            pool,
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN"
+            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1",
+        ),
         "indexes": await rows(
             pool,
             "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN"
