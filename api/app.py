@@ -4,11 +4,12 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import msgspec
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -36,7 +37,16 @@ async def require_json(request: Request[object, object, State]) -> None:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise HTTPException(status_code=415, detail="Send the body as application/json.")
-    request.scope["state"][RAW_BODY] = await request.body()
+    raw = await request.body()
+    request.scope["state"][RAW_BODY] = raw
+    # Litestar decodes bodies leniently (a number for a timestamp, a string for a number); the contract's types
+    # are exact, so the body must first decode strictly. The problem handler then lists every invalid field.
+    body_type = request.route_handler.parsed_data_field.annotation
+    if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
+        try:
+            msgspec.json.decode(raw, type=body_type, strict=True)
+        except (msgspec.ValidationError, msgspec.DecodeError) as error:
+            raise ValidationException(detail="Validation failed") from error
 
 
 def create_app(settings: Settings) -> Litestar:

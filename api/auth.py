@@ -55,7 +55,7 @@ class SessionController(Controller):
         """Revoke the refresh token's family and the access token of this request."""
         await log_out(data.refresh_token, ctx, services)
 
-    @get("/me", operation_id="me", responses=problems(401, 429, 503))
+    @get("/me", operation_id="me", responses=problems(401, 404, 429, 503))
     async def me(self, ctx: Context, services: ServicesDep) -> UserView:
         """The caller's own user."""
         assert ctx.actor is not None

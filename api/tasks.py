@@ -5,7 +5,9 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.dependencies import Context, ServicesDep
@@ -81,6 +83,22 @@ def in_utc(value: T, field: str) -> T:
         raise InvalidInput(field, "is out of range") from exc
 
 
+def timestamp_parameter(name: str) -> Any:
+    """A query parameter holding an RFC 3339 timestamp (Litestar would also take a number as one)."""
+    return QueryParameter(name=name, required=False, format=OpenAPIFormat.DATE_TIME, max_length=64)
+
+
+def timestamp(value: str | None, field: str) -> datetime | None:
+    """An RFC 3339 timestamp with an offset, in UTC; anything else (a bare number included) is invalid."""
+    if value is None:
+        return None
+    try:
+        parsed = msgspec.convert(value, datetime)
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset") from exc
+    return in_utc(parsed, field)
+
+
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
     headers = {"ETag": etag(view)}
     if status_code == 201:
@@ -122,8 +140,8 @@ class TaskController(Controller):
         services: ServicesDep,
         status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
-        due_before: Annotated[datetime | None, QueryParameter(name="dueBefore", required=False)] = None,
-        due_after: Annotated[datetime | None, QueryParameter(name="dueAfter", required=False)] = None,
+        due_before: Annotated[str | None, timestamp_parameter("dueBefore")] = None,
+        due_after: Annotated[str | None, timestamp_parameter("dueAfter")] = None,
         overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
         q: Annotated[str | None, QueryParameter(name="q", required=False, max_length=200, pattern=NO_CONTROL)] = None,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
@@ -135,8 +153,8 @@ class TaskController(Controller):
         query = queries.ListTasks(
             statuses=tuple(status or ()),
             priorities=tuple(priority or ()),
-            due_before=in_utc(due_before, "dueBefore"),
-            due_after=in_utc(due_after, "dueAfter"),
+            due_before=timestamp(due_before, "dueBefore"),
+            due_after=timestamp(due_after, "dueAfter"),
             overdue=overdue,
             text=q,
             owner_id=owner_id,
@@ -168,7 +186,7 @@ class TaskController(Controller):
         """Created, completed and deleted per UTC day (to: today, from: 29 days before, by default)."""
         return await queries.task_activity(first, last, owner_id, ctx, services)
 
-    @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 409, 413, 415, 429, 503))
     async def batch(
         self,
         request: Request[Any, Any, Any],
@@ -201,7 +219,7 @@ class TaskController(Controller):
         ctx: Context,
         services: ServicesDep,
         version: Annotated[int | None, QueryParameter(name="version", required=False, ge=1)] = None,
-        as_of: Annotated[datetime | None, QueryParameter(name="asOf", required=False)] = None,
+        as_of: Annotated[str | None, timestamp_parameter("asOf")] = None,
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
     ) -> Response[TaskView]:
         """One task, with its version as the ETag; `version` or `asOf` give it as it was then."""
@@ -210,7 +228,7 @@ class TaskController(Controller):
         if version is None and as_of is None:
             view = await queries.get_task(task_id, ctx, services)
         else:
-            moment = in_utc(as_of, "asOf")
+            moment = timestamp(as_of, "asOf")
             view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
         if if_none_match is not None and names_tag(if_none_match, etag(view)):
             return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]

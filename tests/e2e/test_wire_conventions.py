@@ -49,6 +49,31 @@ class TestProblems:
         fields = {e["field"] for e in body["errors"]}
         assert fields == {"title", "priority", "dueDate", "fee.amount", "colour"}
 
+    async def test_types_are_exact_no_number_for_a_timestamp_or_string_for_a_number(
+        self, client: Client, alice: Session
+    ) -> None:
+        for fields in (
+            {"dueDate": 0},
+            {"dueDate": 1767225600.5},
+            {"fee": {"amount": "500", "currency": "EUR"}},
+            {"priority": 2},
+        ):
+            response = await client.post("/tasks", json={"title": "t"} | fields, headers=bearer(alice))
+            body = assert_problem(response, 400)
+            assert {e["field"].split(".")[0] for e in body["errors"]} == set(fields), body
+        task = (await client.post("/tasks", json={"title": "t"}, headers=bearer(alice))).json()
+        changed = await client.patch(
+            f"/tasks/{task['id']}", json={"dueDate": 0}, headers=bearer(alice) | {"If-Match": '"1"'}
+        )
+        assert_problem(changed, 400)
+        listed = await client.get("/tasks", headers=bearer(alice))
+        assert [t["dueDate"] for t in listed.json()["data"]] == [None]
+        for query in ("dueBefore=0.5", "dueAfter=1767225600", "dueBefore=2026-01-01"):
+            assert_problem(await client.get(f"/tasks?{query}", headers=bearer(alice)), 400)
+        assert_problem(await client.get(f"/tasks/{task['id']}?asOf=0", headers=bearer(alice)), 400)
+        ok = await client.get("/tasks?dueBefore=2026-01-01T00:00:00%2B02:00", headers=bearer(alice))
+        assert ok.status_code == 200
+
     async def test_a_json_body_that_is_not_an_object_is_400(self, client: Client, alice: Session) -> None:
         assert_problem(await client.post("/tasks", json=[1, 2], headers=bearer(alice)), 400)
 
