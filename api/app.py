@@ -13,6 +13,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.access_log import access_log
 from api.admin import AdminController
 from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
@@ -82,6 +83,7 @@ def create_app(settings: Settings) -> Litestar:
             "ctx": Provide(provide_caller),
         },
         before_send=[response_headers(lambda: swagger.content_security_policy)],
+        middleware=[access_log],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,

@@ -6,6 +6,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from api.access_log import USER_ID
 from api.middleware import request_ids
 from application.context import RequestContext
 from application.errors import Unauthenticated
@@ -34,6 +35,7 @@ async def provide_caller(request: Request[object, object, State], services: Serv
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
     claims = await authenticate(token.strip(), services)
+    request.scope["state"][USER_ID] = str(claims.actor.user_id)
     await within_api_limit(claims, services)
     anonymous = provide_anonymous(request)
     return RequestContext(

@@ -26,8 +26,10 @@ from infrastructure.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
-# How long a stopping worker waits for the jobs it is running (they are delivered again if cut short).
-SHUTDOWN_SECONDS = 15.0
+# How long a stopping worker waits for the jobs it is running (they are delivered again if cut short), and for
+# its connections to close.
+SHUTDOWN_SECONDS = 10.0
+CLOSE_SECONDS = 3.0
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -65,7 +67,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         try:
             await _receive(broker, settings, stop)
         finally:
-            await broker.shutdown()
+            with contextlib.suppress(Exception, TimeoutError):
+                await asyncio.wait_for(broker.shutdown(), CLOSE_SECONDS)
             await gateway.aclose()
 
 
@@ -89,8 +92,11 @@ async def _receive(broker: RefundStreamBroker, settings: Settings, stop: asyncio
             await asyncio.wait({listening, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stopping.done():
                 finish.set()
-                with contextlib.suppress(Exception, TimeoutError):
-                    await asyncio.wait_for(listening, SHUTDOWN_SECONDS + 5)
+                # Bounded: whatever does not finish in time is left unacknowledged and delivered again.
+                finished, _ = await asyncio.wait({listening}, timeout=SHUTDOWN_SECONDS + 2)
+                if not finished:
+                    listening.cancel()
+                    log.warning("the worker stopped with jobs unfinished; they will be delivered again")
                 return
             stopping.cancel()
             listening.result()

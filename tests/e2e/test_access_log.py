@@ -1,0 +1,35 @@
+"""One access log line per request, with what an operator needs and nothing a client sent as a secret."""
+
+import logging
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from tests.e2e.helpers import Client, bearer, create_task
+
+Session = dict[str, Any]
+
+
+async def test_each_request_logs_ids_user_route_status_and_latency(
+    client: Client, alice: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    task = await create_task(client, alice)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="taskflow.access"):
+        response = await client.get(
+            f"/tasks/{task['id']}?version=1", headers=bearer(alice) | {"X-Correlation-ID": "order-42"}
+        )
+        missing = await client.get(f"/tasks/{uuid4()}", headers=bearer(alice))
+    lines = [record for record in caplog.records if record.name == "taskflow.access"]
+    assert len(lines) == 2
+    first = lines[0]
+    assert first.requestId == response.headers["x-request-id"]  # type: ignore[attr-defined]
+    assert first.correlationId == "order-42"  # type: ignore[attr-defined]
+    assert first.userId == alice["user"]["id"]  # type: ignore[attr-defined]
+    assert (first.method, first.route, first.status) == ("GET", "/tasks/{task_id}", 200)  # type: ignore[attr-defined]
+    assert first.latencyMs >= 0  # type: ignore[attr-defined]
+    assert lines[1].status == missing.status_code  # type: ignore[attr-defined]
+    text = " ".join(str(record.__dict__) for record in lines)
+    assert alice["accessToken"] not in text
+    assert task["id"] not in text, "the route is the template, not the path"
