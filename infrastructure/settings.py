@@ -183,6 +183,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_JOB_REDELIVERY_SECONDS", _positive_float, 60.0, "a positive number of seconds"
         ),
         worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
+        database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
+        database_timeout_seconds=_parse(
+            env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"
+        ),
         redis_namespace=_parse(env, "TASKFLOW_REDIS_NAMESPACE", _namespace, "taskflow", "letters, digits, - and _"),
         cors_origins=_parse(env, "TASKFLOW_CORS_ORIGINS", _origins, (), "comma-separated http(s):// origins"),
         log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
