@@ -70,7 +70,11 @@ async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: 
             for process in (first, second):
                 if process is not None and process.poll() is None:
                     process.send_signal(signal.SIGTERM)
-                    process.wait(30)
+                    try:
+                        process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()  # never left behind, even when it failed to stop
+                        raise
     assert (found.status, found.attempts) == (RefundStatus.SUCCEEDED, 1), log.read_text()
     assert [call.key for call in gateway.calls] == [str(refund.id)] * 2
     assert gateway.paid(str(refund.id)) == 1
