@@ -42,8 +42,6 @@ from infrastructure.settings import Environment, Settings, SettingsError, load_s
 from infrastructure.unit_of_work import PostgresUnitOfWork
 from infrastructure.worker import run_worker
 
-SHUTDOWN_SECONDS = 20
-
 
 @contextmanager
 def resolved_settings() -> Iterator[Settings]:
@@ -242,6 +240,7 @@ def _serve(settings: Settings) -> None:
         port=settings.port,
         interface=Interfaces.ASGI,
         workers=settings.workers,
+        workers_kill_timeout=max(1, round(settings.shutdown_seconds)),
         log_access=False,
     ).serve()
 
@@ -295,11 +294,11 @@ def run() -> None:
             subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
             for command in ("projector", "scheduler", "worker", "serve")
         ]
-        _supervise(children)
+        _supervise(children, settings.shutdown_seconds)
 
 
-def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
-    """Wait until a child exits or we are told to stop; then stop every child, in reverse order of start."""
+def _supervise(children: list[subprocess.Popen[bytes]], shutdown_seconds: float) -> None:
+    """Wait until a child exits or we are told to stop; then stop the children one by one, in reverse order."""
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
@@ -312,14 +311,16 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> None:
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.2)
     finally:
+        # In order: the API stops taking requests first, then the worker finishes its jobs, then the scheduler
+        # and the projector. Each gets TASKFLOW_SHUTDOWN_SECONDS (and a little more) before it is killed.
         for child in reversed(children):
             if child.poll() is None:
                 child.terminate()
-        for child in reversed(children):
             try:
-                child.wait(SHUTDOWN_SECONDS)
+                child.wait(shutdown_seconds + 5)
             except subprocess.TimeoutExpired:
                 child.kill()
+                child.wait()
 
 
 if __name__ == "__main__":

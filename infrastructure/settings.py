@@ -44,6 +44,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A job whose worker went silent (killed, hung) this long is delivered again; longer than a gateway call.
     job_redelivery_seconds: float = 60.0
     worker_concurrency: int = 8
+    # How long a stopping process may take to finish what it is doing (requests, jobs) before it is cut short.
+    shutdown_seconds: float = 20.0
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -183,6 +185,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_JOB_REDELIVERY_SECONDS", _positive_float, 60.0, "a positive number of seconds"
         ),
         worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
+        shutdown_seconds=_parse(
+            env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"
+        ),
         database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
         database_timeout_seconds=_parse(
             env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"

@@ -26,9 +26,8 @@ from infrastructure.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
-# How long a stopping worker waits for the jobs it is running (they are delivered again if cut short), and for
-# its connections to close.
-SHUTDOWN_SECONDS = 10.0
+# How long a stopping worker leaves for its connections to close, out of TASKFLOW_SHUTDOWN_SECONDS; the rest is
+# for the jobs it is running (those cut short are left unacknowledged and delivered again).
 CLOSE_SECONDS = 3.0
 
 
@@ -72,6 +71,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             await gateway.aclose()
 
 
+def _job_grace(settings: Settings) -> float:
+    return max(1.0, settings.shutdown_seconds - CLOSE_SECONDS - 2)
+
+
 async def _receive(broker: RefundStreamBroker, settings: Settings, stop: asyncio.Event) -> None:
     started = False
     while not stop.is_set():
@@ -84,7 +87,7 @@ async def _receive(broker: RefundStreamBroker, settings: Settings, stop: asyncio
                 max_async_tasks=settings.worker_concurrency,
                 ack_type=AcknowledgeType.MANUAL,
                 run_startup=False,
-                wait_tasks_timeout=SHUTDOWN_SECONDS,
+                wait_tasks_timeout=_job_grace(settings),
             )
             finish = asyncio.Event()
             listening = asyncio.create_task(receiver.listen(finish))
@@ -93,7 +96,7 @@ async def _receive(broker: RefundStreamBroker, settings: Settings, stop: asyncio
             if stopping.done():
                 finish.set()
                 # Bounded: whatever does not finish in time is left unacknowledged and delivered again.
-                finished, _ = await asyncio.wait({listening}, timeout=SHUTDOWN_SECONDS + 2)
+                finished, _ = await asyncio.wait({listening}, timeout=_job_grace(settings) + 1)
                 if not finished:
                     listening.cancel()
                     log.warning("the worker stopped with jobs unfinished; they will be delivered again")

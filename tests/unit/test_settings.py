@@ -1,0 +1,64 @@
+"""Settings from the environment: defaults, every variable read, and one clear line for a bad value."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from infrastructure.settings import Settings, SettingsError, load_settings
+
+SECRET = "x" * 40
+
+
+def settings_from(tmp_path: Path, **env: str) -> Settings:
+    return load_settings({"TASKFLOW_JWT_SECRET": SECRET, "TASKFLOW_DATA_DIR": str(tmp_path)} | env)
+
+
+class TestRefundsAndOperations:
+    def test_defaults(self, tmp_path: Path) -> None:
+        settings = settings_from(tmp_path)
+        assert (settings.refund_retry_base_seconds, settings.refund_retry_max_seconds) == (2.0, 300.0)
+        assert (settings.refund_max_attempts, settings.refund_gateway_url) == (5, None)
+        assert (settings.refund_gateway_timeout_seconds, settings.job_redelivery_seconds) == (10.0, 60.0)
+        assert (settings.worker_concurrency, settings.shutdown_seconds) == (8, 20.0)
+        assert (settings.database_pool_size, settings.database_timeout_seconds) == (10, 5.0)
+
+    def test_each_is_read(self, tmp_path: Path) -> None:
+        settings = settings_from(
+            tmp_path,
+            TASKFLOW_REFUND_GATEWAY_URL="https://pay.example.com/refunds",
+            TASKFLOW_REFUND_RETRY_BASE_SECONDS="0.5",
+            TASKFLOW_REFUND_RETRY_MAX_SECONDS="30",
+            TASKFLOW_REFUND_MAX_ATTEMPTS="7",
+            TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS="3",
+            TASKFLOW_JOB_REDELIVERY_SECONDS="9",
+            TASKFLOW_WORKER_CONCURRENCY="4",
+            TASKFLOW_SHUTDOWN_SECONDS="12",
+            TASKFLOW_DATABASE_POOL_SIZE="25",
+            TASKFLOW_DATABASE_TIMEOUT_SECONDS="1.5",
+        )
+        assert settings.refund_gateway_url == "https://pay.example.com/refunds"
+        assert (settings.refund_retry_base_seconds, settings.refund_retry_max_seconds) == (0.5, 30.0)
+        assert (settings.refund_max_attempts, settings.refund_gateway_timeout_seconds) == (7, 3.0)
+        assert (settings.job_redelivery_seconds, settings.worker_concurrency) == (9.0, 4)
+        assert (settings.shutdown_seconds, settings.database_pool_size) == (12.0, 25)
+        assert settings.database_timeout_seconds == 1.5
+
+    @pytest.mark.parametrize(
+        ("name", "value"),
+        [
+            ("TASKFLOW_REFUND_GATEWAY_URL", "ftp://pay"),
+            ("TASKFLOW_REFUND_MAX_ATTEMPTS", "0"),
+            ("TASKFLOW_REFUND_RETRY_BASE_SECONDS", "-1"),
+            ("TASKFLOW_WORKER_CONCURRENCY", "many"),
+            ("TASKFLOW_SHUTDOWN_SECONDS", "soon"),
+            ("TASKFLOW_DATABASE_POOL_SIZE", "0"),
+        ],
+    )
+    def test_a_bad_value_names_its_variable(self, tmp_path: Path, name: str, value: str) -> None:
+        with pytest.raises(SettingsError, match=f"^{re.escape(name)}="):
+            settings_from(tmp_path, **{name: value})
+
+    def test_redelivery_must_outlast_a_gateway_call(self, tmp_path: Path) -> None:
+        with pytest.raises(SettingsError, match="^TASKFLOW_JOB_REDELIVERY_SECONDS is invalid"):
+            settings_from(tmp_path, TASKFLOW_JOB_REDELIVERY_SECONDS="5", TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS="10")
