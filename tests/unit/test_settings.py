@@ -60,5 +60,5 @@ class TestRefundsAndOperations:
             settings_from(tmp_path, **{name: value})
 
     def test_redelivery_must_outlast_a_gateway_call(self, tmp_path: Path) -> None:
-        with pytest.raises(SettingsError, match="^TASKFLOW_JOB_REDELIVERY_SECONDS is invalid"):
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_JOB_REDELIVERY_SECONDS is invalid"):
             settings_from(tmp_path, TASKFLOW_JOB_REDELIVERY_SECONDS="5", TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS="10")
