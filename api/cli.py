@@ -39,6 +39,7 @@ from infrastructure.projector import run_projector
 from infrastructure.rebuild import PROJECTIONS, REBUILDABLE, rebuild
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
+from infrastructure.signals import run_bounded
 from infrastructure.unit_of_work import PostgresUnitOfWork
 from infrastructure.worker import run_worker
 
@@ -263,7 +264,7 @@ def projector() -> None:
 def worker() -> None:
     """Run refund jobs from the queue (Taskiq, Redis stream; any number of workers may run)."""
     with resolved_settings() as settings:
-        asyncio.run(run_worker(settings))
+        run_bounded(run_worker(settings), grace_seconds=3.0)
 
 
 @main.command()
