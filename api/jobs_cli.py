@@ -58,7 +58,7 @@ async def _all_dead_letters(services: Services) -> list[RefundView]:
             return found
 
 
-def register(main: click.Group, resolved_settings: Callable[[], "contextlib.AbstractContextManager[Settings]"]) -> None:
+def register(main: click.Group, resolved_settings: Callable[[], contextlib.AbstractContextManager[Settings]]) -> None:
     """Add the `jobs` group to the command line."""
 
     @main.group()
@@ -97,10 +97,14 @@ def register(main: click.Group, resolved_settings: Callable[[], "contextlib.Abst
         """Take every dead letter off the queue (each stays FAILED in its history)."""
 
         async def purge(services: Services) -> int:
-            letters = await _all_dead_letters(services)
-            for refund in letters:
-                await dismiss_dead_letter(refund.id, OPERATOR, services)
-            return len(letters)
+            purged = 0
+            for refund in await _all_dead_letters(services):
+                try:
+                    await dismiss_dead_letter(refund.id, OPERATOR, services)
+                except RefundNotFailed:
+                    continue  # retried meanwhile: no longer a dead letter
+                purged += 1
+            return purged
 
         with resolved_settings() as settings:
             click.echo(f"purged {_with_services(settings, purge)} dead letter(s)")
