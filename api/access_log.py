@@ -19,7 +19,7 @@ USER_ID = "access_user_id"  # where provide_caller leaves the caller's id in the
 
 def access_log(app: ASGIApp) -> ASGIApp:
     async def logged(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != ScopeType.HTTP or not log.isEnabledFor(logging.INFO):
             await app(scope, receive, send)
             return
         started = time.perf_counter()
