@@ -16,6 +16,7 @@ from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, free_port, taskflow
 
 WRITERS = 4
+SERVER_USER = "pgserver" if os.geteuid() == 0 else None  # pgserver runs its server as this user under root
 SECONDS = 8.0
 
 
@@ -26,6 +27,23 @@ def pg_ctl() -> Path:
 
 
 def test_a_database_restart_loses_no_acknowledged_write(settings: Settings, tmp_path: Path) -> None:
+    assert settings.redis_url
+    try:
+        restart_survived(settings, tmp_path)
+    finally:
+        # pg_ctl's restart started a server pgserver does not know it owns: stop it here.
+        subprocess.run(
+            [str(pg_ctl()), "-D", str(tmp_path / "private" / "postgres"), "stop", "-m", "immediate"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+            user=SERVER_USER,
+            check=False,
+        )
+
+
+def restart_survived(settings: Settings, tmp_path: Path) -> None:
     assert settings.redis_url
     with embedded_postgres(tmp_path / "private") as database_url:
         apply_migrations(database_url)
@@ -86,7 +104,7 @@ async def write_while_restarting(url: str, headers: dict[str, str], data_dir: Pa
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=60,
-            user="pgserver" if os.geteuid() == 0 else None,  # pgserver runs its server as this user under root
+            user=SERVER_USER,
         )
         assert done.returncode == 0, log.read_text() if log.exists() else "pg_ctl failed"
 
