@@ -162,8 +162,8 @@ class UserReadModel(Protocol):
 class RefundReadModel(Protocol):
     async def get(self, refund_id: UUID) -> RefundView | None: ...
 
-    async def owner(self, refund_id: UUID) -> UUID | None:
-        """Whose task the refund pays back (None: no such refund)."""
+    async def get_with_owner(self, refund_id: UUID) -> tuple[RefundView, UUID] | None:
+        """The refund and whose task it pays back, in one read (None: no such refund)."""
         ...
 
     async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:

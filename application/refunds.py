@@ -63,11 +63,10 @@ async def request_refund(
 async def get_refund(refund_id: UUID, ctx: RequestContext, services: Services) -> RefundView:
     """One refund, for the owner of its task or an admin."""
     actor = acting_user(ctx)
-    owner = await services.refunds.owner(refund_id)
-    view = await services.refunds.get(refund_id) if owner is not None and actor.may_act_on(owner) else None
-    if view is None:
+    found = await services.refunds.get_with_owner(refund_id)
+    if found is None or not actor.may_act_on(found[1]):
         raise NotFound("refund")
-    return view
+    return found[0]
 
 
 def _require_admin(ctx: RequestContext) -> None:

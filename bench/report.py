@@ -214,62 +214,59 @@ def rows() -> list[Row]:
     return found
 
 
+def _line_plot(name: str, xs: list[int], lines: dict[str, list[float]], xlabel: str, ylabel: str, title: str) -> str:
+    """One PNG in bench/plots: a line per series against a logarithmic x axis; returns its file name."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for label, ys in lines.items():
+        axes.plot(xs, ys, marker="o", label=label)
+    axes.set(xscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
+    axes.set_ylim(bottom=0)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(PLOTS / name, dpi=100)
+    plt.close(figure)
+    return name
+
+
 def plot() -> list[str]:
     PLOTS.mkdir(exist_ok=True)
     made: list[str] = []
     latency = load("reads").get("latency", {})
     if latency:
         sizes = sorted(latency, key=int)
-        figure, axes = plt.subplots(figsize=(6, 4))
-        for page in ("first_page", "deep_page"):
-            for quantile in ("p50_ms", "p99_ms"):
-                axes.plot(
-                    [int(s) for s in sizes],
-                    [latency[s][page][quantile] for s in sizes],
-                    marker="o",
-                    label=f"{page.replace('_', ' ')} {quantile[:3]}",
-                )
-        axes.set(
-            xscale="log",
-            xlabel="tasks in the read model",
-            ylabel="latency (ms)",
-            title="GET /tasks?limit=20 latency against data size",
+        series = {
+            f"{page.replace('_', ' ')} {quantile[:3]}": [latency[s][page][quantile] for s in sizes]
+            for page in ("first_page", "deep_page")
+            for quantile in ("p50_ms", "p99_ms")
+        }
+        made.append(
+            _line_plot(
+                "latency_vs_size.png",
+                [int(s) for s in sizes],
+                series,
+                "tasks in the read model",
+                "latency (ms)",
+                "GET /tasks?limit=20 latency against data size",
+            )
         )
-        axes.set_ylim(bottom=0)
-        axes.legend()
-        figure.tight_layout()
-        figure.savefig(PLOTS / "latency_vs_size.png", dpi=100)
-        made.append("latency_vs_size.png")
     appends = load("writes").get("appends", {})
     if appends:
         clients = sorted(appends, key=int)
-        figure, axes = plt.subplots(figsize=(6, 4))
-        axes.plot(
-            [int(c) for c in clients],
-            [appends[c]["store"]["rate"] for c in clients],
-            marker="o",
-            label="TaskFlow EventStore",
+        series = {
+            "TaskFlow EventStore": [appends[c]["store"]["rate"] for c in clients],
+            "pgbench, same row": [appends[c]["pgbench"] for c in clients],
+            "eventsourcing (PostgreSQL)": [appends[c]["eventsourcing"] for c in clients],
+        }
+        made.append(
+            _line_plot(
+                "appends_vs_concurrency.png",
+                [int(c) for c in clients],
+                series,
+                "concurrent clients",
+                "appends per second",
+                "Append throughput against concurrency",
+            )
         )
-        axes.plot(
-            [int(c) for c in clients], [appends[c]["pgbench"] for c in clients], marker="o", label="pgbench, same row"
-        )
-        axes.plot(
-            [int(c) for c in clients],
-            [appends[c]["eventsourcing"] for c in clients],
-            marker="o",
-            label="eventsourcing (PostgreSQL)",
-        )
-        axes.set(
-            xscale="log",
-            xlabel="concurrent clients",
-            ylabel="appends per second",
-            title="Append throughput against concurrency",
-        )
-        axes.set_ylim(bottom=0)
-        axes.legend()
-        figure.tight_layout()
-        figure.savefig(PLOTS / "appends_vs_concurrency.png", dpi=100)
-        made.append("appends_vs_concurrency.png")
     return made
 
 

@@ -301,9 +301,9 @@ class MemoryRefundReadModel:
         found = self._log.refunds.get(refund_id)
         return found[0] if found else None
 
-    async def owner(self, refund_id: UUID) -> UUID | None:
+    async def get_with_owner(self, refund_id: UUID) -> tuple[RefundView, UUID] | None:
         found = self._log.refunds.get(refund_id)
-        return found[1].owner_id if found else None
+        return (found[0], found[1].owner_id) if found and found[1].owner_id else None
 
     async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
         letters = sorted(

@@ -274,11 +274,13 @@ class PostgresRefundReadModel:
             row = await cursor.fetchone()
         return _refund(row) if row else None
 
-    async def owner(self, refund_id: UUID) -> UUID | None:
+    async def get_with_owner(self, refund_id: UUID) -> tuple[RefundView, UUID] | None:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute("SELECT owner_id FROM refunds_view WHERE id = %s", (refund_id,))
+            cursor = await conn.execute(
+                f"SELECT {_REFUND_COLUMNS}, owner_id FROM refunds_view WHERE id = %s", (refund_id,)
+            )
             row = await cursor.fetchone()
-        return row[0] if row else None
+        return (_refund(row[:-1]), row[-1]) if row else None
 
     async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
         async with translated_errors(), self._pool.connection() as conn:

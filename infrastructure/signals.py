@@ -12,6 +12,7 @@ def stop_on_signals(stop: asyncio.Event | None = None) -> asyncio.Event:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
+        # Not possible off the main thread (tests drive these loops from a task) or on Windows: `stop` still works.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     return stop

@@ -1,5 +1,6 @@
 """Property: after any sequence of task commands, tasks_view holds exactly what folding the log gives."""
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -158,7 +159,8 @@ class Run:
     async def step(self, step: Step) -> None:
         """Run one command through its handler; refusals (NotFound) are expected and change nothing."""
         ctx = self.context(step.who)
-        try:
+        # Refused commands append nothing, which the final comparison checks.
+        with contextlib.suppress(NotFound, InvalidTask, TaskHasNoFee, RefundAlreadyRequested, FeeLocked):
             if isinstance(step, Create):
                 view = await create_task(step.command, ctx, self.services)
                 self.created.append(view.id)
@@ -177,8 +179,6 @@ class Run:
             else:
                 task_ids = tuple(dict.fromkeys(self.task_id(t) for t in step.targets))
                 await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.services)
-        except (NotFound, InvalidTask, TaskHasNoFee, RefundAlreadyRequested, FeeLocked):
-            pass  # refused commands append nothing, which the final comparison checks
 
     async def task_streams(self, pool: Pool) -> list[UUID]:
         """Every task stream this run's actors own, read from the log rather than from the handlers' answers."""
