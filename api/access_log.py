@@ -1,4 +1,5 @@
-"""One JSON log line per request: request and correlation ids, user, route, method, status and latency.
+"""One JSON log line per request (request and correlation ids, user, route, method, status and latency), and its
+latency in the request histogram of /metrics.
 
 The route is the path template (`/tasks/{task_id:uuid}`), never the path, so ids and query strings (which may
 hold a cursor) stay out of the logs; the user is the authenticated caller's id, set when the token is verified.
@@ -11,6 +12,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import request_ids
+from infrastructure.metrics import observe_request
 
 log = logging.getLogger("taskflow.access")
 
@@ -19,13 +21,15 @@ USER_ID = "access_user_id"  # where provide_caller leaves the caller's id in the
 
 def access_log(app: ASGIApp) -> ASGIApp:
     async def logged(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or not log.isEnabledFor(logging.INFO):
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
         status = 500
-        # Made now, so the scopes the app derives from this one share the ids (and the state the user id goes to).
-        request_id, correlation_id = request_ids(scope)
+        logging_on = log.isEnabledFor(logging.INFO)
+        if logging_on:
+            # Made now, so the scopes the app derives from this one share the ids (and the state the user id goes to).
+            request_id, correlation_id = request_ids(scope)
 
         async def sending(message: Message) -> None:
             nonlocal status
@@ -36,17 +40,21 @@ def access_log(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, sending)
         finally:
-            log.info(
-                "request",
-                extra={
-                    "requestId": request_id,
-                    "correlationId": correlation_id,
-                    "userId": scope.get("state", {}).get(USER_ID),
-                    "method": scope.get("method"),
-                    "route": scope.get("path_template") or "(unrouted)",
-                    "status": status,
-                    "latencyMs": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            seconds = time.perf_counter() - started
+            route = scope.get("path_template") or "(unrouted)"
+            observe_request(scope["method"], route, status, seconds)
+            if logging_on:
+                log.info(
+                    "request",
+                    extra={
+                        "requestId": request_id,
+                        "correlationId": correlation_id,
+                        "userId": scope.get("state", {}).get(USER_ID),
+                        "method": scope.get("method"),
+                        "route": route,
+                        "status": status,
+                        "latencyMs": round(seconds * 1000, 2),
+                    },
+                )
 
     return logged

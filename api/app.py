@@ -19,6 +19,7 @@ from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
 from api.docs import StrictSwagger
 from api.health import health, ready
+from api.metrics import metrics
 from api.middleware import response_headers
 from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
@@ -66,7 +67,7 @@ def create_app(settings: Settings) -> Litestar:
                 await upkeep
 
     swagger = StrictSwagger()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             SessionController,
@@ -76,6 +77,7 @@ def create_app(settings: Settings) -> Litestar:
             AdminController,
             health,
             ready,
+            metrics,
         ],
         lifespan=[runtime],
         dependencies={
@@ -83,7 +85,6 @@ def create_app(settings: Settings) -> Litestar:
             "ctx": Provide(provide_caller),
         },
         before_send=[response_headers(lambda: swagger.content_security_policy)],
-        middleware=[access_log],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,
@@ -99,4 +100,9 @@ def create_app(settings: Settings) -> Litestar:
             ),
         ),
         debug=False,
+        logging_config=None,  # the process's own (infrastructure.logs): JSON lines, TASKFLOW_LOG_LEVEL
     )
+    # Outermost, around Litestar's router and exception handling: requests no route takes (404, 405) and those
+    # refused before their handler are logged and measured too.
+    app.asgi_handler = access_log(app.asgi_handler)
+    return app

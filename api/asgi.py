@@ -3,9 +3,12 @@
 from litestar import Litestar
 
 from api.app import create_app
+from infrastructure.logs import configure_logging
 from infrastructure.settings import load_settings
 
 
 def app_from_env() -> Litestar:
     """Factory granian calls in each worker process."""
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

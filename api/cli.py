@@ -32,6 +32,7 @@ from infrastructure.audit import Report, verify_log
 from infrastructure.bootstrap import open_runtime
 from infrastructure.embedded import with_servers
 from infrastructure.logs import configure_logging
+from infrastructure.metrics import shared_directory
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
 from infrastructure.projection_status import FOLLOWERS, INLINE, projection_states
@@ -230,10 +231,15 @@ async def _history(database_url: str, stream_id: UUID) -> list[str]:
 
 
 def _serve(settings: Settings) -> None:
+    os.environ.update(_child_environment(settings))
+    with shared_directory():  # the granian workers' metrics, summed by whichever answers /metrics
+        _granian(settings)
+
+
+def _granian(settings: Settings) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    os.environ.update(_child_environment(settings))
     Granian(
         "api.asgi:app_from_env",
         factory=True,
@@ -291,11 +297,12 @@ def run() -> None:
         if settings.env is not Environment.PRODUCTION:
             for login in (ADMIN, USER):
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
-        children = [
-            subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
-            for command in ("projector", "scheduler", "worker", "serve")
-        ]
-        _supervise(children, settings.shutdown_seconds)
+        with shared_directory():  # one metrics directory for every child: /metrics counts them all
+            children = [
+                subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
+                for command in ("projector", "scheduler", "worker", "serve")
+            ]
+            _supervise(children, settings.shutdown_seconds)
 
 
 def _supervise(children: list[subprocess.Popen[bytes]], shutdown_seconds: float) -> None:

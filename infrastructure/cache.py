@@ -25,6 +25,7 @@ from uuid import UUID
 import msgspec
 
 from application.views import TaskListing, TaskRows, TaskStats, TaskView
+from infrastructure.metrics import count_cache_read
 from infrastructure.read_models import PostgresTaskReadModel
 from infrastructure.redis_guard import RedisGuard, RedisUnavailable
 
@@ -86,6 +87,7 @@ class TaskCache:
     async def read(self, scope: str, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         """The bytes cached for `name` under the current generation of `scope`, computed on a miss."""
         if not await self._flush():
+            count_cache_read("bypass")
             return await compute()  # until this instance's own invalidations are out, its reads skip the cache
         prefix = f"{self._prefix}:{scope}:{name}:"
         try:
@@ -93,11 +95,14 @@ class TaskCache:
                 self._fetch(keys=[self.generation_key(scope)], args=[prefix, time.time_ns(), GENERATION_TTL_SECONDS])
             )
         except RedisUnavailable:
+            count_cache_read("bypass")
             return await compute()
         if cached is not None:
             self.hits += 1
+            count_cache_read("hit")
             return bytes(cached)
         self.misses += 1
+        count_cache_read("miss")
         return await self._single_flight(prefix + generation.decode(), compute)
 
     async def _single_flight(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:

@@ -33,6 +33,7 @@ RETURNING stream_id, version, position
 class PostgresEventStore:
     def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
         self._conn = conn
+        self.appended: list[str] = []  # the types of the events appended, for metrics once the transaction commits
 
     async def _heads(self, appends: Sequence[StreamAppend]) -> dict[UUID, bytes]:
         existing = [a for a in appends if a.expected_version > 0]
@@ -71,6 +72,7 @@ class PostgresEventStore:
         positions = {(stream_id, version): position for stream_id, version, position in await cursor.fetchall()}
         recorded = [msgspec.structs.replace(r, position=positions[(r.stream_id, r.version)]) for r in records]
         await project_inline(self._conn, recorded)
+        self.appended.extend(r.type for r in records)
         return recorded
 
     async def load(

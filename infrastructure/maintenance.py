@@ -6,6 +6,7 @@ import logging
 
 from application.cursors import WALK_RETENTION
 from infrastructure.bootstrap import Runtime
+from infrastructure.metrics import record_pool
 from infrastructure.revocations import REPUBLISH_SECONDS
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _wait(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Until the next round; meanwhile, send cache invalidations Redis did not take, every half second."""
+    """Until the next round; meanwhile, every half second, send cache invalidations Redis did not take and
+    record the pool's state for /metrics."""
     for _ in range(int(REPUBLISH_SECONDS / INVALIDATION_RETRY_SECONDS)):
+        record_pool(runtime.pool.get_stats())
         if runtime.cache is not None and runtime.cache.holding_invalidations:
             await runtime.cache.flush()
         with contextlib.suppress(TimeoutError):

@@ -14,6 +14,7 @@ from application.errors import EmailTaken
 from application.views import UserView
 from domain.values import Role
 from infrastructure.event_store import PostgresEventStore
+from infrastructure.metrics import count_appended
 from infrastructure.postgres import Pool, translated_errors
 
 
@@ -151,3 +152,5 @@ class PostgresUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         await self._stack.__aexit__(exc_type, exc, tb)
+        if exc_type is None:
+            count_appended(self.events.appended)  # committed: the stack exited without raising

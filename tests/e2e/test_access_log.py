@@ -33,3 +33,16 @@ async def test_each_request_logs_ids_user_route_status_and_latency(
     text = " ".join(str(record.__dict__) for record in lines)
     assert alice["accessToken"] not in text
     assert task["id"] not in text, "the route is the template, not the path"
+
+
+async def test_requests_no_route_takes_are_logged_too(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="taskflow.access"):
+        missing = await client.get("/no/such/path?token=secret-in-query")
+        refused = await client.delete("/health")
+    lines = [record for record in caplog.records if record.name == "taskflow.access"]
+    assert [(line.route, line.status) for line in lines] == [  # type: ignore[attr-defined]
+        ("(unrouted)", missing.status_code),
+        ("(unrouted)", refused.status_code),
+    ]
+    assert (missing.status_code, refused.status_code) == (404, 405)
+    assert "secret-in-query" not in " ".join(str(record.__dict__) for record in lines)

@@ -1,0 +1,214 @@
+"""Prometheus metrics: what each process counts, and what the database knows for the whole deployment.
+
+Process metrics (requests, appended events, cache reads, pool connections) are prometheus_client metrics. With
+PROMETHEUS_MULTIPROC_DIR set they live in memory-mapped files there, and a scrape reports the sum over every
+process that writes to that directory: `taskflow serve` sets one up for its granian workers, `taskflow run` one for
+all of its children, so a scrape answered by any worker counts them all.
+
+Deployment metrics (projection lag, refund jobs, dead letters) are read from PostgreSQL when scraped, so every API
+instance gives the same answer for the whole deployment, whichever process did the work.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
+
+from application.views import ProjectionState
+from infrastructure.postgres import Pool
+from infrastructure.projection_status import projection_states
+
+DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# Every metric has labels, so no value is made before a process knows where values live (see share()).
+REQUEST_SECONDS = Histogram(
+    "taskflow_http_request_duration_seconds",
+    "HTTP request latency by method, route template and status.",
+    ("method", "route", "status"),
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+EVENTS_APPENDED = Counter("taskflow_events_appended", "Events committed to the log, by type.", ("type",))
+CACHE_READS = Counter(
+    "taskflow_cache_reads", "Task cache reads: hit, miss, or bypass (Redis unavailable).", ("result",)
+)
+POOL_CONNECTIONS = Gauge(
+    "taskflow_db_pool_connections",
+    "Database pool connections: open, idle, in use, and requests waiting for one.",
+    ("state",),
+    multiprocess_mode="livesum",
+)
+
+# Methods a client may send are unbounded; the label keeps to these.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    label = method if method in METHODS else "OTHER"
+    REQUEST_SECONDS.labels(label, route, str(status)).observe(seconds)
+
+
+def count_appended(types: Iterable[str]) -> None:
+    for event_type in types:
+        EVENTS_APPENDED.labels(event_type).inc()
+
+
+def count_cache_read(result: str) -> None:
+    CACHE_READS.labels(result).inc()
+
+
+def record_pool(stats: dict[str, int]) -> None:
+    size, idle = stats.get("pool_size", 0), stats.get("pool_available", 0)
+    POOL_CONNECTIONS.labels("open").set(size)
+    POOL_CONNECTIONS.labels("idle").set(idle)
+    POOL_CONNECTIONS.labels("in_use").set(size - idle)
+    POOL_CONNECTIONS.labels("waiting").set(stats.get("requests_waiting", 0))
+
+
+@contextlib.contextmanager
+def shared_directory() -> Iterator[Path]:
+    """The directory this process and the processes it starts write their metrics to.
+
+    One named by PROMETHEUS_MULTIPROC_DIR is used as it is (it should be empty when the service starts, a tmpfs
+    say); otherwise a new one is made, exported to child processes, and removed at exit.
+    """
+    named = os.environ.get(DIRECTORY_VARIABLE)
+    if named:
+        share(Path(named))
+        yield Path(named)
+        return
+    made = Path(tempfile.mkdtemp(prefix="taskflow-metrics-"))
+    try:
+        share(made)
+        yield made
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+
+
+def share(directory: Path) -> None:
+    """Write this process's metrics to `directory`, and so those of the processes it forks or starts.
+
+    prometheus_client chooses where values live when it is imported, which the CLI does before a command runs;
+    the choice is made again here. Values made before this call would stay private: there are none, because
+    every metric has labels and a labelled value is made at its first use.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ[DIRECTORY_VARIABLE] = str(directory)
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentFigures:
+    projections: list[ProjectionState]
+    job_attempts: int
+    job_retries: int
+    jobs_pending: int
+    dead_letters: int
+
+
+_JOBS = """
+SELECT (SELECT count(*) FROM refund_jobs WHERE done_at IS NOT NULL),
+       (SELECT count(*) FROM refund_jobs WHERE attempt > 1),
+       (SELECT count(*) FROM refund_jobs WHERE done_at IS NULL),
+       (SELECT count(*) FROM refunds_view WHERE status = 'FAILED' AND NOT dismissed)
+"""
+
+
+async def deployment_figures(pool: Pool) -> DeploymentFigures:
+    states = await projection_states(pool)
+    async with pool.connection() as conn:
+        cursor = await conn.execute(_JOBS)
+        row = await cursor.fetchone()
+    attempts, retries, pending, dead = row if row else (0, 0, 0, 0)
+    return DeploymentFigures(states, int(attempts), int(retries), int(pending), int(dead))
+
+
+class _Deployment(Collector):
+    def __init__(self, figures: DeploymentFigures | None) -> None:
+        self._figures = figures
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily(
+            "taskflow_database_metrics_up", "1 if the deployment metrics below could be read from PostgreSQL."
+        )
+        up.add_metric([], 0 if self._figures is None else 1)
+        yield up
+        figures = self._figures
+        if figures is None:
+            return
+        lag = GaugeMetricFamily(
+            "taskflow_projection_lag_events",
+            "Events in the log a projection has not applied yet.",
+            labels=["projection"],
+        )
+        running = GaugeMetricFamily(
+            "taskflow_projection_running",
+            "1 while a projection is applied (inline, or a live follower).",
+            labels=["projection"],
+        )
+        for state in figures.projections:
+            lag.add_metric([state.name], state.lag)
+            running.add_metric([state.name], 0 if state.status == "stopped" else 1)
+        yield lag
+        yield running
+        yield CounterMetricFamily(
+            "taskflow_refund_job_attempts", "Refund attempts whose outcome is in the log.", value=figures.job_attempts
+        )
+        yield CounterMetricFamily(
+            "taskflow_refund_job_retries",
+            "Refund attempts after the first (scheduled retries and dead letters sent back).",
+            value=figures.job_retries,
+        )
+        yield GaugeMetricFamily(
+            "taskflow_refund_jobs_pending", "Refund attempts called for and not yet done.", value=figures.jobs_pending
+        )
+        yield GaugeMetricFamily(
+            "taskflow_dead_letters",
+            "Refunds that failed for good and are listed for an admin.",
+            value=figures.dead_letters,
+        )
+
+
+class _ThisProcess(Collector):
+    def collect(self) -> Iterable[Metric]:
+        return REGISTRY.collect()
+
+
+_PID = re.compile(r"_(\d+)\.db$")
+
+
+def _forget_dead_processes(directory: str) -> None:
+    """Drop the live gauges of processes that are gone (a restarted granian worker leaves its files behind)."""
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        found = _PID.search(path.name)
+        if found is None:
+            continue
+        pid = int(found.group(1))
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+        except PermissionError:
+            pass  # alive, and somebody else's
+
+
+def exposition(figures: DeploymentFigures | None) -> bytes:
+    """The Prometheus text format: every process sharing this one's directory, then the deployment figures."""
+    registry = CollectorRegistry()
+    directory = os.environ.get(DIRECTORY_VARIABLE)
+    if directory:
+        _forget_dead_processes(directory)
+        MultiProcessCollector(registry, directory)  # type: ignore[no-untyped-call]
+    else:
+        registry.register(_ThisProcess())
+    registry.register(_Deployment(figures))
+    return generate_latest(registry)

@@ -1,0 +1,125 @@
+"""GET /metrics: request latency per route, appended events by type, cache reads and pool connections for the
+processes of a host (summed over granian's workers), and projection lag, refund jobs and dead letters for the
+deployment."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from infrastructure.settings import Settings
+from tests.e2e.helpers import Client, bearer, create_task
+from tests.e2e.processes import base_environment, free_port, taskflow
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(text: str) -> Samples:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(client: Client) -> Samples:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return parse(response.text)
+
+
+async def test_metrics_count_requests_appends_and_cache_reads(client: Client, alice: dict[str, Any]) -> None:
+    before = await scrape(client)
+    await create_task(client, alice, title="counted")
+    for _ in range(2):
+        assert (await client.get("/tasks", headers=bearer(alice))).status_code == 200
+    after = await scrape(client)
+
+    def grew(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("taskflow_events_appended_total", type="TaskCreated") == 1
+    created = {"method": "POST", "route": "/tasks", "status": "201"}
+    assert grew("taskflow_http_request_duration_seconds_count", **created) == 1
+    assert grew("taskflow_http_request_duration_seconds_bucket", **created, le="+Inf") == 1
+    assert grew("taskflow_http_request_duration_seconds_sum", **created) > 0
+    assert grew("taskflow_cache_reads_total", result="miss") >= 1
+    assert grew("taskflow_cache_reads_total", result="hit") >= 1
+    assert value(after, "taskflow_db_pool_connections", state="open") >= 1
+
+
+async def test_a_refused_command_appends_nothing(client: Client, alice: dict[str, Any]) -> None:
+    before = await scrape(client)
+    response = await client.post("/tasks", json={"title": ""}, headers=bearer(alice))
+    assert response.status_code == 400
+    after = await scrape(client)
+    assert value(after, "taskflow_events_appended_total", type="TaskCreated") == value(
+        before, "taskflow_events_appended_total", type="TaskCreated"
+    )
+    refused = {"method": "POST", "route": "/tasks", "status": "400"}
+    assert value(after, "taskflow_http_request_duration_seconds_count", **refused) == 1 + value(
+        before, "taskflow_http_request_duration_seconds_count", **refused
+    )
+
+
+async def test_metrics_report_the_deployment_from_the_database(client: Client, alice: dict[str, Any]) -> None:
+    await create_task(client, alice)
+    samples = await scrape(client)
+    assert value(samples, "taskflow_database_metrics_up") == 1
+    for projection in ("tasks_view", "users_view", "refunds_view", "task_activity", "refund_dispatcher"):
+        assert ("taskflow_projection_lag_events", frozenset({("projection", projection)})) in samples
+    assert value(samples, "taskflow_projection_lag_events", projection="tasks_view") == 0  # inline
+    assert value(samples, "taskflow_projection_running", projection="tasks_view") == 1
+    # No projector runs in this test: the followers are stopped and behind by every event.
+    assert value(samples, "taskflow_projection_running", projection="task_activity") == 0
+    assert value(samples, "taskflow_projection_lag_events", projection="task_activity") >= 2
+    for name in ("taskflow_refund_job_attempts_total", "taskflow_refund_job_retries_total", "taskflow_dead_letters"):
+        assert any(key[0] == name for key in samples), name
+        assert value(samples, name) == 0, name
+
+
+async def test_methods_outside_http_are_one_label(client: Client) -> None:
+    await client.request("BREW", "/health")
+    samples = await scrape(client)
+    methods = {dict(labels).get("method") for name, labels in samples if name.startswith("taskflow_http_request")}
+    assert "BREW" not in methods
+    assert "OTHER" in methods
+
+
+def test_a_scrape_sums_every_worker_of_the_server(settings: Settings, tmp_path: Path) -> None:
+    """Two granian workers: whichever answers a scrape counts the requests both served."""
+    assert settings.database_url
+    assert settings.redis_url
+    directory = tmp_path / "metrics"
+    env = base_environment(
+        TASKFLOW_DATABASE_URL=settings.database_url,
+        TASKFLOW_REDIS_URL=settings.redis_url,
+        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+        TASKFLOW_WORKERS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(directory),
+        PORT=str(free_port()),
+    )
+    health = {"method": "GET", "route": "/health", "status": "200"}
+    with taskflow("serve", env, tmp_path / "api.log") as (url, _):
+        before = value(
+            parse(httpx.get(f"{url}/metrics").text), "taskflow_http_request_duration_seconds_count", **health
+        )
+        for _ in range(60):  # a new connection each time, so both workers serve some
+            assert httpx.get(f"{url}/health").status_code == 200
+        served_by = {path.name for path in directory.glob("histogram_*.db")}
+        assert len(served_by) == 2, served_by
+        for _ in range(6):
+            scraped = parse(httpx.get(f"{url}/metrics").text)
+            assert value(scraped, "taskflow_http_request_duration_seconds_count", **health) - before >= 60
+    # The workers log as the process was told to: JSON lines with the access fields (not Litestar's own format).
+    lines = [json.loads(line) for line in (tmp_path / "api.log").read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("logger") == "taskflow.access" and line["route"] == "/health"]
+    assert len(access) >= 60
+    assert {"requestId", "correlationId", "userId", "method", "status", "latencyMs"} <= set(access[0])
