@@ -31,6 +31,7 @@ from application.views import ProjectionState, event_view
 from infrastructure.audit import Report, verify_log
 from infrastructure.bootstrap import open_runtime
 from infrastructure.embedded import with_servers
+from infrastructure.heartbeat import with_heartbeat
 from infrastructure.logs import configure_logging
 from infrastructure.metrics import shared_directory
 from infrastructure.migrate import apply_migrations
@@ -263,21 +264,21 @@ def serve() -> None:
 def projector() -> None:
     """Run the log followers: asynchronous projections and the cache backstop (one active per follower)."""
     with resolved_settings() as settings:
-        asyncio.run(run_projector(settings))
+        asyncio.run(with_heartbeat(settings.heartbeat_file, run_projector(settings)))
 
 
 @main.command()
 def worker() -> None:
     """Run refund jobs from the queue (Taskiq, Redis stream; any number of workers may run)."""
     with resolved_settings() as settings:
-        run_bounded(run_worker(settings), grace_seconds=3.0)
+        run_bounded(with_heartbeat(settings.heartbeat_file, run_worker(settings)), grace_seconds=3.0)
 
 
 @main.command()
 def scheduler() -> None:
     """Dispatch refund jobs from the log: each attempt queued when due, lost ones queued again."""
     with resolved_settings() as settings:
-        asyncio.run(run_scheduler(settings))
+        asyncio.run(with_heartbeat(settings.heartbeat_file, run_scheduler(settings)))
 
 
 register_jobs(main, resolved_settings)

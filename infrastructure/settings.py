@@ -46,6 +46,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_concurrency: int = 8
     # How long a stopping process may take to finish what it is doing (requests, jobs) before it is cut short.
     shutdown_seconds: float = 20.0
+    # Touched every few seconds by the projector, scheduler and worker while they run, for container health checks.
+    heartbeat_file: Path | None = None
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -188,6 +190,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_seconds=_parse(
             env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"
         ),
+        heartbeat_file=_parse(env, "TASKFLOW_HEARTBEAT_FILE", Path, None, "a file path"),
         database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
         database_timeout_seconds=_parse(
             env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"

@@ -22,6 +22,7 @@ class TestRefundsAndOperations:
         assert (settings.refund_gateway_timeout_seconds, settings.job_redelivery_seconds) == (10.0, 60.0)
         assert (settings.worker_concurrency, settings.shutdown_seconds) == (8, 20.0)
         assert (settings.database_pool_size, settings.database_timeout_seconds) == (10, 5.0)
+        assert settings.heartbeat_file is None
 
     def test_each_is_read(self, tmp_path: Path) -> None:
         settings = settings_from(
@@ -36,6 +37,7 @@ class TestRefundsAndOperations:
             TASKFLOW_SHUTDOWN_SECONDS="12",
             TASKFLOW_DATABASE_POOL_SIZE="25",
             TASKFLOW_DATABASE_TIMEOUT_SECONDS="1.5",
+            TASKFLOW_HEARTBEAT_FILE="/run/taskflow/alive",
         )
         assert settings.refund_gateway_url == "https://pay.example.com/refunds"
         assert (settings.refund_retry_base_seconds, settings.refund_retry_max_seconds) == (0.5, 30.0)
@@ -43,6 +45,7 @@ class TestRefundsAndOperations:
         assert (settings.job_redelivery_seconds, settings.worker_concurrency) == (9.0, 4)
         assert (settings.shutdown_seconds, settings.database_pool_size) == (12.0, 25)
         assert settings.database_timeout_seconds == 1.5
+        assert settings.heartbeat_file == Path("/run/taskflow/alive")
 
     @pytest.mark.parametrize(
         ("name", "value"),
