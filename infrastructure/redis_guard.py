@@ -37,7 +37,9 @@ class RedisGuard:
                 operation.close()
             raise RedisUnavailable()
         try:
-            return await asyncio.wait_for(operation, timeout_seconds or self._timeout)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps every call in a task of its own.
+            async with asyncio.timeout(timeout_seconds or self._timeout):
+                return await operation
         except REDIS_ERRORS as exc:
             self._down_until = time.monotonic() + self._pause
             raise RedisUnavailable() from exc
