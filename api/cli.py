@@ -33,7 +33,7 @@ from infrastructure.bootstrap import open_runtime
 from infrastructure.embedded import with_servers
 from infrastructure.heartbeat import with_heartbeat
 from infrastructure.logs import configure_logging
-from infrastructure.metrics import shared_directory
+from infrastructure.metrics import serve_process_metrics, shared_directory
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
 from infrastructure.projection_status import FOLLOWERS, INLINE, projection_states
@@ -264,6 +264,7 @@ def serve() -> None:
 def projector() -> None:
     """Run the log followers: asynchronous projections and the cache backstop (one active per follower)."""
     with resolved_settings() as settings:
+        serve_process_metrics(settings.host, settings.metrics_port)
         asyncio.run(with_heartbeat(settings.heartbeat_file, run_projector(settings)))
 
 
@@ -271,6 +272,7 @@ def projector() -> None:
 def worker() -> None:
     """Run refund jobs from the queue (Taskiq, Redis stream; any number of workers may run)."""
     with resolved_settings() as settings:
+        serve_process_metrics(settings.host, settings.metrics_port)
         run_bounded(with_heartbeat(settings.heartbeat_file, run_worker(settings)), grace_seconds=3.0)
 
 
@@ -278,6 +280,7 @@ def worker() -> None:
 def scheduler() -> None:
     """Dispatch refund jobs from the log: each attempt queued when due, lost ones queued again."""
     with resolved_settings() as settings:
+        serve_process_metrics(settings.host, settings.metrics_port)
         asyncio.run(with_heartbeat(settings.heartbeat_file, run_scheduler(settings)))
 
 
@@ -298,9 +301,10 @@ def run() -> None:
         if settings.env is not Environment.PRODUCTION:
             for login in (ADMIN, USER):
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
-        with shared_directory():  # one metrics directory for every child: /metrics counts them all
+        with shared_directory():  # one metrics directory for every child: the API's /metrics counts them all
+            env = {k: v for k, v in _child_environment(settings).items() if k != "TASKFLOW_METRICS_PORT"}
             children = [
-                subprocess.Popen([sys.executable, "-m", "api.cli", command], env=_child_environment(settings))
+                subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env)
                 for command in ("projector", "scheduler", "worker", "serve")
             ]
             _supervise(children, settings.shutdown_seconds)

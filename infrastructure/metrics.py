@@ -18,7 +18,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+    values,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
@@ -104,6 +113,13 @@ def share(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[DIRECTORY_VARIABLE] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def serve_process_metrics(host: str, port: int | None) -> None:
+    """For a process without an HTTP API (projector, scheduler, worker): its own metrics at http://host:port/metrics,
+    from a thread of its own; nothing when `port` is None."""
+    if port is not None:
+        start_http_server(port, addr=host)
 
 
 @dataclass(frozen=True, slots=True)

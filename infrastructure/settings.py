@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_seconds: float = 20.0
     # Touched every few seconds by the projector, scheduler and worker while they run, for container health checks.
     heartbeat_file: Path | None = None
+    # Where the projector, scheduler and worker serve their own /metrics (the API serves it on its own port).
+    metrics_port: int | None = None
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -191,6 +193,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"
         ),
         heartbeat_file=_parse(env, "TASKFLOW_HEARTBEAT_FILE", Path, None, "a file path"),
+        metrics_port=_parse(env, "TASKFLOW_METRICS_PORT", _int_in(1, 65535), None, "a port number 1-65535"),
         database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
         database_timeout_seconds=_parse(
             env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"

@@ -2,13 +2,26 @@
 processes of a host (summed over granian's workers), and projection lag, refund jobs and dead letters for the
 deployment."""
 
+import asyncio
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from application import tasks as task_commands
+from application.context import Actor, RequestContext
+from application.refunds import RequestRefund, get_refund, request_refund
+from domain.refunds import RefundStatus
+from domain.values import Money, Role
+from infrastructure.bootstrap import open_runtime
+from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 from tests.e2e.processes import base_environment, free_port, taskflow
@@ -123,3 +136,41 @@ def test_a_scrape_sums_every_worker_of_the_server(settings: Settings, tmp_path: 
     access = [line for line in lines if line.get("logger") == "taskflow.access" and line["route"] == "/health"]
     assert len(access) >= 60
     assert {"requestId", "correlationId", "userId", "method", "status", "latencyMs"} <= set(access[0])
+
+
+async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Path) -> None:
+    """With TASKFLOW_METRICS_PORT, a process without an API (here the worker) serves what it counted itself."""
+    assert settings.database_url
+    assert settings.redis_url
+    port = free_port()
+    env = base_environment(
+        TASKFLOW_DATABASE_URL=settings.database_url,
+        TASKFLOW_REDIS_URL=settings.redis_url,
+        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+        TASKFLOW_METRICS_PORT=str(port),
+    )
+    ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="test")
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(run_scheduler(settings, stop))
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        command = [sys.executable, "-m", "api.cli", "worker"]
+        worker = await asyncio.to_thread(subprocess.Popen, command, env=env, stdout=output, stderr=output)
+    try:
+        async with open_runtime(settings) as runtime:
+            paid = task_commands.CreateTask(title="Paid", fee=Money(amount=100, currency="EUR"))
+            task = await task_commands.create_task(paid, ctx, runtime.services)
+            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+            deadline = time.monotonic() + 60
+            while (await get_refund(refund.id, ctx, runtime.services)).status is not RefundStatus.SUCCEEDED:
+                assert time.monotonic() < deadline, log.read_text()
+                await asyncio.sleep(0.1)
+        async with httpx.AsyncClient() as client:
+            samples = parse((await client.get(f"http://127.0.0.1:{port}/metrics")).text)
+        assert value(samples, "taskflow_events_appended_total", type="RefundSucceeded") == 1
+        assert value(samples, "taskflow_events_appended_total", type="TaskCreated") == 0  # not this process's
+    finally:
+        stop.set()
+        await asyncio.wait_for(scheduler, 30)
+        worker.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(worker.wait, 30) == 0, log.read_text()

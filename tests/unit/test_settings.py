@@ -23,6 +23,7 @@ class TestRefundsAndOperations:
         assert (settings.worker_concurrency, settings.shutdown_seconds) == (8, 20.0)
         assert (settings.database_pool_size, settings.database_timeout_seconds) == (10, 5.0)
         assert settings.heartbeat_file is None
+        assert settings.metrics_port is None
 
     def test_each_is_read(self, tmp_path: Path) -> None:
         settings = settings_from(
@@ -38,6 +39,7 @@ class TestRefundsAndOperations:
             TASKFLOW_DATABASE_POOL_SIZE="25",
             TASKFLOW_DATABASE_TIMEOUT_SECONDS="1.5",
             TASKFLOW_HEARTBEAT_FILE="/run/taskflow/alive",
+            TASKFLOW_METRICS_PORT="9100",
         )
         assert settings.refund_gateway_url == "https://pay.example.com/refunds"
         assert (settings.refund_retry_base_seconds, settings.refund_retry_max_seconds) == (0.5, 30.0)
@@ -46,6 +48,7 @@ class TestRefundsAndOperations:
         assert (settings.shutdown_seconds, settings.database_pool_size) == (12.0, 25)
         assert settings.database_timeout_seconds == 1.5
         assert settings.heartbeat_file == Path("/run/taskflow/alive")
+        assert settings.metrics_port == 9100
 
     @pytest.mark.parametrize(
         ("name", "value"),
@@ -56,6 +59,7 @@ class TestRefundsAndOperations:
             ("TASKFLOW_WORKER_CONCURRENCY", "many"),
             ("TASKFLOW_SHUTDOWN_SECONDS", "soon"),
             ("TASKFLOW_DATABASE_POOL_SIZE", "0"),
+            ("TASKFLOW_METRICS_PORT", "70000"),
         ],
     )
     def test_a_bad_value_names_its_variable(self, tmp_path: Path, name: str, value: str) -> None:
