@@ -80,6 +80,10 @@ class TestRun:
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
             assert (found["status"], found["attempts"]) == ("SUCCEEDED", 1)
+            # The children share one metrics directory: the API's /metrics counts what the worker appended.
+            while 'taskflow_events_appended_total{type="RefundSucceeded"} 1.0' not in httpx.get(f"{url}/metrics").text:
+                assert time.monotonic() < deadline, "the worker's appends are not in the API's /metrics"
+                time.sleep(0.1)
 
         # A second start keeps the data and does not seed again.
         with taskflow("run", env, tmp_path / "again.log") as (url, _):
