@@ -5,6 +5,7 @@ The route is the path template (`/tasks/{task_id:uuid}`), never the path, so ids
 hold a cursor) stay out of the logs; the user is the authenticated caller's id, set when the token is verified.
 """
 
+import asyncio
 import logging
 import time
 
@@ -17,6 +18,7 @@ from infrastructure.metrics import observe_request
 log = logging.getLogger("taskflow.access")
 
 USER_ID = "access_user_id"  # where provide_caller leaves the caller's id in the scope's state
+CLIENT_GONE = 499  # nginx's "client closed request": logged and measured for a request cancelled unanswered
 
 
 def access_log(app: ASGIApp) -> ASGIApp:
@@ -39,10 +41,17 @@ def access_log(app: ASGIApp) -> ASGIApp:
 
         try:
             await app(scope, receive, sending)
+        except asyncio.CancelledError:
+            if status == 500:
+                status = CLIENT_GONE  # cancelled before it answered: the client went away, not a server error
+            raise
         finally:
             seconds = time.perf_counter() - started
             route = scope.get("path_template") or "(unrouted)"
-            observe_request(scope["method"], route, status, seconds)
+            try:
+                observe_request(scope["method"], route, status, seconds)
+            except Exception:  # the metrics files (a full disk, say) must not cost the request or its log line
+                log.warning("request not recorded in the metrics", exc_info=True)
             if logging_on:
                 log.info(
                     "request",

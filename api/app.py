@@ -26,7 +26,7 @@ from api.refunds import RefundController
 from api.tasks import TaskController
 from api.users import UserController
 from infrastructure.bootstrap import open_runtime
-from infrastructure.maintenance import keep_up
+from infrastructure.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -60,11 +60,12 @@ def create_app(settings: Settings) -> Litestar:
             app.state.runtime = opened
             stop = asyncio.Event()
             upkeep = asyncio.create_task(keep_up(opened, stop), name="upkeep")
+            gauges = asyncio.create_task(record_pool_state(opened, stop), name="pool gauges")
             try:
                 yield
             finally:
                 stop.set()
-                await upkeep
+                await asyncio.gather(upkeep, gauges)
 
     swagger = StrictSwagger()
     app = Litestar(

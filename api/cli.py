@@ -302,7 +302,9 @@ def run() -> None:
             for login in (ADMIN, USER):
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")
         with shared_directory():  # one metrics directory for every child: the API's /metrics counts them all
-            env = {k: v for k, v in _child_environment(settings).items() if k != "TASKFLOW_METRICS_PORT"}
+            # The children share the API's metrics and run side by side: no port or heartbeat file of their own.
+            private = ("TASKFLOW_METRICS_PORT", "TASKFLOW_HEARTBEAT_FILE")
+            env = {k: v for k, v in _child_environment(settings).items() if k not in private}
             children = [
                 subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env)
                 for command in ("projector", "scheduler", "worker", "serve")

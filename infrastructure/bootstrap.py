@@ -11,6 +11,7 @@ from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.log_reader import PostgresEventLog
+from infrastructure.metrics import DeploymentFiguresCache
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.projection_status import PostgresProjectionMonitor
 from infrastructure.rate_limits import SharedLimits
@@ -27,6 +28,10 @@ from infrastructure.settings import Settings
 from infrastructure.system import RandomIds, SystemClock
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
+# How stale /metrics' deployment figures may be, and how long one read of them may take.
+FIGURES_MAX_AGE_SECONDS = 5.0
+FIGURES_TIMEOUT_SECONDS = 2.0
+
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
@@ -37,6 +42,7 @@ class Runtime:
     redis: aioredis.Redis
     revocations: RedisRevokedAccessTokens
     cache: TaskCache | None
+    deployment_figures: DeploymentFiguresCache
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -90,6 +96,15 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
             )
-            yield Runtime(services=services, pool=pool, redis=client, revocations=revocations, cache=cache)
+            yield Runtime(
+                services=services,
+                pool=pool,
+                redis=client,
+                revocations=revocations,
+                cache=cache,
+                deployment_figures=DeploymentFiguresCache(
+                    pool, max_age_seconds=FIGURES_MAX_AGE_SECONDS, timeout_seconds=FIGURES_TIMEOUT_SECONDS
+                ),
+            )
         finally:
             await client.aclose()

@@ -3,23 +3,34 @@ while the process's event loop runs, removed when it stops. A container health c
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 5.0
 
 
 async def with_heartbeat(path: Path | None, main: Coroutine[Any, Any, None]) -> None:
-    """Run `main`, touching `path` every BEAT_SECONDS meanwhile (nothing when `path` is None)."""
+    """Run `main`, touching `path` every BEAT_SECONDS meanwhile (nothing when `path` is None).
+
+    The first touch happens before `main` starts, so a path that cannot be written stops the process at once
+    with the reason, rather than leaving it running and forever unhealthy.
+    """
     if path is None:
         await main
         return
+    path.touch()  # noqa: ASYNC240 (a touch takes microseconds; a thread could race the unlink below)
 
     async def beat() -> None:
         while True:
-            await asyncio.to_thread(path.touch)
             await asyncio.sleep(BEAT_SECONDS)
+            try:
+                path.touch()  # noqa: ASYNC240
+            except OSError:
+                log.warning("heartbeat file %s could not be touched", path, exc_info=True)
 
     beating = asyncio.create_task(beat(), name="heartbeat")
     try:
@@ -28,4 +39,4 @@ async def with_heartbeat(path: Path | None, main: Coroutine[Any, Any, None]) -> 
         beating.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await beating
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        path.unlink(missing_ok=True)  # noqa: ASYNC240

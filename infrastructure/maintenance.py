@@ -51,13 +51,20 @@ async def keep_up(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 async def _wait(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Until the next round; meanwhile, every half second, send cache invalidations Redis did not take and
-    record the pool's state for /metrics."""
+    """Until the next round; meanwhile, send cache invalidations Redis did not take, every half second."""
     for _ in range(int(REPUBLISH_SECONDS / INVALIDATION_RETRY_SECONDS)):
-        record_pool(runtime.pool.get_stats())
         if runtime.cache is not None and runtime.cache.holding_invalidations:
             await runtime.cache.flush()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), INVALIDATION_RETRY_SECONDS)
         if stop.is_set():
             return
+
+
+async def record_pool_state(runtime: Runtime, stop: asyncio.Event) -> None:
+    """The pool's connections for /metrics, every half second until `stop` is set (in a task of its own, so a
+    long upkeep round does not leave the figures stale)."""
+    while not stop.is_set():
+        record_pool(runtime.pool.get_stats())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), INVALIDATION_RETRY_SECONDS)

@@ -9,11 +9,15 @@ Deployment metrics (projection lag, refund jobs, dead letters) are read from Pos
 instance gives the same answer for the whole deployment, whichever process did the work.
 """
 
+import asyncio
 import contextlib
+import logging
+import math
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +33,7 @@ from prometheus_client import (
     values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
@@ -36,8 +41,10 @@ from application.views import ProjectionState
 from infrastructure.postgres import Pool
 from infrastructure.projection_status import projection_states
 
+log = logging.getLogger(__name__)
+
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 # Every metric has labels, so no value is made before a process knows where values live (see share()).
 REQUEST_SECONDS = Histogram(
@@ -48,7 +55,9 @@ REQUEST_SECONDS = Histogram(
 )
 EVENTS_APPENDED = Counter("taskflow_events_appended", "Events committed to the log, by type.", ("type",))
 CACHE_READS = Counter(
-    "taskflow_cache_reads", "Task cache reads: hit, miss, or bypass (Redis unavailable).", ("result",)
+    "taskflow_cache_reads",
+    "Task cache reads: hit, miss, or bypass (Redis unavailable, or this process's invalidations held back).",
+    ("result",),
 )
 POOL_CONNECTIONS = Gauge(
     "taskflow_db_pool_connections",
@@ -103,16 +112,24 @@ def shared_directory() -> Iterator[Path]:
         shutil.rmtree(made, ignore_errors=True)
 
 
+_shared: Path | None = None
+
+
 def share(directory: Path) -> None:
     """Write this process's metrics to `directory`, and so those of the processes it forks or starts.
 
     prometheus_client chooses where values live when it is imported, which the CLI does before a command runs;
-    the choice is made again here. Values made before this call would stay private: there are none, because
-    every metric has labels and a labelled value is made at its first use.
+    the choice is made again here (once per directory). Every metric has labels, and a labelled value is made at
+    its first use, so values made from now on live in the directory; any made before stay in this process's
+    memory (`taskflow run` seeds before it shares, and never serves them).
     """
+    global _shared
+    if _shared == directory:
+        return
     directory.mkdir(parents=True, exist_ok=True)
     os.environ[DIRECTORY_VARIABLE] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    _shared = directory
 
 
 def serve_process_metrics(host: str, port: int | None) -> None:
@@ -146,6 +163,32 @@ async def deployment_figures(pool: Pool) -> DeploymentFigures:
         row = await cursor.fetchone()
     attempts, retries, pending, dead = row if row else (0, 0, 0, 0)
     return DeploymentFigures(states, int(attempts), int(retries), int(pending), int(dead))
+
+
+class DeploymentFiguresCache:
+    """The deployment figures read at most once per `max_age_seconds` by this process, however many scrapes
+    arrive: scrapes, hurried or many, never take more than one pooled connection from the requests."""
+
+    def __init__(self, pool: Pool, max_age_seconds: float, timeout_seconds: float) -> None:
+        self._pool = pool
+        self._max_age = max_age_seconds
+        self._timeout = timeout_seconds
+        self._lock = asyncio.Lock()
+        self._figures: DeploymentFigures | None = None
+        self._read_at = -math.inf
+
+    async def get(self) -> DeploymentFigures | None:
+        """The latest figures; None when PostgreSQL did not give them in time at the last try."""
+        async with self._lock:
+            if time.monotonic() - self._read_at >= self._max_age:
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        self._figures = await deployment_figures(self._pool)
+                except Exception:  # a scrape answers with what this process knows; the gap is a metric of its own
+                    log.warning("deployment metrics unavailable", exc_info=True)
+                    self._figures = None
+                self._read_at = time.monotonic()
+            return self._figures
 
 
 class _Deployment(Collector):

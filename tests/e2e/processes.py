@@ -28,7 +28,8 @@ def free_port() -> int:
 
 
 def base_environment(**overrides: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in ("HOST", "PORT")}
+    own = ("HOST", "PORT", "PROMETHEUS_MULTIPROC_DIR")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in own}
     return clean | {"TASKFLOW_JWT_SECRET": TEST_SECRET.decode()} | overrides
 
 

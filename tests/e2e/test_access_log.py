@@ -1,11 +1,14 @@
 """One access log line per request, with what an operator needs and nothing a client sent as a secret."""
 
+import asyncio
 import logging
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from litestar.types import Message, Receive, Scope, Send
 
+from api.access_log import CLIENT_GONE, access_log
 from tests.e2e.helpers import Client, bearer, create_task
 
 Session = dict[str, Any]
@@ -46,3 +49,27 @@ async def test_requests_no_route_takes_are_logged_too(client: Client, caplog: py
     ]
     assert (missing.status_code, refused.status_code) == (404, 405)
     assert "secret-in-query" not in " ".join(str(record.__dict__) for record in lines)
+
+
+async def test_a_request_cancelled_unanswered_is_499_not_a_server_error(caplog: pytest.LogCaptureFixture) -> None:
+    entered = asyncio.Event()
+
+    async def hanging(scope: Scope, receive: Receive, send: Send) -> None:
+        entered.set()
+        await asyncio.sleep(3600)
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope = {"type": "http", "method": "GET", "path": "/tasks", "headers": [], "state": {}, "path_template": "/tasks"}
+    with caplog.at_level(logging.INFO, logger="taskflow.access"):
+        request: asyncio.Task[None] = asyncio.create_task(access_log(hanging)(scope, receive, send))  # type: ignore[arg-type]
+        await entered.wait()
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+    (line,) = [record for record in caplog.records if record.name == "taskflow.access"]
+    assert line.status == CLIENT_GONE == 499  # type: ignore[attr-defined]

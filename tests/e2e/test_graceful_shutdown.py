@@ -76,11 +76,11 @@ def test_the_api_answers_a_request_in_flight_at_sigterm(settings: Settings, tmp_
                 )
             )
             creating.start()
-            time.sleep(1.0)
+            waiting_on_lock(settings.database_url)
             server.send_signal(signal.SIGTERM)
             time.sleep(1.5)
-            with pytest.raises(httpx.TransportError):  # no longer taking connections
-                httpx.get(f"{url}/health", timeout=1)
+            with pytest.raises(httpx.ConnectError):  # no longer taking connections
+                httpx.get(f"{url}/health", timeout=5)
             holder.rollback()  # the create goes on
             creating.join(30)
         assert [answer.status_code for answer in answers] == [201], log.read_text()
@@ -92,6 +92,18 @@ def test_the_api_answers_a_request_in_flight_at_sigterm(settings: Settings, tmp_
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def waiting_on_lock(database_url: str) -> None:
+    """Until another session (the API's create) waits for a lock: the request is in flight."""
+    deadline = time.monotonic() + 30
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        while conn.execute(waiting).fetchone() != (1,):
+            assert time.monotonic() < deadline, "the create never reached the held lock"
+            time.sleep(0.05)
 
 
 async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settings: Settings, tmp_path: Path) -> None:
@@ -107,10 +119,10 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
             TASKFLOW_JOB_REDELIVERY_SECONDS="6",
         )
 
-        def worker() -> subprocess.Popen[bytes]:
+        def worker(**extra: str) -> subprocess.Popen[bytes]:
             with log.open("ab") as output:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "api.cli", "worker"], env=env, stdout=output, stderr=output
+                    [sys.executable, "-m", "api.cli", "worker"], env=env | extra, stdout=output, stderr=output
                 )
 
         scheduler = asyncio.create_task(run_scheduler(tuned, stop))
@@ -129,8 +141,13 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
                 found = await get_refund(refund.id, ctx, runtime.services)
                 assert (found.status, found.attempts) == (RefundStatus.SUCCEEDED, 1), log.read_text()
                 # Acknowledged: a worker listening past the redelivery timeout is not handed the job again.
-                second = worker()
-                await asyncio.sleep(8)
+                listening = tmp_path / "second.alive"
+                second = worker(TASKFLOW_HEARTBEAT_FILE=str(listening))
+                deadline = time.monotonic() + 60
+                while not listening.exists():
+                    assert time.monotonic() < deadline, log.read_text()
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(6 + 2)  # the redelivery timeout, and a reclaim round
         finally:
             stop.set()
             await asyncio.wait_for(scheduler, 30)
