@@ -11,7 +11,7 @@ from api.middleware import request_ids
 from application.context import RequestContext
 from application.errors import Unauthenticated
 from application.services import Services
-from application.sessions import authenticate, within_api_limit
+from application.sessions import admit, verify_access
 
 # Named dependencies: resolved by parameter name from the app's `dependencies`.
 Context: TypeAlias = NamedDependency[RequestContext]
@@ -34,9 +34,9 @@ async def provide_caller(request: Request[object, object, State], services: Serv
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    claims = await authenticate(token.strip(), services)
-    request.scope["state"][USER_ID] = str(claims.actor.user_id)
-    await within_api_limit(claims, services)
+    claims = verify_access(token.strip(), services)
+    request.scope["state"][USER_ID] = str(claims.actor.user_id)  # the access log names the caller, 401 or 429 too
+    await admit(claims, services)
     anonymous = provide_anonymous(request)
     return RequestContext(
         actor=claims.actor,

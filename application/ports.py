@@ -238,6 +238,15 @@ class RevokedAccessTokens(Protocol):
     async def contains(self, jti: str) -> bool: ...
 
 
+class AccessGate(Protocol):
+    """The per-request check of an authenticated call: is its token revoked, and is its caller within a limit."""
+
+    async def admit(self, jti: str, rule: RateRule, key: str) -> RateLimit | None:
+        """None when the token `jti` is revoked, and nothing is counted; else one hit of `rule` for `key`, counted
+        and judged as RateLimiter.hit does."""
+        ...
+
+
 class RateLimiter(Protocol):
     async def hit(self, rule: RateRule, key: str) -> RateLimit:
         """Count one hit of `rule` for `key`; the result says whether it was within the limit."""

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from application.ports import (
+    AccessGate,
     ActivityReadModel,
     Clock,
     EventLog,
@@ -35,6 +36,7 @@ class Services:
     tokens: Tokens
     revoked_access: RevokedAccessTokens
     rate_limiter: RateLimiter
+    access_gate: AccessGate
     cache: TaskCacheInvalidation
     cursor_secret: bytes
     refresh_token_ttl_seconds: int

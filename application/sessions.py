@@ -8,7 +8,7 @@ import msgspec
 
 from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken, RequestContext
 from application.errors import RateLimited, Unauthenticated
-from application.ports import UnitOfWork
+from application.ports import RateLimiter, RevokedAccessTokens, UnitOfWork
 from application.services import Services
 from application.views import UserView
 
@@ -87,14 +87,28 @@ async def log_out(token: str, ctx: RequestContext, services: Services) -> None:
     await services.revoked_access.add(ctx.access.jti, ctx.access.expires_at)
 
 
-async def authenticate(token: str, services: Services) -> AccessClaims:
-    """The claims of a valid access token that has not been revoked; Unauthenticated otherwise."""
-    claims = services.tokens.verify(token)
-    if await services.revoked_access.contains(claims.jti):
+def verify_access(token: str, services: Services) -> AccessClaims:
+    """The claims of a validly signed, unexpired access token; Unauthenticated otherwise (revocation is admit's)."""
+    return services.tokens.verify(token)
+
+
+async def admit(claims: AccessClaims, services: Services) -> None:
+    """Unauthenticated if the token was revoked (logout), RateLimited past the per-user API limit; a revoked
+    token's request does not count against the limit."""
+    limit = await services.access_gate.admit(claims.jti, RateRule.API_BY_USER, str(claims.actor.user_id))
+    if limit is None:
         raise Unauthenticated()
-    return claims
+    enforce(limit)
 
 
-async def within_api_limit(claims: AccessClaims, services: Services) -> None:
-    """The per-user limit on the authenticated API."""
-    enforce(await services.rate_limiter.hit(RateRule.API_BY_USER, str(claims.actor.user_id)))
+class SequentialGate:
+    """An access gate made of its two ports, asked one after the other: the deny-list, then the limiter."""
+
+    def __init__(self, revoked: RevokedAccessTokens, limiter: RateLimiter) -> None:
+        self._revoked = revoked
+        self._limiter = limiter
+
+    async def admit(self, jti: str, rule: RateRule, key: str) -> RateLimit | None:
+        if await self._revoked.contains(jti):
+            return None
+        return await self._limiter.hit(rule, key)

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 
 from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
+from infrastructure.access_gate import RedisAccessGate
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.log_reader import PostgresEventLog
 from infrastructure.metrics import DeploymentFiguresCache
@@ -77,6 +78,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         guard = RedisGuard(client, settings.redis_timeout_seconds)
         revocations = RedisRevokedAccessTokens(guard, pool, settings.redis_namespace, clock)
         tasks, invalidation, cache = task_reads(pool, guard, settings)
+        limits = SharedLimits(guard, settings)
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),
@@ -91,7 +93,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),
                 tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
                 revoked_access=revocations,
-                rate_limiter=SharedLimits(guard, settings),
+                rate_limiter=limits,
+                access_gate=RedisAccessGate(guard, revocations, limits, settings),
                 cache=invalidation,
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,

@@ -49,15 +49,23 @@ class RedisRevokedAccessTokens:
                 await self._redis.call(self._redis.client.delete(self._loaded))
 
     async def contains(self, jti: str) -> bool:
-        if jti in self._unpublished:
+        if self.held_back(jti):
             return True
         with contextlib.suppress(RedisUnavailable):
-            loaded, revoked = await self._redis.call(self._redis.client.mget(self._loaded, self._prefix + jti))
+            loaded, revoked = await self._redis.call(self._redis.client.mget(*self.deny_list_keys(jti)))
             if loaded is not None:
                 return revoked is not None
-        return await self._in_database(jti)
+        return await self.in_database(jti)
 
-    async def _in_database(self, jti: str) -> bool:
+    def held_back(self, jti: str) -> bool:
+        """Revoked here, and not yet published to Redis."""
+        return jti in self._unpublished
+
+    def deny_list_keys(self, jti: str) -> tuple[str, str]:
+        """(the marker that says Redis holds the whole list, the token's entry in it)."""
+        return self._loaded, self._prefix + jti
+
+    async def in_database(self, jti: str) -> bool:
         async with translated_errors(), self._pool.connection() as conn:
             cursor = await conn.execute(
                 "SELECT 1 FROM revoked_access_tokens WHERE jti = %s AND expires_at > now()", (jti,)

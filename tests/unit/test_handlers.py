@@ -26,7 +26,7 @@ from application.errors import (
 from application.queries import ListTasks, get_task, list_tasks
 from application.records import RecordedEvent
 from application.services import Services
-from application.sessions import Session
+from application.sessions import SequentialGate, Session
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from application.users import LogIn, RegisterUser, get_user, log_in, register_user
 from application.views import TaskView
@@ -117,6 +117,8 @@ class World:
         self.clock = SteppingClock(clock_step)
         self.hasher = ReversingHasher()
         self.units_of_work = 0
+        revoked = MemoryRevokedAccessTokens(self.log)
+        limiter = ProcessLimits(Settings(jwt_secret=JWT_SECRET))
         self.services = Services(
             uow=self._unit_of_work,
             tasks=MemoryTaskReadModel(self.log),
@@ -129,8 +131,9 @@ class World:
             ids=RandomIds(),
             hasher=self.hasher,
             tokens=JwtTokens(JWT_SECRET, 900, self.clock),
-            revoked_access=MemoryRevokedAccessTokens(self.log),
-            rate_limiter=ProcessLimits(Settings(jwt_secret=JWT_SECRET)),
+            revoked_access=revoked,
+            rate_limiter=limiter,
+            access_gate=SequentialGate(revoked, limiter),
             cache=NoCache(),
             cursor_secret=CURSOR_SECRET,
             refresh_token_ttl_seconds=3600,
