@@ -58,13 +58,16 @@ class RedisAccessGate:
             return None
         item = self._rules[rule]
         window = item.get_expiry()
-        keys = [*self._revocations.deny_list_keys(jti), f"{self._prefix}{rule.value}:{key}"]
+        # The limit is part of the window's name, as in `limits`: instances set to different limits (a rolling
+        # change of TASKFLOW_API_RATE_LIMIT) keep windows of their own instead of trimming each other's.
+        keys = [*self._revocations.deny_list_keys(jti), f"{self._prefix}{rule.value}:{item.amount}/{window}:{key}"]
         now = time.time()
         try:
             answer, oldest = await self._guard.call(self._script(keys=keys, args=[repr(now), item.amount, window, 1]))
             if answer == NOT_LOADED:
                 if await self._revocations.in_database(jti):
                     return None
+                now = time.time()  # after the database's answer: the window's entries stay newest first
                 answer, oldest = await self._guard.call(
                     self._script(keys=keys, args=[repr(now), item.amount, window, 0])
                 )

@@ -12,7 +12,7 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from application.batch import BatchAction, BatchItem, BatchTasks, ItemError, batch_tasks
-from application.context import Actor, RequestContext
+from application.context import Actor, RateRule, RequestContext
 from application.cursors import Cursor, encode_cursor
 from application.errors import (
     EmailTaken,
@@ -199,6 +199,20 @@ class TestAuthentication:
         with pytest.raises(Unauthenticated):
             await batch_tasks(BatchTasks(BatchAction.DELETE, (task.id,)), NOBODY, world.services)
         assert world.version(task.id) == 1
+
+
+class TestAdmission:
+    async def test_a_revoked_token_is_refused_and_not_counted_against_the_limit(self, world: World) -> None:
+        limited = msgspec.structs.replace(Settings(jwt_secret=JWT_SECRET), api_rate_limit="1/minute")
+        revoked = MemoryRevokedAccessTokens(world.log)
+        gate = SequentialGate(revoked, ProcessLimits(limited))
+        await revoked.add("stolen", world.clock.now() + timedelta(minutes=5))
+        assert await gate.admit("stolen", RateRule.API_BY_USER, "alice") is None
+        first = await gate.admit("fine", RateRule.API_BY_USER, "alice")
+        second = await gate.admit("fine", RateRule.API_BY_USER, "alice")
+        assert first is not None
+        assert second is not None
+        assert (first.allowed, second.allowed) == (True, False)
 
 
 class TestCreate:
