@@ -24,3 +24,26 @@ def record_from_row(row: Sequence[Any]) -> RecordedEvent:
         recorded_at=recorded_at,
         hash=bytes(hash_),
     )
+
+
+# What a rebuild's fold reads: every column but the metadata and the hash, which no projection looks at. Not
+# selecting them spares their transfer and decoding (converting the metadata alone was 8% of a rebuild).
+FOLD_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, recorded_at"
+_NOT_READ = EventMetadata()
+
+
+def fold_record_from_row(row: Sequence[Any]) -> RecordedEvent:
+    """A record for a fold from a row of FOLD_COLUMNS: its metadata and hash are empty stand-ins."""
+    position, stream_id, stream_type, version, type_, schema_version, data, recorded_at = row
+    return RecordedEvent(
+        position=position,
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        type=type_,
+        schema_version=schema_version,
+        data=data,
+        metadata=_NOT_READ,
+        recorded_at=recorded_at,
+        hash=b"",
+    )

@@ -23,7 +23,7 @@ from psycopg.rows import TupleRow
 from application.folds import task_view, user_state
 from application.records import RecordedEvent
 from domain import refunds, tasks, users
-from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
+from infrastructure.event_rows import EVENT_COLUMNS, FOLD_COLUMNS, fold_record_from_row, record_from_row
 from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
 from infrastructure.postgres import configure
 from infrastructure.projections import refunds_view, task_activity, task_counters, tasks_view, users_view
@@ -200,14 +200,14 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
         snapshot = str(row[0])
         events = reader.cursor(name="rebuild")
         await events.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_type = %s ORDER BY stream_id, version",
+            f"SELECT {FOLD_COLUMNS} FROM events WHERE stream_type = %s ORDER BY stream_id, version",
             (projection.stream_type,),
         )
         carried: list[RecordedEvent] = []
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in projection.columns)
         copy = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(projection.tables[0] + SUFFIX), columns)
         while batch := await events.fetchmany(BATCH):
-            records = carried + [record_from_row(r) for r in batch]
+            records = carried + [fold_record_from_row(r) for r in batch]
             streams = list(_streams(iter(records)))
             carried = streams.pop() if len(batch) == BATCH else []  # the last stream may go on in the next batch
             async with conn.cursor().copy(copy) as writer:
