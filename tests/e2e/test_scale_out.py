@@ -71,7 +71,14 @@ def test_two_of_each_process_and_one_of_each_killed(settings: Settings, tmp_path
     )
     with ExitStack() as stack:
         apis = [
-            stack.enter_context(taskflow("serve", env | {"PORT": str(free_port())}, tmp_path / f"api{n}.log"))
+            stack.enter_context(
+                taskflow(
+                    "serve",
+                    # The metrics directory under tmp_path: the API killed below cannot remove one of its own.
+                    env | {"PORT": str(free_port()), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics{n}")},
+                    tmp_path / f"api{n}.log",
+                )
+            )
             for n in (1, 2)
         ]
         others = {
