@@ -6,7 +6,7 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from infrastructure.bootstrap import Runtime
-from infrastructure.metrics import CONTENT_TYPE, exposition, record_pool
+from infrastructure.metrics import CONTENT_TYPE, exposition
 
 
 @get(
@@ -21,7 +21,6 @@ from infrastructure.metrics import CONTENT_TYPE, exposition, record_pool
 )
 async def metrics(state: State) -> Response[bytes]:
     runtime: Runtime = state.runtime
-    record_pool(runtime.pool.get_stats())
     figures = await runtime.deployment_figures.get()
     # Reading every process's files and formatting them is blocking work: off the event loop.
     return Response(await asyncio.to_thread(exposition, figures), media_type=CONTENT_TYPE)

@@ -1,6 +1,7 @@
 """Events as the `events` table holds them: the columns to select, and a row back into a RecordedEvent."""
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -11,19 +12,9 @@ EVENT_COLUMNS = "position, stream_id, stream_type, version, type, schema_version
 
 
 def record_from_row(row: Sequence[Any]) -> RecordedEvent:
-    position, stream_id, stream_type, version, type_, schema_version, data, metadata, recorded_at, hash_ = row
-    return RecordedEvent(
-        position=position,
-        stream_id=stream_id,
-        stream_type=stream_type,
-        version=version,
-        type=type_,
-        schema_version=schema_version,
-        data=data,
-        metadata=msgspec.convert(metadata, EventMetadata),
-        recorded_at=recorded_at,
-        hash=bytes(hash_),
-    )
+    """A record from a row of EVENT_COLUMNS."""
+    *head, metadata, recorded_at, hash_ = row
+    return _record(head, msgspec.convert(metadata, EventMetadata), recorded_at, bytes(hash_))
 
 
 # What a rebuild's fold reads: every column but the metadata and the hash, which no projection looks at. Not
@@ -34,7 +25,12 @@ _NOT_READ = EventMetadata()
 
 def fold_record_from_row(row: Sequence[Any]) -> RecordedEvent:
     """A record for a fold from a row of FOLD_COLUMNS: its metadata and hash are empty stand-ins."""
-    position, stream_id, stream_type, version, type_, schema_version, data, recorded_at = row
+    *head, recorded_at = row
+    return _record(head, _NOT_READ, recorded_at, b"")
+
+
+def _record(head: Sequence[Any], metadata: EventMetadata, recorded_at: datetime, hash_: bytes) -> RecordedEvent:
+    position, stream_id, stream_type, version, type_, schema_version, data = head
     return RecordedEvent(
         position=position,
         stream_id=stream_id,
@@ -43,7 +39,7 @@ def fold_record_from_row(row: Sequence[Any]) -> RecordedEvent:
         type=type_,
         schema_version=schema_version,
         data=data,
-        metadata=_NOT_READ,
+        metadata=metadata,
         recorded_at=recorded_at,
-        hash=b"",
+        hash=hash_,
     )

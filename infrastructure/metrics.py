@@ -249,15 +249,18 @@ def _forget_dead_processes(directory: str) -> None:
     """Drop the live gauges of processes that are gone (a restarted granian worker leaves its files behind)."""
     for path in Path(directory).glob("gauge_live*_*.db"):
         found = _PID.search(path.name)
-        if found is None:
-            continue
-        pid = int(found.group(1))
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
-        except PermissionError:
-            pass  # alive, and somebody else's
+        if found is not None and not _alive(int(found.group(1))):
+            mark_process_dead(int(found.group(1)), directory)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, and belongs to somebody else
+    return True
 
 
 def exposition(figures: DeploymentFigures | None) -> bytes:

@@ -7,13 +7,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from infrastructure.settings import Settings
 from tests.conftest import TEST_SECRET
 
 START_TIMEOUT_SECONDS = 90.0
@@ -31,6 +32,31 @@ def base_environment(**overrides: str) -> dict[str, str]:
     own = ("HOST", "PORT", "PROMETHEUS_MULTIPROC_DIR")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in own}
     return clean | {"TASKFLOW_JWT_SECRET": TEST_SECRET.decode()} | overrides
+
+
+def servers_environment(settings: Settings, **overrides: str) -> dict[str, str]:
+    """The environment of a `taskflow` process on this test's PostgreSQL, Redis and Redis namespace."""
+    assert settings.database_url
+    assert settings.redis_url
+    servers = {
+        "TASKFLOW_DATABASE_URL": settings.database_url,
+        "TASKFLOW_REDIS_URL": settings.redis_url,
+        "TASKFLOW_REDIS_NAMESPACE": settings.redis_namespace,
+    }
+    return base_environment(**(servers | overrides))
+
+
+def stop_all(processes: Iterable[subprocess.Popen[bytes] | None], timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+    """SIGTERM each process still running and wait for it; one that outstays `timeout` is killed (never left
+    behind) and the test fails."""
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                raise
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import psycopg
 from infrastructure.embedded import embedded_postgres
 from infrastructure.migrate import apply_migrations
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, free_port, taskflow
+from tests.e2e.processes import free_port, servers_environment, taskflow
 
 WRITERS = 4
 SERVER_USER = "pgserver" if os.geteuid() == 0 else None  # pgserver runs its server as this user under root
@@ -47,10 +47,9 @@ def restart_survived(settings: Settings, tmp_path: Path) -> None:
     assert settings.redis_url
     with embedded_postgres(tmp_path / "private") as database_url:
         apply_migrations(database_url)
-        env = base_environment(
-            TASKFLOW_DATABASE_URL=database_url,
-            TASKFLOW_REDIS_URL=settings.redis_url,
-            TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+        env = servers_environment(
+            settings,
+            TASKFLOW_DATABASE_URL=database_url,  # the private server this test restarts
             TASKFLOW_DATABASE_TIMEOUT_SECONDS="2",
             TASKFLOW_API_RATE_LIMIT="1000000/minute",
             PORT=str(free_port()),

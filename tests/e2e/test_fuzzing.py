@@ -15,7 +15,7 @@ from application.seed import ADMIN, SEED_CONTEXT
 from application.users import RegisterUser, register_user
 from infrastructure.bootstrap import open_runtime
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, free_port, login, taskflow
+from tests.e2e.processes import free_port, login, servers_environment, taskflow
 
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,negative_data_rejection"
 EXAMPLES = "15"
@@ -34,10 +34,8 @@ def test_the_contract_holds_under_fuzzing(settings: Settings, tmp_path: Path) ->
     assert settings.database_url
     assert settings.redis_url
     asyncio.run(make_admin(settings))
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         PORT=str(free_port()),
         TASKFLOW_API_RATE_LIMIT="1000000/minute",
         TASKFLOW_LOGIN_RATE_LIMIT="1000000/minute",

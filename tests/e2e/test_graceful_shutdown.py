@@ -23,19 +23,15 @@ from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, free_port
+from tests.e2e.processes import free_port, servers_environment, stop_all, taskflow
 from tests.gateway import ScriptedGateway, serving
 
 SHUTDOWN_SECONDS = 10
 
 
 def environment(settings: Settings, **overrides: str) -> dict[str, str]:
-    assert settings.database_url
-    assert settings.redis_url
-    return base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    return servers_environment(
+        settings,
         TASKFLOW_SHUTDOWN_SECONDS=str(SHUTDOWN_SECONDS),
         **overrides,
     )
@@ -43,22 +39,9 @@ def environment(settings: Settings, **overrides: str) -> dict[str, str]:
 
 def test_the_api_answers_a_request_in_flight_at_sigterm(settings: Settings, tmp_path: Path) -> None:
     assert settings.database_url
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = environment(settings, PORT=str(port), TASKFLOW_WORKERS="2", TASKFLOW_DATABASE_TIMEOUT_SECONDS="20")
+    env = environment(settings, PORT=str(free_port()), TASKFLOW_WORKERS="2", TASKFLOW_DATABASE_TIMEOUT_SECONDS="20")
     log = tmp_path / "serve.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve"], env=env, stdout=output, stderr=output)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with taskflow("serve", env, log) as (url, server):
         session = httpx.post(
             f"{url}/auth/register", json={"email": "drain@example.com", "name": "D", "password": "long enough"}
         ).json()
@@ -85,13 +68,9 @@ def test_the_api_answers_a_request_in_flight_at_sigterm(settings: Settings, tmp_
             creating.join(30)
         assert [answer.status_code for answer in answers] == [201], log.read_text()
         assert server.wait(SHUTDOWN_SECONDS + 5) == 0, log.read_text()
-        with psycopg.connect(settings.database_url) as conn:
-            created = conn.execute("SELECT title FROM tasks_view WHERE id = %s", (answers[0].json()["id"],)).fetchone()
-        assert created == ("in flight",)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+    with psycopg.connect(settings.database_url) as conn:
+        created = conn.execute("SELECT title FROM tasks_view WHERE id = %s", (answers[0].json()["id"],)).fetchone()
+    assert created == ("in flight",)
 
 
 def waiting_on_lock(database_url: str) -> None:
@@ -151,13 +130,6 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
         finally:
             stop.set()
             await asyncio.wait_for(scheduler, 30)
-            for process in (first, second):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        process.wait(30)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        raise
+            stop_all((first, second))
     assert len(gateway.calls) == 1
     assert gateway.paid(str(refund.id)) == 1

@@ -7,18 +7,14 @@ import time
 from pathlib import Path
 
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment
+from tests.e2e.processes import servers_environment
 
 WAIT_SECONDS = 30.0
 
 
 def test_projector_scheduler_and_worker_keep_a_heartbeat_file(settings: Settings, tmp_path: Path) -> None:
-    assert settings.database_url
-    assert settings.redis_url
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
     )
     started = {}
     for kind in ("projector", "scheduler", "worker"):

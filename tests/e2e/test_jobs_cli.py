@@ -11,18 +11,14 @@ from application.tasks import CreateTask, create_task
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, run_taskflow
+from tests.e2e.processes import run_taskflow, servers_environment
 from tests.gateway import ScriptedGateway, serving
 from tests.integration.test_refund_jobs import job_settings, running, settled
 
 
 def cli_environment(settings: Settings, gateway_url: str) -> dict[str, str]:
-    assert settings.database_url
-    assert settings.redis_url
-    return base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    return servers_environment(
+        settings,
         TASKFLOW_REFUND_GATEWAY_URL=gateway_url,
     )
 

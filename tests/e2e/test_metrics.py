@@ -24,7 +24,7 @@ from infrastructure.bootstrap import open_runtime
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
-from tests.e2e.processes import base_environment, free_port, taskflow
+from tests.e2e.processes import free_port, servers_environment, taskflow
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -121,10 +121,8 @@ def test_a_scrape_sums_every_worker_of_the_server(settings: Settings, tmp_path: 
     assert settings.database_url
     assert settings.redis_url
     directory = tmp_path / "metrics"
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         TASKFLOW_WORKERS="2",
         PROMETHEUS_MULTIPROC_DIR=str(directory),
         PORT=str(free_port()),
@@ -155,10 +153,8 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
     assert settings.database_url
     assert settings.redis_url
     port = free_port()
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         TASKFLOW_METRICS_PORT=str(port),
     )
     ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="test")

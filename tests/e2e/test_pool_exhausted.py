@@ -10,19 +10,15 @@ import httpx
 import psycopg
 
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, free_port, taskflow
+from tests.e2e.processes import free_port, servers_environment, taskflow
 
 CONCURRENT = 24
 TIMEOUT_SECONDS = 1.0
 
 
 def test_an_exhausted_pool_answers_503_fast_and_recovers(settings: Settings, tmp_path: Path) -> None:
-    assert settings.database_url
-    assert settings.redis_url
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         TASKFLOW_DATABASE_POOL_SIZE="2",
         TASKFLOW_DATABASE_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
         TASKFLOW_API_RATE_LIMIT="1000000/minute",
@@ -36,7 +32,7 @@ def test_an_exhausted_pool_answers_503_fast_and_recovers(settings: Settings, tmp
         owner = registered.json()["user"]["id"]
         # Another session holds the owner's counters row: each create holds one of the two connections while it
         # waits for that lock (up to the lock timeout); the other requests wait for a connection.
-        with psycopg.connect(settings.database_url) as holder:
+        with psycopg.connect(env["TASKFLOW_DATABASE_URL"]) as holder:
             holder.execute("INSERT INTO task_counters (owner_id) VALUES (%s) ON CONFLICT DO NOTHING", (owner,))
             holder.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
             started = time.monotonic()

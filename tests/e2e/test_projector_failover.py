@@ -19,7 +19,7 @@ from application.tasks import CreateTask, create_task
 from domain.values import Role
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment
+from tests.e2e.processes import servers_environment
 from tests.integration.test_followers import activity_counts, log_counts
 from tests.integration.wiring import services_over
 
@@ -39,12 +39,8 @@ async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
 
 
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    assert settings.database_url
-    assert settings.redis_url
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
     )
     with log.open("wb") as output:
         return subprocess.Popen([sys.executable, "-m", "api.cli", "projector"], env=env, stdout=output, stderr=output)

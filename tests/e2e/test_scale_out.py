@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment, free_port, taskflow
+from tests.e2e.processes import free_port, servers_environment, taskflow
 
 FOLLOWERS = ("task_activity", "cache_backstop", "refund_dispatcher")
 WAIT_SECONDS = 30.0
@@ -62,10 +62,8 @@ def test_two_of_each_process_and_one_of_each_killed(settings: Settings, tmp_path
     assert settings.database_url
     assert settings.redis_url
     database_url = settings.database_url
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         TASKFLOW_LOGIN_RATE_LIMIT="4/minute",
         TASKFLOW_JOB_REDELIVERY_SECONDS="15",
     )

@@ -24,7 +24,7 @@ from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import PASSWORD, Client, bearer, create_task, register
-from tests.e2e.processes import base_environment, free_port, taskflow
+from tests.e2e.processes import free_port, servers_environment, taskflow
 
 Session = dict[str, Any]
 
@@ -200,12 +200,8 @@ class TestRoles:
 class TestBruteForce:
     def test_one_address_is_limited_while_another_still_logs_in(self, settings: Settings, tmp_path: Path) -> None:
         """Over real sockets: the attacker connects from 127.0.0.2, the victim from 127.0.0.3."""
-        assert settings.database_url
-        assert settings.redis_url
-        env = base_environment(
-            TASKFLOW_DATABASE_URL=settings.database_url,
-            TASKFLOW_REDIS_URL=settings.redis_url,
-            TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+        env = servers_environment(
+            settings,
             PORT=str(free_port()),
         )
         with taskflow("serve", env, tmp_path / "serve.log") as (url, _):

@@ -19,19 +19,15 @@ from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
-from tests.e2e.processes import base_environment
+from tests.e2e.processes import servers_environment, stop_all
 from tests.gateway import HANG, ScriptedGateway, serving
 
 REDELIVERY_SECONDS = 3.0
 
 
 def start_worker(settings: Settings, gateway_url: str, log: Path) -> subprocess.Popen[bytes]:
-    assert settings.database_url
-    assert settings.redis_url
-    env = base_environment(
-        TASKFLOW_DATABASE_URL=settings.database_url,
-        TASKFLOW_REDIS_URL=settings.redis_url,
-        TASKFLOW_REDIS_NAMESPACE=settings.redis_namespace,
+    env = servers_environment(
+        settings,
         TASKFLOW_REFUND_GATEWAY_URL=gateway_url,
         TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS="2",
         TASKFLOW_JOB_REDELIVERY_SECONDS=str(REDELIVERY_SECONDS),
@@ -67,14 +63,7 @@ async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: 
         finally:
             stop.set()
             await asyncio.wait_for(scheduler, 30)
-            for process in (first, second):
-                if process is not None and process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        process.wait(30)
-                    except subprocess.TimeoutExpired:
-                        process.kill()  # never left behind, even when it failed to stop
-                        raise
+            stop_all((first, second))
     assert (found.status, found.attempts) == (RefundStatus.SUCCEEDED, 1), log.read_text()
     assert [call.key for call in gateway.calls] == [str(refund.id)] * 2
     assert gateway.paid(str(refund.id)) == 1

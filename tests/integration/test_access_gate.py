@@ -1,11 +1,9 @@
 """The access gate: the deny-list and the per-user window in one Redis round trip, shared by every instance, and
 the same answers, one part after the other, when Redis cannot give them."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import msgspec
-import pytest
 import redis.asyncio as aioredis
 
 from application.context import RateRule
@@ -18,14 +16,6 @@ from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 
 RULE = RateRule.API_BY_USER
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    assert settings.redis_url
-    client = aioredis.Redis.from_url(settings.redis_url)
-    async with client:
-        yield client
 
 
 def gate(client: aioredis.Redis, pool: Pool, settings: Settings, limit: str = "3/minute") -> RedisAccessGate:

@@ -1,9 +1,7 @@
 """The revoked-access deny-list: Redis in front, PostgreSQL behind, and what happens when Redis lets go."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 import redis.asyncio as aioredis
 
 from infrastructure.postgres import Pool
@@ -11,14 +9,6 @@ from infrastructure.redis_guard import RedisGuard
 from infrastructure.revocations import LOADED_TTL_SECONDS, RedisRevokedAccessTokens
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
-
-
-@pytest.fixture
-async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    assert settings.redis_url
-    client = aioredis.Redis.from_url(settings.redis_url)
-    async with client:
-        yield client
 
 
 async def republish(tokens: RedisRevokedAccessTokens, pool: Pool) -> int:
