@@ -1,9 +1,10 @@
-"""`taskflow jobs`: the refund job queue and its dead letters, for operators."""
+"""`taskflow jobs`: the refund job queue and its dead letters, for operators. The runtime and the broker are
+imported where they are used, so that loading the command line does not load taskiq (see api.cli)."""
 
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from uuid import UUID
 
 import click
@@ -16,10 +17,10 @@ from application.services import Services
 from application.views import RefundView
 from domain.errors import RefundNotFailed, RefundNotFound
 from domain.values import Role
-from infrastructure.bootstrap import open_runtime
-from infrastructure.job_queue import RefundStreamBroker
-from infrastructure.job_status import JobStatus, job_status
 from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    from infrastructure.job_status import JobStatus
 
 T = TypeVar("T")
 
@@ -29,6 +30,8 @@ PAGE = 100
 
 
 def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    from infrastructure.bootstrap import open_runtime
+
     async def run() -> T:
         async with open_runtime(settings) as runtime:
             return await work(runtime.services)
@@ -110,7 +113,11 @@ def register(main: click.Group, resolved_settings: Callable[[], contextlib.Abstr
             click.echo(f"purged {_with_services(settings, purge)} dead letter(s)")
 
 
-async def _status(settings: Settings) -> JobStatus:
+async def _status(settings: Settings) -> "JobStatus":
+    from infrastructure.bootstrap import open_runtime
+    from infrastructure.job_queue import RefundStreamBroker
+    from infrastructure.job_status import job_status
+
     broker = RefundStreamBroker(settings)
     try:
         async with open_runtime(settings) as runtime:

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
@@ -17,15 +18,17 @@ def record_from_row(row: Sequence[Any]) -> RecordedEvent:
     return _record(head, msgspec.convert(metadata, EventMetadata), recorded_at, bytes(hash_))
 
 
-# What a rebuild's fold reads: every column but the metadata and the hash, which no projection looks at. Not
-# selecting them spares their transfer and decoding (converting the metadata alone was 8% of a rebuild).
-FOLD_COLUMNS = "position, stream_id, stream_type, version, type, schema_version, data, recorded_at"
+# What a rebuild's fold reads, as one JSON array an event: every column but the metadata and the hash, which no
+# projection looks at. PostgreSQL formats the array (on its own core, while the rebuild folds) and msgspec decodes
+# it into typed values in one pass: psycopg's conversion of the same eight columns was 37% of a rebuild.
+FOLD_JSON = "json_build_array(position, stream_id, stream_type, version, type, schema_version, data, recorded_at)::text"
+_FOLD_ROW = msgspec.json.Decoder(tuple[int, UUID, str, int, str, int, dict[str, Any], datetime])
 _NOT_READ = EventMetadata()
 
 
-def fold_record_from_row(row: Sequence[Any]) -> RecordedEvent:
-    """A record for a fold from a row of FOLD_COLUMNS: its metadata and hash are empty stand-ins."""
-    *head, recorded_at = row
+def fold_record_from_json(text: str) -> RecordedEvent:
+    """A record for a fold from a FOLD_JSON value: its metadata and hash are empty stand-ins."""
+    *head, recorded_at = _FOLD_ROW.decode(text)
     return _record(head, _NOT_READ, recorded_at, b"")
 
 

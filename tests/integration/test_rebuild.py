@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from uuid import uuid4
 
@@ -97,6 +98,51 @@ class TestRebuild:
         assert await rebuild(database_url, "refunds_view") > 0
         assert await snapshot(pool) == live
         assert live["refunds"]
+
+    @pytest.mark.parametrize("batch", [1, 2, 3, 7])
+    async def test_streams_cut_by_a_batch_are_folded_whole(
+        self, services: Services, pool: Pool, database_url: str, batch: int, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Streams of 1 to 3 events read `batch` events at a time: some end on a batch's edge, some cross it, and
+        the log ends once on a full batch and once not (the bulk load carries a cut stream to the next batch)."""
+        await some_history(services, 6)
+        live = await snapshot(pool)
+        monkeypatch.setattr("infrastructure.rebuild.BATCH", batch)
+        await rebuild(database_url, "tasks_view")
+        await rebuild(database_url, "users_view")
+        await rebuild(database_url, "refunds_view")
+        assert await snapshot(pool) == live
+
+    async def test_text_the_wire_formats_escape_comes_back_unchanged(
+        self, services: Services, pool: Pool, database_url: str
+    ) -> None:
+        """The bulk load reads events as JSON text and COPYs rows in binary: backslashes, quotes, JSON
+        escapes written out, characters beyond the BMP and a due date far from UTC survive it."""
+        session = await register_user(
+            RegisterUser(f"o-{uuid4()}@example.com", 'Zoë "Ω" \\ 𝄞', "long enough"), NOBODY, services
+        )
+        ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t")
+        due = datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=-9, minutes=-30)))
+        await create_task(
+            CreateTask(
+                'back\\slash \\n \\u0041 "quoted" \\\\ 🎉',
+                description='tab\\t, ünïcödé, 漢字, \\"',
+                due_date=due,
+                fee=Money(amount=10**12, currency="JPY"),
+            ),
+            ctx,
+            services,
+        )
+        live = await snapshot(pool)
+        await rebuild(database_url, "tasks_view")
+        await rebuild(database_url, "users_view")
+        assert await snapshot(pool) == live
+        title, description, due_date = (await rows(pool, "SELECT title, description, due_date FROM tasks_view"))[0]
+        assert (title, description, due_date) == (
+            'back\\slash \\n \\u0041 "quoted" \\\\ 🎉',
+            'tab\\t, ünïcödé, 漢字, \\"',
+            due,
+        )
 
     async def test_the_rebuilt_tables_keep_working(self, services: Services, pool: Pool, database_url: str) -> None:
         await some_history(services, 4)
