@@ -138,11 +138,11 @@ PROJECTIONS = {
         fold=_task_row,
         catch_up=_catch_up_tasks,
         derive="""
-            INSERT INTO task_counters__next (owner_id, total, pending, in_progress, completed, high_priority)
-            SELECT owner_id, count(*), count(*) FILTER (WHERE status = 'PENDING'),
+            INSERT INTO task_counters__next (owner_id, stripe, total, pending, in_progress, completed, high_priority)
+            SELECT owner_id, task_counter_stripe(id), count(*), count(*) FILTER (WHERE status = 'PENDING'),
                    count(*) FILTER (WHERE status = 'IN_PROGRESS'), count(*) FILTER (WHERE status = 'COMPLETED'),
                    count(*) FILTER (WHERE priority = 'HIGH')
-            FROM tasks_view__next WHERE valid_to IS NULL GROUP BY owner_id
+            FROM tasks_view__next WHERE valid_to IS NULL GROUP BY owner_id, task_counter_stripe(id)
         """,
     ),
     "users_view": InlineProjection(

@@ -2,6 +2,7 @@
 
 from typing import Any, TypeAlias
 
+import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -25,3 +26,12 @@ async def create_task(client: Client, session: dict[str, Any], **fields: Any) ->
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def hold_counters(conn: psycopg.Connection[Any], owner: str) -> None:
+    """Lock every stripe of the owner's task counters in `conn`'s transaction: the owner's creates wait on it."""
+    conn.execute(
+        "INSERT INTO task_counters (owner_id, stripe) SELECT %s, generate_series(0, 15) ON CONFLICT DO NOTHING",
+        (owner,),
+    )
+    conn.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))

@@ -23,6 +23,7 @@ from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
+from tests.e2e.helpers import hold_counters
 from tests.e2e.processes import free_port, servers_environment, stop_all, taskflow
 from tests.gateway import ScriptedGateway, serving
 
@@ -49,10 +50,8 @@ def test_the_api_answers_a_request_in_flight_at_sigterm(settings: Settings, tmp_
         owner = session["user"]["id"]
         answers: list[httpx.Response] = []
         with psycopg.connect(settings.database_url) as holder:
-            # The create waits on the owner's counters row, held here: it is in flight when SIGTERM arrives.
-            holder.execute("INSERT INTO task_counters (owner_id) VALUES (%s) ON CONFLICT DO NOTHING", (owner,))
-            holder.commit()
-            holder.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
+            # The create waits on the owner's counters rows, held here: it is in flight when SIGTERM arrives.
+            hold_counters(holder, owner)
             creating = threading.Thread(
                 target=lambda: answers.append(
                     httpx.post(f"{url}/tasks", json={"title": "in flight"}, headers=headers, timeout=30)

@@ -10,6 +10,7 @@ import httpx
 import psycopg
 
 from infrastructure.settings import Settings
+from tests.e2e.helpers import hold_counters
 from tests.e2e.processes import free_port, servers_environment, taskflow
 
 CONCURRENT = 24
@@ -30,11 +31,10 @@ def test_an_exhausted_pool_answers_503_fast_and_recovers(settings: Settings, tmp
         )
         headers = {"Authorization": f"Bearer {registered.json()['accessToken']}"}
         owner = registered.json()["user"]["id"]
-        # Another session holds the owner's counters row: each create holds one of the two connections while it
+        # Another session holds the owner's counters rows: each create holds one of the two connections while it
         # waits for that lock (up to the lock timeout); the other requests wait for a connection.
         with psycopg.connect(env["TASKFLOW_DATABASE_URL"]) as holder:
-            holder.execute("INSERT INTO task_counters (owner_id) VALUES (%s) ON CONFLICT DO NOTHING", (owner,))
-            holder.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
+            hold_counters(holder, owner)
             started = time.monotonic()
             responses = asyncio.run(creates(url, headers))
             elapsed = time.monotonic() - started

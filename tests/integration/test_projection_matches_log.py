@@ -261,7 +261,7 @@ async def read_models(pool: Pool) -> list[list[tuple[object, ...]]]:
     queries = (
         "SELECT id, owner_id, title, description, status, priority, due_date, fee_amount, fee_currency, version,"
         " created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id",
-        "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id",
+        "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id, stripe",
         "SELECT * FROM users_view ORDER BY id",
         "SELECT * FROM refunds_view ORDER BY id",
     )

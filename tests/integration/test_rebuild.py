@@ -51,7 +51,7 @@ async def rows(pool: Pool, query: str) -> list[tuple[Any, ...]]:
 async def snapshot(pool: Pool) -> dict[str, Any]:
     return {
         "tasks": await rows(pool, CURRENT_TASKS),
-        "counters": await rows(pool, "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id"),
+        "counters": await rows(pool, "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id, stripe"),
         "users": await rows(pool, "SELECT * FROM users_view ORDER BY id"),
         "refunds": await rows(pool, "SELECT * FROM refunds_view ORDER BY id"),
         "storage": await rows(
