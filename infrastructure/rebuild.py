@@ -3,7 +3,7 @@
 1. Fresh `<table>__next` tables (columns, defaults, checks; no indexes yet, so the load is fast).
 2. Bulk: one REPEATABLE READ read of the log (snapshot S) through a server-side cursor, one stream at a time
    folded and written with COPY: constant memory, whatever the log's size.
-3. The live tables' indexes and keys, recreated on the new tables under `__next` names.
+3. The live tables' indexes and keys, recreated on the new tables under `__next` names (INDEX_CONNECTIONS at once).
 4. Catch up, in commit order, on the events S did not see, with the inline projections' own set-based code.
 5. Swap, in one short transaction: lock `events` (in-flight appends finish, new ones wait), lock the live tables,
    apply the last events, drop the old tables and give the new ones, their indexes and keys the live names.
