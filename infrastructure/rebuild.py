@@ -218,6 +218,17 @@ async def _copy(conn: Connection, copy: sql.Composed, types: Sequence[int], rows
             await writer.write_row(row)
 
 
+async def _stopped(*tasks: "asyncio.Future[Any] | None", leaving: BaseException) -> None:
+    """Cancel the tasks still running and wait until they have stopped. A failure of theirs other than the error
+    the caller is leaving with (which came first) is logged, not lost."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    for outcome in await asyncio.gather(*running, return_exceptions=True):
+        if isinstance(outcome, Exception) and outcome is not leaving:
+            log.error("rebuild: a step failed while the load stopped", exc_info=outcome)
+
+
 @contextmanager
 def _cycle_collector_paused() -> Iterator[None]:
     """A fold makes millions of short-lived objects, all freed by reference counting; the cyclic collector's passes
@@ -243,13 +254,17 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
     conn.adapters.register_dumper(None, _Xid8Dumper)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in projection.columns)
     copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), columns)
-    async with await psycopg.AsyncConnection.connect(database_url) as reader, reader.transaction():
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as reader,
+        reader.transaction(),
+        reader.cursor(name="rebuild") as events,
+    ):
         await reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        await reader.execute("SET TIME ZONE 'UTC'")  # timestamps as RFC 3339 with a whole-minute offset, for msgspec
         cursor = await reader.execute("SELECT pg_current_snapshot()::text")
         row = await cursor.fetchone()
         assert row is not None
         snapshot = str(row[0])
-        events = reader.cursor(name="rebuild")
         await events.execute(READ_LOG, (projection.stream_type,))
         carried: list[RecordedEvent] = []
         pending = asyncio.ensure_future(events.fetchmany(BATCH))
@@ -271,11 +286,10 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
                 await writing
             if carried and (last := projection.fold(carried)) is not None:
                 await _copy(conn, copy, types, [last])
-        finally:
-            pending.cancel()
-            if writing:
-                writing.cancel()
-        await events.close()
+        except BaseException as error:
+            # Nothing of this load may still be running on either connection when the error leaves.
+            await _stopped(pending, writing, leaving=error)
+            raise
     if projection.derive:
         await conn.execute(projection.derive)
     return snapshot

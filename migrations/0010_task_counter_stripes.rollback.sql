@@ -1,3 +1,4 @@
+LOCK TABLE task_counters IN ACCESS EXCLUSIVE MODE;
 DELETE FROM task_counters;
 ALTER TABLE task_counters DROP CONSTRAINT task_counters_pkey;
 ALTER TABLE task_counters DROP COLUMN stripe;

@@ -1,17 +1,21 @@
 """Rebuilds: from the log beside the live tables, swapped in whole; equal to the live tables, also under load."""
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
+from psycopg import sql
 
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError, InvalidInput
 from application.payments import AttemptRefund, Payments, attempt_refund
 from application.queries import ListTasks, list_tasks
+from application.records import RecordedEvent
 from application.refunds import RequestRefund, request_refund
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
@@ -23,7 +27,7 @@ from infrastructure.followers import run_batch
 from infrastructure.gateway import SimulatedGateway
 from infrastructure.postgres import Pool
 from infrastructure.projections.task_activity import TaskActivity
-from infrastructure.rebuild import rebuild
+from infrastructure.rebuild import PROJECTIONS, rebuild
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_followers import activity_counts, log_counts
@@ -62,6 +66,11 @@ async def snapshot(pool: Pool) -> dict[str, Any]:
         "indexes": await rows(
             pool,
             "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN"
+            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1, 2",
+        ),
+        "keys": await rows(
+            pool,
+            "SELECT conrelid::regclass::text, conname, contype FROM pg_constraint WHERE conrelid::regclass::text IN"
             " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1, 2",
         ),
     }
@@ -117,7 +126,14 @@ class TestRebuild:
         self, services: Services, pool: Pool, database_url: str
     ) -> None:
         """The bulk load reads events as JSON text and COPYs rows in binary: backslashes, quotes, JSON
-        escapes written out, characters beyond the BMP and a due date far from UTC survive it."""
+        escapes written out, characters beyond the BMP and a due date survive it, also when the database's
+        time zone is not UTC (events' times are read as JSON text, in the session's zone)."""
+        async with pool.connection() as conn:
+            await conn.execute(
+                sql.SQL("ALTER DATABASE {} SET timezone = 'America/St_Johns'").format(
+                    sql.Identifier(urlsplit(database_url).path.lstrip("/"))
+                )
+            )
         session = await register_user(
             RegisterUser(f"o-{uuid4()}@example.com", 'Zoë "Ω" \\ 𝄞', "long enough"), NOBODY, services
         )
@@ -143,6 +159,43 @@ class TestRebuild:
             'tab\\t, ünïcödé, 漢字, \\"',
             due,
         )
+
+    async def test_a_failing_fold_stops_the_load_and_leaves_the_live_tables(
+        self, services: Services, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A fold that raises mid-load (a COPY of the batch before in flight): the rebuild fails with that error,
+        nothing of it keeps running on the database, the live tables are as they were, and the next rebuild works."""
+        await some_history(services, 8)
+        live = await snapshot(pool)
+        projection = PROJECTIONS["tasks_view"]
+        folded = 0
+
+        def failing(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
+            nonlocal folded
+            folded += 1
+            if folded == 5:
+                raise RuntimeError("this fold fails")
+            return projection.fold(records)
+
+        monkeypatch.setattr("infrastructure.rebuild.BATCH", 2)
+        monkeypatch.setitem(PROJECTIONS, "tasks_view", dataclasses.replace(projection, fold=failing))
+        with pytest.raises(RuntimeError, match="this fold fails"):
+            await rebuild(database_url, "tasks_view")
+        async with pool.connection() as conn:
+            # The rebuild's own sessions end with it (a cancelled FETCH may take a moment to be told).
+            for _ in range(50):
+                cursor = await conn.execute(
+                    "SELECT state, query FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state <> 'idle'"
+                )
+                if not (busy := await cursor.fetchall()):
+                    break
+                await asyncio.sleep(0.1)
+            assert busy == []
+        assert await snapshot(pool) == live
+        monkeypatch.setitem(PROJECTIONS, "tasks_view", projection)
+        await rebuild(database_url, "tasks_view")
+        assert await snapshot(pool) == live
 
     async def test_the_rebuilt_tables_keep_working(self, services: Services, pool: Pool, database_url: str) -> None:
         await some_history(services, 4)
