@@ -34,3 +34,14 @@ def test_the_order_is_the_transaction_ids_own(database_url: str, query: str, par
     sort_keys = [line for line in explained.splitlines() if "Sort Key:" in line]
     assert not any("::text" in line for line in sort_keys), explained
     assert "events_transaction_position_idx" in explained, explained
+
+
+def test_the_events_a_snapshot_missed_are_read_from_its_xmin_on(database_url: str) -> None:
+    """A rebuild's catch-up (also run inside the swap, while appends wait) reads an index range starting at the
+    snapshot's xmin, not the whole log from its first transaction."""
+    query = MISSED_QUERY.format(bound="")
+    explained = plan(
+        database_url, query, {"type": "task", "snapshot": "1000:1000:", "xid": "0", "position": 0, "limit": 10}
+    )
+    conditions = [line for line in explained.splitlines() if "Index Cond:" in line]
+    assert any("pg_snapshot_xmin" in line or "'1000'::xid8" in line for line in conditions), explained
