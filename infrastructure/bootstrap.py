@@ -72,7 +72,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     assert settings.database_url is not None, "resolve embedded servers before connecting"
     clock = SystemClock()
     async with open_pool(
-        settings.database_url, size=settings.database_pool_size, checkout_seconds=settings.database_timeout_seconds
+        settings.database_url,
+        size=settings.database_pool_size,
+        checkout_seconds=settings.database_timeout_seconds,
+        # The longest a transaction of ours waits on something else: a refund attempt's gateway call, plus a statement.
+        idle_in_transaction_seconds=settings.refund_gateway_timeout_seconds + settings.database_timeout_seconds,
     ) as pool:
         client = redis_client(settings)
         guard = RedisGuard(client, settings.redis_timeout_seconds)

@@ -14,8 +14,9 @@ from application.errors import ConcurrencyError, InvalidInput, ServiceUnavailabl
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
 # Errors that mean "the database did not answer in time", not "the request was wrong". (A statement or lock
-# timeout is a QueryCanceled or LockNotAvailable, both OperationalErrors.)
-UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
+# timeout is a QueryCanceled or LockNotAvailable, both OperationalErrors; a session ended for idling in a
+# transaction is an InternalError of its own.)
+UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, psycopg.errors.IdleInTransactionSessionTimeout)
 
 
 async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
@@ -25,8 +26,21 @@ async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
 
 
 @asynccontextmanager
-async def open_pool(url: str, *, size: int, checkout_seconds: float, name: str = "taskflow") -> AsyncIterator[Pool]:
-    """A pool that opens lazily and survives a database restart: a broken connection is discarded when returned."""
+async def open_pool(
+    url: str,
+    *,
+    size: int,
+    checkout_seconds: float,
+    name: str = "taskflow",
+    idle_in_transaction_seconds: float | None = None,
+) -> AsyncIterator[Pool]:
+    """A pool that opens lazily and survives a database restart: a broken connection is discarded when returned.
+    With `idle_in_transaction_seconds`, PostgreSQL ends a session left that long inside a transaction, and frees
+    its locks: a process that stops answering mid-transaction (its host gone) holds nothing for longer."""
+    # Every statement and lock wait is bounded, so a stuck database costs a request seconds, not forever.
+    options = f"-c statement_timeout={round(checkout_seconds * 1000)} -c lock_timeout={round(checkout_seconds * 500)}"
+    if idle_in_transaction_seconds is not None:
+        options += f" -c idle_in_transaction_session_timeout={round(idle_in_transaction_seconds * 1000)}"
     pool: Pool = AsyncConnectionPool(
         url,
         min_size=1,
@@ -38,9 +52,7 @@ async def open_pool(url: str, *, size: int, checkout_seconds: float, name: str =
         kwargs={
             "autocommit": True,
             "connect_timeout": max(1, int(checkout_seconds)),
-            # Every statement and lock wait is bounded, so a stuck database costs a request seconds, not forever.
-            "options": f"-c statement_timeout={round(checkout_seconds * 1000)}"
-            f" -c lock_timeout={round(checkout_seconds * 500)}",
+            "options": options,
         },
         reconnect_timeout=60,
     )
