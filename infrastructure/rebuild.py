@@ -359,12 +359,16 @@ MISSED_QUERY = f"""
 SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE stream_type = %(type)s AND NOT pg_visible_in_snapshot(transaction_id, %(snapshot)s::pg_snapshot)
   AND (transaction_id, position) > (%(xid)s::xid8, %(position)s)
-  -- What a snapshot does not see was written by a transaction at or after its xmin: an index range, not a scan
-  -- of the whole log (which the swap would run while appends wait on its lock: 0.2 s a million events).
-  AND transaction_id >= pg_snapshot_xmin(%(snapshot)s::pg_snapshot)
   {{bound}}
 ORDER BY events.transaction_id, events.position LIMIT %(limit)s
 """
+
+
+def _first_missed(snapshot: str) -> tuple[str, int]:
+    """Where the events `snapshot` did not see begin in commit order: at its xmin (every transaction before it is
+    visible to it, or aborted). Catching up from there reads an index range, not the whole log; the swap runs the
+    last catch-up while appends wait on its lock (from the start of the log: 0.2 s a million events)."""
+    return snapshot.split(":", 1)[0], 0
 
 
 async def _catch_up(
@@ -502,7 +506,7 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
             await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table + SUFFIX)))
         log.info("rebuild %s: %d indexes in %.1f s", name, len(indexes), time.monotonic() - started)
         started = time.monotonic()
-        checkpoint = await _catch_up(conn, projection, snapshot, ("0", 0), final=False)
+        checkpoint = await _catch_up(conn, projection, snapshot, _first_missed(snapshot), final=False)
         for attempt in range(SWAP_ATTEMPTS):
             try:
                 async with conn.transaction():
