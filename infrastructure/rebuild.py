@@ -275,7 +275,7 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
                 while rows := await pending:
                     pending = asyncio.ensure_future(events.fetchmany(BATCH))
                     await asyncio.sleep(0)  # the FETCH goes out: PostgreSQL works on it while this batch is folded
-                    records = carried + [fold_record_from_json(r[0]) for r in rows]
+                    records = carried + [fold_record_from_json(r[0], projection.stream_type) for r in rows]
                     streams = list(_streams(iter(records)))
                     carried = streams.pop() if len(rows) == BATCH else []  # it may go on in the next batch
                     folded = [r for stream in streams if (r := projection.fold(stream)) is not None]
