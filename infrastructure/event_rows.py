@@ -31,18 +31,7 @@ def fold_record_from_json(text: str, stream_type: str) -> RecordedEvent:
     """A record for a fold from a FOLD_JSON value of a `stream_type` event: position, metadata and hash are empty
     stand-ins."""
     stream_id, version, type_, schema_version, data, recorded_at = _FOLD_ROW.decode(text)
-    return RecordedEvent(
-        position=0,
-        stream_id=stream_id,
-        stream_type=stream_type,
-        version=version,
-        type=type_,
-        schema_version=schema_version,
-        data=data,
-        metadata=_NOT_READ,
-        recorded_at=recorded_at,
-        hash=b"",
-    )
+    return _record((0, stream_id, stream_type, version, type_, schema_version, data), _NOT_READ, recorded_at, b"")
 
 
 def _record(head: Sequence[Any], metadata: EventMetadata, recorded_at: datetime, hash_: bytes) -> RecordedEvent:

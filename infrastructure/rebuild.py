@@ -14,8 +14,8 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -192,6 +192,16 @@ async def _prepare(conn: Connection, tables: Sequence[str]) -> None:
             await conn.execute(sql.SQL("ALTER TABLE {} SET ({})").format(fresh, options))
 
 
+@asynccontextmanager
+async def _working_connection(database_url: str) -> AsyncIterator[Connection]:
+    """A connection of the rebuild's own: autocommit, configured as the service's, with no statement timeout (a
+    bulk load or an index build may take minutes)."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await configure(conn)
+        await conn.execute("SET statement_timeout = 0")
+        yield conn
+
+
 class _Xid8Dumper(Dumper):
     """xid8 in binary COPY (psycopg has no dumper for it): a transaction id is an unsigned 64-bit integer."""
 
@@ -219,7 +229,7 @@ async def _copy(conn: Connection, copy: sql.Composed, types: Sequence[int], rows
             await writer.write_row(row)
 
 
-async def _stopped(*tasks: "asyncio.Future[Any] | None", leaving: BaseException) -> None:
+async def _stopped(*tasks: asyncio.Future[Any] | None, leaving: BaseException) -> None:
     """Cancel the tasks still running and wait until they have stopped. A failure of theirs other than the error
     the caller is leaving with (which came first) is logged, not lost."""
     running = [task for task in tasks if task is not None]
@@ -332,11 +342,7 @@ async def _index(
     async with AsyncExitStack() as stack:
         builders = [conn]
         for _ in range(INDEX_CONNECTIONS - 1):
-            builder = await stack.enter_async_context(
-                await psycopg.AsyncConnection.connect(database_url, autocommit=True)
-            )
-            await builder.execute("SET statement_timeout = 0")
-            builders.append(builder)
+            builders.append(await stack.enter_async_context(_working_connection(database_url)))
         async with asyncio.TaskGroup() as tasks:
             for builder in builders:
                 tasks.create_task(build(builder))
@@ -452,9 +458,7 @@ async def rebuild_activity(database_url: str, progress: Progress = lambda _: Non
         progress(n)
 
     tables = (task_activity.NAME,)
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await configure(conn)
-        await conn.execute("SET statement_timeout = 0")
+    async with _working_connection(database_url) as conn:
         await _one_at_a_time(conn, task_activity.NAME)
         await _prepare(conn, tables)
         indexes, keys = await _index(database_url, conn, tables)  # the upsert needs its key from the first batch on
@@ -492,9 +496,7 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
         read += n
         progress(n)
 
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await configure(conn)
-        await conn.execute("SET statement_timeout = 0")
+    async with _working_connection(database_url) as conn:
         await _one_at_a_time(conn, name)
         await _prepare(conn, projection.tables)
         started = time.monotonic()
