@@ -31,6 +31,8 @@ from rich.text import Text
 
 from api.jobs_cli import register as register_jobs
 from application.auditing import ListEvents, export_events
+from application.projections.kinds import Mode
+from application.projections.registry import BY_NAME, PROJECTIONS, rebuildable
 from application.seed import ADMIN, USER, seed
 from application.views import ProjectionState, event_view
 from infrastructure.audit import Report, verify_log
@@ -40,8 +42,8 @@ from infrastructure.logs import configure_logging
 from infrastructure.metrics import serve_process_metrics, shared_directory
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
-from infrastructure.projection_status import FOLLOWERS, INLINE, projection_states
-from infrastructure.rebuild import PROJECTIONS, REBUILDABLE, rebuild
+from infrastructure.projection_status import projection_states
+from infrastructure.rebuild import rebuild
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.signals import run_bounded
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -128,10 +130,8 @@ def projections() -> None:
 @projections.command("list")
 def projections_list() -> None:
     """Every projection, and whether it runs inline (in the append) or follows the log."""
-    for name in INLINE:
-        click.echo(f"{name}\tinline")
-    for name in FOLLOWERS:
-        click.echo(f"{name}\tfollower")
+    for projection in PROJECTIONS:
+        click.echo(f"{projection.name}\t{projection.mode}")
 
 
 @projections.command("status")
@@ -151,13 +151,13 @@ class EventsPerSecond(ProgressColumn):
 
 
 @projections.command("rebuild")
-@click.argument("name", required=False, type=click.Choice(sorted(REBUILDABLE)))
+@click.argument("name", required=False, type=click.Choice(sorted(rebuildable())))
 @click.option("--all", "everything", is_flag=True, help="Rebuild every projection.")
 def projections_rebuild(name: str | None, everything: bool) -> None:
     """Rebuild a projection from the log beside the live tables, then swap it in (the API keeps serving)."""
     if everything == (name is not None):
         raise click.UsageError("name one projection, or --all")
-    names = sorted(REBUILDABLE) if everything else [name or ""]
+    names = sorted(rebuildable()) if everything else [name or ""]
     with resolved_settings() as settings:
         assert settings.database_url is not None
         for each in names:
@@ -165,10 +165,12 @@ def projections_rebuild(name: str | None, everything: bool) -> None:
 
 
 async def _rebuild(database_url: str, name: str) -> None:
-    stream_type = PROJECTIONS[name].stream_type if name in PROJECTIONS else None
+    projection = BY_NAME[name]
+    # A follower's table is rebuilt by following the whole log; an inline one reads its own streams.
+    types = None if projection.mode is Mode.FOLLOWER else sorted(projection.stream_types)
     async with open_pool(database_url, size=1, checkout_seconds=30.0) as pool, pool.connection() as conn:
         cursor = await conn.execute(
-            "SELECT count(*) FROM events WHERE %s::text IS NULL OR stream_type = %s", (stream_type, stream_type)
+            "SELECT count(*) FROM events WHERE %s::text[] IS NULL OR stream_type = ANY(%s)", (types, types)
         )
         row = await cursor.fetchone()
     total = int(row[0]) if row else 0

@@ -6,38 +6,37 @@ second of the commit, so no instance serves an older value for longer than that.
 """
 
 from collections.abc import Sequence
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from application.projections.registry import CACHE_BACKSTOP
 from application.records import RecordedEvent
 from domain import refunds, tasks
 from infrastructure.cache import TaskCache
-from infrastructure.projections.task_activity import owners_of
-
-NAME = "cache_backstop"
+from infrastructure.projections.followed import followed_events
 
 
 class CacheBackstop:
-    name = NAME
+    name = CACHE_BACKSTOP.name
 
     def __init__(self, cache: TaskCache) -> None:
         self._cache = cache
 
     async def handle(self, conn: psycopg.AsyncConnection[TupleRow], records: Sequence[RecordedEvent]) -> None:
-        task_ids = {r.stream_id for r in records if r.stream_type == tasks.STREAM_TYPE}
-        refund_ids = list({r.stream_id for r in records if r.stream_type == refunds.STREAM_TYPE})
-        owners = set((await owners_of(conn, list(task_ids))).values()) if task_ids else set()
-        if refund_ids:
+        task_ids: set[UUID] = set()
+        owners: set[UUID] = set()
+        for record, _, _, after in await followed_events(conn, records, CACHE_BACKSTOP.stream_types, True):
+            assert after is not None, "followed with its state"
+            state = after.state
             # A refund shows on its task: the task's cached views are stale too.
-            cursor = await conn.execute(
-                "SELECT (data->>'taskId')::uuid, (data->>'ownerId')::uuid FROM events"
-                " WHERE stream_id = ANY(%s) AND version = 1",
-                (refund_ids,),
-            )
-            for task_id, owner_id in await cursor.fetchall():
-                task_ids.add(task_id)
-                owners.add(owner_id)
+            if isinstance(state, tasks.Task):
+                task_ids.add(record.stream_id)
+            elif isinstance(state, refunds.Refund) and state.task_id is not None:
+                task_ids.add(state.task_id)
+            if state.owner_id is not None:
+                owners.add(state.owner_id)
         if not task_ids:
             return
         await self._cache.tasks_changed(task_ids, owners)

@@ -1,9 +1,11 @@
 """Log followers: the one mechanism every asynchronous consumer of the event log uses.
 
 A follower reads the global log in (transaction_id, position) order, only below the oldest transaction still
-running (pg_snapshot_xmin of the current snapshot), so an event whose transaction commits late is never skipped.
+running in this database (events_horizon(), migration 0011), so an event whose transaction commits late is never
+skipped.
 Each batch is handled and the checkpoint (both numbers) written in one transaction: a database projection sees
-every event exactly once. Appends NOTIFY; a follower waits for that, and polls as a fallback. One instance per
+every event exactly once. A quiet follower waits for an append's NOTIFY (or polls every second); a busy one looks
+again a moment after each batch, since appends close behind one another do not each notify. One instance per
 follower is active, under a session advisory lock: start several projector processes and, when the active one
 dies, its lock goes with its connection and a standby takes over within a poll interval.
 """
@@ -20,11 +22,11 @@ from psycopg.rows import TupleRow
 
 from application.records import RecordedEvent
 from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
+from infrastructure.event_store import CHANNEL, NOTIFY_QUIET_SECONDS
 from infrastructure.postgres import Pool
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "taskflow_events"
 POLL_SECONDS = 1.0
 BATCH = 1000
 
@@ -33,7 +35,7 @@ Connection = psycopg.AsyncConnection[TupleRow]
 BATCH_QUERY = f"""
 SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > (%s::xid8, %s)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < events_horizon()
 ORDER BY events.transaction_id, events.position
 LIMIT %s
 """
@@ -122,6 +124,10 @@ async def _work(session: Connection, pool: Pool, follower: Follower, stop: async
             log.warning("follower %s failed a batch; retrying", follower.name, exc_info=True)
             handled = 0
         if handled == BATCH:
+            continue
+        if handled:
+            # Appends just behind this batch may not have notified (a process notifies at most so often).
+            await _sleep(stop, NOTIFY_QUIET_SECONDS)
             continue
         # Caught up: wait for an append's notification, or poll (a NOTIFY can be lost with a connection).
         with contextlib.suppress(TimeoutError):

@@ -11,7 +11,7 @@ from infrastructure.postgres import Pool, translated_errors
 PAGE_QUERY = f"""
 SELECT events.transaction_id::text AS xid, {EVENT_COLUMNS} FROM events
 WHERE (transaction_id, position) > (%(xid)s::xid8, %(position)s)
-  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  AND transaction_id < events_horizon()
   AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s))
   AND (%(stream)s::uuid IS NULL OR stream_id = %(stream)s)
 ORDER BY events.transaction_id, events.position

@@ -1,10 +1,10 @@
 """Where each projection stands: inline ones move with every append; followers have a checkpoint and a lag."""
 
+from application.projections.kinds import Mode
+from application.projections.registry import PROJECTIONS
 from application.views import ProjectionState
 from infrastructure.postgres import Pool, translated_errors
 
-INLINE = ("tasks_view", "task_counters", "users_view", "refunds_view")
-FOLLOWERS = ("task_activity", "cache_backstop", "refund_dispatcher")
 # Counting the lag stops here: past it, the exact figure matters less than the fact.
 LAG_CAP = 100_000
 
@@ -33,8 +33,12 @@ async def projection_states(pool: Pool) -> list[ProjectionState]:
         cursor = await conn.execute("SELECT coalesce(max(position), 0) FROM events")
         row = await cursor.fetchone()
         head = int(row[0]) if row else 0
-        states = [ProjectionState(name, head, 0, "inline") for name in INLINE]
-        for name in FOLLOWERS:
+        states: list[ProjectionState] = []
+        for projection in PROJECTIONS:
+            name = projection.name
+            if projection.mode is Mode.INLINE:
+                states.append(ProjectionState(name, head, 0, "inline"))
+                continue
             session = f"taskflow-follower {name} pid %"
             cursor = await conn.execute(_FOLLOWER, {"name": name, "session": session, "cap": LAG_CAP})
             found = await cursor.fetchone()

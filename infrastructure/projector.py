@@ -2,12 +2,14 @@
 
 import asyncio
 
+from application.projections.kinds import Reaction, Table
+from application.projections.registry import CACHE_BACKSTOP, followers
 from infrastructure.bootstrap import redis_client
 from infrastructure.cache import TaskCache
 from infrastructure.cache_backstop import CacheBackstop
 from infrastructure.followers import Follower, follow
 from infrastructure.postgres import open_pool
-from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.redis_guard import RedisGuard
 from infrastructure.settings import Settings
 from infrastructure.signals import stop_on_signals
@@ -20,8 +22,21 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     client = redis_client(settings)
     try:
         cache = TaskCache(RedisGuard(client, settings.redis_timeout_seconds), settings.redis_namespace, 1)
-        followers: list[Follower] = [TaskActivity(), CacheBackstop(cache)]
+        running = projector_followers(cache)
         async with open_pool(settings.database_url, size=4, checkout_seconds=settings.database_timeout_seconds) as pool:
-            await asyncio.gather(*(follow(settings.database_url, pool, f, stop) for f in followers))
+            await asyncio.gather(*(follow(settings.database_url, pool, f, stop) for f in running))
     finally:
         await client.aclose()
+
+
+def projector_followers(cache: TaskCache) -> list[Follower]:
+    """The registry's followers that the projector runs: its table projections, and its reactions' adapters."""
+    reactions: dict[str, Follower] = {CACHE_BACKSTOP.name: CacheBackstop(cache)}
+    found: list[Follower] = []
+    for projection in followers("projector"):
+        if isinstance(projection, Reaction):
+            found.append(reactions[projection.name])
+        else:
+            assert isinstance(projection, Table)
+            found.append(ProjectionFollower(projection))
+    return found

@@ -1,37 +1,41 @@
-"""Rebuild a projection from the log beside the live tables, then swap it in.
+"""Rebuild a projection's table from the log beside the live one, then swap it in.
 
-1. Fresh `<table>__next` tables (columns, defaults, checks; no indexes yet, so the load is fast).
+An inline projection (the registry's Rows and Totals):
+1. A fresh `<table>__next` (columns, defaults, checks; no indexes yet, so the load is fast).
 2. Bulk: one REPEATABLE READ read of the log (snapshot S) through a server-side cursor, one stream at a time
-   folded and written with COPY: constant memory, whatever the log's size.
-3. The live tables' indexes and keys, recreated on the new tables under `__next` names (INDEX_CONNECTIONS at once).
-4. Catch up, in commit order, on the events S did not see, with the inline projections' own set-based code.
-5. Swap, in one short transaction: lock `events` (in-flight appends finish, new ones wait), lock the live tables,
-   apply the last events, drop the old tables and give the new ones, their indexes and keys the live names.
-The API keeps reading the old tables until the swap commits; commands wait only for the swap itself.
+   folded by the registry's definition and written with COPY: constant memory, whatever the log's size.
+3. The live table's indexes and keys, recreated on the new table under `__next` names (INDEX_CONNECTIONS at once).
+4. Catch up, in commit order, on the events S did not see, with the computation the inline append makes.
+5. Swap, in one short transaction: lock `events` (in-flight appends finish, new ones wait), lock the live table,
+   apply the last events, drop the old table and give the new one, its indexes and keys the live names.
+A follower's table is rebuilt by following the whole log into a new table, then handing over its checkpoint.
+The API keeps reading the old table until the swap commits; commands wait only for the swap itself.
 """
 
 import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import msgspec
 import psycopg
 from psycopg import postgres, sql
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
 from psycopg.rows import TupleRow
 
-from application.folds import task_view, user_state
+from application.projections.kinds import Mode, Rows, Sums, Table, Totals
+from application.projections.registry import BY_NAME
 from application.records import RecordedEvent
-from domain import refunds, tasks, users
+from application.streams import fold
 from infrastructure.event_rows import EVENT_COLUMNS, FOLD_JSON, fold_record_from_json, record_from_row
 from infrastructure.followers import BATCH_QUERY as FOLLOWER_BATCH
+from infrastructure.followers import Follower
 from infrastructure.postgres import configure
-from infrastructure.projections import refunds_view, task_activity, task_counters, tasks_view, users_view
+from infrastructure.projections.followed import ProjectionFollower, apply_projections
 
 log = logging.getLogger(__name__)
 
@@ -49,119 +53,33 @@ Progress = Callable[[int], None]
 READ_LOG = f"SELECT {FOLD_JSON} FROM events WHERE stream_type = %s ORDER BY stream_id, version"
 
 
-@dataclass(frozen=True)
-class InlineProjection:
-    name: str
-    stream_type: str
-    tables: tuple[str, ...]
-    columns: tuple[str, ...]
-    fold: Callable[[list[RecordedEvent]], tuple[Any, ...] | None]
-    catch_up: Callable[[Connection, Sequence[RecordedEvent]], Awaitable[None]]
-    derive: str | None = None  # SQL filling the other tables from the first, after the bulk load
+class _Load:
+    """What a bulk load writes for a projection, as the registry defines it: a row per stream (Rows), or counts
+    summed over the streams (Totals), written at the end."""
 
+    def __init__(self, projection: Rows[Any] | Totals[Any]) -> None:
+        self.projection = projection
+        versioned = isinstance(projection, Rows) and projection.versioned
+        self.columns = projection.columns + (("valid_from",) if versioned else ())
+        self._tail = (ALWAYS_VISIBLE,) if versioned else ()
+        self._sums = Sums(projection)
 
-def _task_row(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
-    view = task_view(records)
-    if view is None:
-        return None
-    fee = view.fee
-    return (
-        view.id,
-        view.owner_id,
-        view.title,
-        view.description,
-        view.status,  # StrEnum members are their values: no `.value` lookup on the hot path (6-10% of a fold)
-        view.priority,
-        view.due_date,
-        fee.amount if fee else None,
-        fee.currency if fee else None,
-        view.version,
-        view.created_at,
-        view.updated_at,
-        ALWAYS_VISIBLE,
-    )
+    def rows(self, streams: list[list[RecordedEvent]]) -> list[tuple[Any, ...]]:
+        """The rows to COPY for these whole streams (Totals: none until the end)."""
+        projection = self.projection
+        if isinstance(projection, Rows):
+            return [
+                msgspec.structs.astuple(row) + self._tail
+                for records in streams
+                if (stream := fold(records)) is not None and (row := projection.row(stream)) is not None
+            ]
+        for records in streams:
+            if (stream := fold(records)) is not None and (counts := projection.counts(stream)) is not None:
+                self._sums.add(counts)
+        return []
 
-
-def _user_row(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
-    state = user_state(records)
-    if not state.registered:
-        return None
-    first, last = records[0], records[-1]
-    return (
-        first.stream_id,
-        state.email,
-        state.name,
-        state.role.value,
-        last.version,
-        first.recorded_at,
-        last.recorded_at,
-    )
-
-
-async def _catch_up_tasks(conn: Connection, records: Sequence[RecordedEvent]) -> None:
-    await tasks_view.apply(conn, records, table=f"tasks_view{SUFFIX}")
-    await task_counters.apply(
-        conn, list({r.stream_id for r in records}), tasks_table=f"tasks_view{SUFFIX}", table=f"task_counters{SUFFIX}"
-    )
-
-
-async def _catch_up_users(conn: Connection, records: Sequence[RecordedEvent]) -> None:
-    await users_view.apply(conn, records, table=f"users_view{SUFFIX}")
-
-
-async def _catch_up_refunds(conn: Connection, records: Sequence[RecordedEvent]) -> None:
-    await refunds_view.apply(conn, records, table=f"refunds_view{SUFFIX}")
-
-
-REBUILDABLE = ("refunds_view", "task_activity", "tasks_view", "users_view")
-
-PROJECTIONS = {
-    "tasks_view": InlineProjection(
-        name="tasks_view",
-        stream_type=tasks.STREAM_TYPE,
-        tables=("tasks_view", "task_counters"),
-        columns=(
-            "id",
-            "owner_id",
-            "title",
-            "description",
-            "status",
-            "priority",
-            "due_date",
-            "fee_amount",
-            "fee_currency",
-            "version",
-            "created_at",
-            "updated_at",
-            "valid_from",
-        ),
-        fold=_task_row,
-        catch_up=_catch_up_tasks,
-        derive="""
-            INSERT INTO task_counters__next (owner_id, stripe, total, pending, in_progress, completed, high_priority)
-            SELECT owner_id, task_counter_stripe(id), count(*), count(*) FILTER (WHERE status = 'PENDING'),
-                   count(*) FILTER (WHERE status = 'IN_PROGRESS'), count(*) FILTER (WHERE status = 'COMPLETED'),
-                   count(*) FILTER (WHERE priority = 'HIGH')
-            FROM tasks_view__next WHERE valid_to IS NULL GROUP BY owner_id, task_counter_stripe(id)
-        """,
-    ),
-    "users_view": InlineProjection(
-        name="users_view",
-        stream_type=users.STREAM_TYPE,
-        tables=("users_view",),
-        columns=("id", "email", "name", "role", "version", "created_at", "updated_at"),
-        fold=_user_row,
-        catch_up=_catch_up_users,
-    ),
-    "refunds_view": InlineProjection(
-        name="refunds_view",
-        stream_type=refunds.STREAM_TYPE,
-        tables=("refunds_view",),
-        columns=refunds_view.COLUMNS,
-        fold=refunds_view.refund_row,
-        catch_up=_catch_up_refunds,
-    ),
-}
+    def last_rows(self) -> list[tuple[Any, ...]]:
+        return [msgspec.structs.astuple(row) for row in self._sums.changes().added]
 
 
 def _streams(rows: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
@@ -253,17 +171,18 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _bulk(database_url: str, conn: Connection, projection: InlineProjection, progress: Progress) -> str:
-    """Fold and COPY every stream of the projection's type as of one snapshot; returns that snapshot.
+async def _bulk(database_url: str, conn: Connection, load: _Load, progress: Progress) -> str:
+    """Fold and COPY every stream the projection reads as of one snapshot; returns that snapshot.
 
     The log is read on a read-only connection of its own, which takes no transaction id: a long rebuild must
     not hold back the followers, which read only below the oldest running transaction. Three things overlap:
     PostgreSQL reads and formats the next batch of the log while this process folds the current one and the
     previous one's rows are COPYed, each batch in a short transaction of its own, on `conn`."""
-    table = projection.tables[0] + SUFFIX
-    types = await _column_types(conn, table, projection.columns)
+    (stream_type,) = load.projection.stream_types
+    table = load.projection.name + SUFFIX
+    types = await _column_types(conn, table, load.columns)
     conn.adapters.register_dumper(None, _Xid8Dumper)
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in projection.columns)
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in load.columns)
     copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(sql.Identifier(table), columns)
     async with (
         await psycopg.AsyncConnection.connect(database_url) as reader,
@@ -276,7 +195,7 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
         row = await cursor.fetchone()
         assert row is not None
         snapshot = str(row[0])
-        await events.execute(READ_LOG, (projection.stream_type,))
+        await events.execute(READ_LOG, (stream_type,))
         carried: list[RecordedEvent] = []
         pending = asyncio.ensure_future(events.fetchmany(BATCH))
         writing: asyncio.Task[None] | None = None
@@ -285,24 +204,21 @@ async def _bulk(database_url: str, conn: Connection, projection: InlineProjectio
                 while rows := await pending:
                     pending = asyncio.ensure_future(events.fetchmany(BATCH))
                     await asyncio.sleep(0)  # the FETCH goes out: PostgreSQL works on it while this batch is folded
-                    records = carried + [fold_record_from_json(r[0], projection.stream_type) for r in rows]
+                    records = carried + [fold_record_from_json(r[0], stream_type) for r in rows]
                     streams = list(_streams(iter(records)))
                     carried = streams.pop() if len(rows) == BATCH else []  # it may go on in the next batch
-                    folded = [r for stream in streams if (r := projection.fold(stream)) is not None]
+                    folded = load.rows(streams)
                     if writing:
                         await writing
                     writing = asyncio.create_task(_copy(conn, copy, types, folded))
                     progress(len(rows))
             if writing:
                 await writing
-            if carried and (last := projection.fold(carried)) is not None:
-                await _copy(conn, copy, types, [last])
+            await _copy(conn, copy, types, load.rows([carried] if carried else []) + load.last_rows())
         except BaseException as error:
             # Nothing of this load may still be running on either connection when the error leaves.
             await _stopped(pending, writing, leaving=error)
             raise
-    if projection.derive:
-        await conn.execute(projection.derive)
     return snapshot
 
 
@@ -378,25 +294,26 @@ def _first_missed(snapshot: str) -> tuple[str, int]:
 
 
 async def _catch_up(
-    conn: Connection, projection: InlineProjection, snapshot: str, checkpoint: tuple[str, int], final: bool
+    conn: Connection, projection: Rows[Any] | Totals[Any], snapshot: str, checkpoint: tuple[str, int], final: bool
 ) -> tuple[str, int]:
     """Apply, in commit order, the events the snapshot missed (below the oldest running transaction, unless
     `final`: then `events` is locked and every event in it is committed)."""
-    bound = "" if final else "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+    bound = "" if final else "AND transaction_id < events_horizon()"
     while True:
+        (stream_type,) = projection.stream_types
         params = {
-            "type": projection.stream_type,
+            "type": stream_type,
             "snapshot": snapshot,
             "xid": checkpoint[0],
             "position": checkpoint[1],
             "limit": BATCH,
         }
-        # One transaction a batch: the projections tell their own writes by the transaction's id.
         async with conn.transaction():
             cursor = await conn.execute(MISSED_QUERY.format(bound=bound), params)
             rows = await cursor.fetchall()
             if rows:
-                await projection.catch_up(conn, [record_from_row(row[1:]) for row in rows])
+                # The registry's own computation, as the inline append makes it, into the new tables.
+                await apply_projections(conn, [projection], [record_from_row(row[1:]) for row in rows], SUFFIX)
         if rows:
             checkpoint = (rows[-1][0], rows[-1][1])
         if len(rows) < BATCH:
@@ -427,7 +344,7 @@ async def _swap(
 
 
 async def _follow_into(
-    conn: Connection, follower: task_activity.TaskActivity, checkpoint: tuple[str, int], progress: Progress
+    conn: Connection, follower: Follower, checkpoint: tuple[str, int], progress: Progress
 ) -> tuple[str, int]:
     """Feed `follower` every committed event after `checkpoint`, a transaction a batch, as the live follower would."""
     while True:
@@ -448,64 +365,47 @@ async def _one_at_a_time(conn: Connection, name: str) -> None:
     await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"taskflow-rebuild:{name}",))
 
 
-async def rebuild_activity(database_url: str, progress: Progress = lambda _: None) -> int:
-    """Rebuild task_activity from the whole log beside the live table, then swap it in with its checkpoint."""
-    read = 0
-
-    def counted(n: int) -> None:
-        nonlocal read
-        read += n
-        progress(n)
-
-    tables = (task_activity.NAME,)
+async def _rebuild_followed(database_url: str, projection: Table[Any], progress: Progress) -> None:
+    """A follower's table from the whole log, beside the live one, then swapped in with its checkpoint: the live
+    follower goes on from where the rebuild stopped (a bulk load by stream could not hand over a place in commit
+    order)."""
+    name = projection.name
+    tables = (name,)
     async with _working_connection(database_url) as conn:
-        await _one_at_a_time(conn, task_activity.NAME)
+        await _one_at_a_time(conn, name)
         await _prepare(conn, tables)
         indexes, keys = await _index(database_url, conn, tables)  # the upsert needs its key from the first batch on
-        follower = task_activity.TaskActivity(table=task_activity.NAME + SUFFIX)
-        checkpoint = await _follow_into(conn, follower, ("0", 0), counted)
+        follower = ProjectionFollower(projection, SUFFIX)
+        checkpoint = await _follow_into(conn, follower, ("0", 0), progress)
         async with conn.transaction():
             await conn.execute("SET LOCAL lock_timeout = '30s'")
             # The live follower waits here (its batch locks this row), then goes on from the rebuild's checkpoint.
             await conn.execute(
-                "INSERT INTO follower_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING",
-                (task_activity.NAME,),
+                "INSERT INTO follower_checkpoints (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (name,)
             )
-            await conn.execute("SELECT 1 FROM follower_checkpoints WHERE name = %s FOR UPDATE", (task_activity.NAME,))
-            await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(tables[0])))
-            checkpoint = await _follow_into(conn, follower, checkpoint, counted)
+            await conn.execute("SELECT 1 FROM follower_checkpoints WHERE name = %s FOR UPDATE", (name,))
+            await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(name)))
+            checkpoint = await _follow_into(conn, follower, checkpoint, progress)
             await conn.execute(
                 "UPDATE follower_checkpoints SET transaction_id = %s::xid8, position = %s, updated_at = now()"
                 " WHERE name = %s",
-                (checkpoint[0], checkpoint[1], task_activity.NAME),
+                (checkpoint[0], checkpoint[1], name),
             )
             await _swap(conn, tables, indexes, keys)
-    log.info("rebuilt task_activity from %d events", read)
-    return read
 
 
-async def rebuild(database_url: str, name: str, progress: Progress = lambda _: None) -> int:
-    """Rebuild projection `name` and swap it in; returns how many events the bulk load read."""
-    if name == task_activity.NAME:
-        return await rebuild_activity(database_url, progress)
-    projection = PROJECTIONS[name]
-    read = 0
-
-    def counted(n: int) -> None:
-        nonlocal read
-        read += n
-        progress(n)
-
+async def _rebuild_inline(database_url: str, projection: Rows[Any] | Totals[Any], progress: Progress) -> None:
+    name = projection.name
+    tables = (name,)
     async with _working_connection(database_url) as conn:
         await _one_at_a_time(conn, name)
-        await _prepare(conn, projection.tables)
+        await _prepare(conn, tables)
         started = time.monotonic()
-        snapshot = await _bulk(database_url, conn, projection, counted)
-        log.info("rebuild %s: bulk load of %d events in %.1f s", name, read, time.monotonic() - started)
+        snapshot = await _bulk(database_url, conn, _Load(projection), progress)
+        log.info("rebuild %s: bulk load in %.1f s", name, time.monotonic() - started)
         started = time.monotonic()
-        indexes, keys = await _index(database_url, conn, projection.tables)
-        for table in projection.tables:
-            await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table + SUFFIX)))
+        indexes, keys = await _index(database_url, conn, tables)
+        await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name + SUFFIX)))
         log.info("rebuild %s: %d indexes in %.1f s", name, len(indexes), time.monotonic() - started)
         started = time.monotonic()
         checkpoint = await _catch_up(conn, projection, snapshot, _first_missed(snapshot), final=False)
@@ -515,12 +415,9 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
                     # Short lock waits: while this waits, appends wait behind it, and they must not time out.
                     await conn.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_WAIT_MS}ms'")
                     await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-                    for table in projection.tables:
-                        await conn.execute(
-                            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table))
-                        )
+                    await conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(name)))
                     await _catch_up(conn, projection, snapshot, checkpoint, final=True)
-                    await _swap(conn, projection.tables, indexes, keys)
+                    await _swap(conn, tables, indexes, keys)
                 break
             except psycopg.errors.LockNotAvailable:
                 log.info("rebuild %s: the swap waits for readers (attempt %d)", name, attempt + 1)
@@ -528,5 +425,24 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
                 await asyncio.sleep(SWAP_PAUSE_SECONDS)
         else:
             raise RuntimeError(f"rebuild {name}: could not take the swap's locks; the live tables are unchanged")
-    log.info("rebuilt %s from %d events (catch-up and swap %.1f s)", name, read, time.monotonic() - started)
+    log.info("rebuild %s: catch-up and swap in %.1f s", name, time.monotonic() - started)
+
+
+async def rebuild(database_url: str, name: str, progress: Progress = lambda _: None) -> int:
+    """Rebuild projection `name` (one that keeps a table) and swap it in; returns how many events it read."""
+    projection = BY_NAME[name]
+    read = 0
+
+    def counted(n: int) -> None:
+        nonlocal read
+        read += n
+        progress(n)
+
+    if isinstance(projection, Rows | Totals) and projection.mode is Mode.INLINE:
+        await _rebuild_inline(database_url, projection, counted)
+    elif isinstance(projection, Table):
+        await _rebuild_followed(database_url, projection, counted)
+    else:
+        raise ValueError(f"{name} keeps no table to rebuild")
+    log.info("rebuilt %s from %d events", name, read)
     return read

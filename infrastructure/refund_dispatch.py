@@ -19,14 +19,15 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from application.ports import Clock
+from application.projections.registry import REFUND_DISPATCHER
 from application.records import RecordedEvent
 from domain import refunds
 from infrastructure.job_queue import RefundStreamBroker
 from infrastructure.postgres import Pool
+from infrastructure.projections.followed import followed_events
 
 log = logging.getLogger(__name__)
 
-NAME = "refund_dispatcher"
 TICK_SECONDS = 0.2
 LOSS_CHECK_SECONDS = 2.0
 BATCH = 500
@@ -37,15 +38,12 @@ Connection = psycopg.AsyncConnection[TupleRow]
 class RefundDispatcher:
     """The follower: which attempts are called for, and which are done, as the log says."""
 
-    name = NAME
+    name = REFUND_DISPATCHER.name
 
     async def handle(self, conn: Connection, records: Sequence[RecordedEvent]) -> None:
         due: list[tuple[UUID, int, datetime]] = []
         done: list[tuple[UUID, int]] = []
-        for record in records:
-            if record.stream_type != refunds.STREAM_TYPE:
-                continue
-            event = record.event()
+        for record, event, _, _ in await followed_events(conn, records, REFUND_DISPATCHER.stream_types, False):
             if isinstance(event, refunds.RefundRequested):
                 due.append((record.stream_id, 1, record.recorded_at))
             elif isinstance(event, refunds.RefundRetried):

@@ -2,6 +2,7 @@
 
 import asyncio
 
+from application.projections.registry import followers
 from infrastructure.followers import follow
 from infrastructure.job_queue import RefundStreamBroker
 from infrastructure.postgres import open_pool
@@ -18,6 +19,9 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -
     broker = RefundStreamBroker(settings)
     try:
         async with open_pool(settings.database_url, size=4, checkout_seconds=settings.database_timeout_seconds) as pool:
+            # The registry gives the scheduler one follower, the refund dispatcher.
+            (dispatcher,) = followers("scheduler")
+            assert dispatcher.name == RefundDispatcher.name
             await asyncio.gather(
                 follow(settings.database_url, pool, RefundDispatcher(), stop),
                 dispatch(pool, broker, SystemClock(), stop),

@@ -6,11 +6,12 @@ from uuid import uuid4
 
 import msgspec
 
+from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
 from infrastructure.followers import run_batch
 from infrastructure.postgres import open_pool
-from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -63,8 +64,6 @@ class TestFeed:
         _, after = await walk(client, admin)
 
         def one() -> list[StreamAppend]:
-            from uuid import uuid4
-
             return [
                 StreamAppend(uuid4(), tasks.STREAM_TYPE, 0, [tasks.TaskCreated(owner_id=uuid4(), title="t", fee=None)])
             ]
@@ -72,6 +71,9 @@ class TestFeed:
         async with open_pool(settings.database_url, size=3, checkout_seconds=5) as pool:
             slow = PostgresUnitOfWork(pool)
             await slow.__aenter__()
+            # A transaction that wrote first (an idempotent command claims its key) and appends when it commits.
+            now = SystemClock().now()
+            await slow.idempotency.claim(uuid4(), "key", b"fingerprint", now, now)
             await slow.events.append(one(), EventMetadata(), SystemClock().now())
             async with PostgresUnitOfWork(pool) as later:
                 await later.events.append(one(), EventMetadata(), SystemClock().now())
@@ -140,7 +142,7 @@ class TestProjections:
         assert states["task_activity"]["lag"] == states["tasks_view"]["position"] > 0
         assert settings.database_url
         async with open_pool(settings.database_url, size=1, checkout_seconds=5) as pool:
-            while await run_batch(pool, TaskActivity()):
+            while await run_batch(pool, ProjectionFollower(TASK_ACTIVITY)):
                 pass
         states = {p["name"]: p for p in (await client.get("/admin/projections", headers=bearer(admin))).json()}
         assert states["task_activity"]["lag"] == 0

@@ -5,9 +5,10 @@ from typing import Any
 
 import psycopg
 
+from application.projections.registry import TASK_ACTIVITY
 from infrastructure.followers import run_batch
 from infrastructure.postgres import open_pool
-from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 
@@ -473,7 +474,7 @@ class TestActivity:
         before = (await client.get("/tasks/activity", headers=bearer(alice))).json()
         assert before["asOfPosition"] == 0, "nothing read yet: the projection is asynchronous"
         async with open_pool(settings.database_url or "", size=1, checkout_seconds=5) as pool:
-            while await run_batch(pool, TaskActivity()):
+            while await run_batch(pool, ProjectionFollower(TASK_ACTIVITY)):
                 pass
         today = a["createdAt"][:10]
         mine = (await client.get("/tasks/activity", params={"from": today, "to": today}, headers=bearer(alice))).json()

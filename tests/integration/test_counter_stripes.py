@@ -6,12 +6,13 @@ from contextlib import nullcontext
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
+from psycopg.rows import TupleRow
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.postgres import Pool
-from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.event_store import PostgresEventStore
 
 STRIPES = 16
 
@@ -23,22 +24,27 @@ def task_id_in(stripe: int) -> UUID:
     return task_id
 
 
-async def create(uow: PostgresUnitOfWork, owner: UUID, task_id: UUID) -> None:
+async def create(conn: psycopg.AsyncConnection[TupleRow], owner: UUID, task_id: UUID) -> None:
+    """Write a task's creation in the connection's open transaction (its counter stripe stays locked)."""
+    store = PostgresEventStore(conn)
     created = tasks.TaskCreated(owner_id=owner, title="striped", fee=None)
-    append = StreamAppend(task_id, tasks.STREAM_TYPE, 0, [created])
-    await uow.events.append([append], EventMetadata(), datetime.now(UTC))
+    await store.append([StreamAppend(task_id, tasks.STREAM_TYPE, 0, [created])], EventMetadata(), datetime.now(UTC))
+    await store.flush()
 
 
 @pytest.mark.parametrize(("second_stripe", "waits"), [(3, False), (7, True)])
-async def test_creates_in_another_stripe_do_not_wait(pool: Pool, second_stripe: int, waits: bool) -> None:
+async def test_creates_in_another_stripe_do_not_wait(database_url: str, second_stripe: int, waits: bool) -> None:
     owner = uuid4()
-    async with PostgresUnitOfWork(pool) as first:
+    async with (
+        await psycopg.AsyncConnection.connect(database_url) as first,
+        await psycopg.AsyncConnection.connect(database_url) as second,
+    ):
         await create(first, owner, task_id_in(7))
-        second = PostgresUnitOfWork(pool)
         with pytest.raises(TimeoutError) if waits else nullcontext():
-            async with second:
-                await asyncio.wait_for(create(second, owner, task_id_in(second_stripe)), timeout=1.0)
-    async with pool.connection() as conn:
+            await asyncio.wait_for(create(second, owner, task_id_in(second_stripe)), timeout=1.0)
+        await second.rollback() if waits else await second.commit()
+        await first.commit()
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
         cursor = await conn.execute(
             "SELECT stripe, total, pending FROM task_counters WHERE owner_id = %s ORDER BY stripe", (owner,)
         )

@@ -10,6 +10,7 @@ import pytest
 from psycopg.rows import TupleRow
 
 from application.context import Actor, RequestContext
+from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
@@ -17,7 +18,7 @@ from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
-from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -35,7 +36,7 @@ class Collector:
         self.seen += [record.position for record in records]
 
 
-async def drain(pool: Pool, follower: Collector | TaskActivity, size: int = 3) -> None:
+async def drain(pool: Pool, follower: Collector | ProjectionFollower, size: int = 3) -> None:
     while await run_batch(pool, follower, size):
         pass
 
@@ -53,6 +54,8 @@ class TestGapFree:
             await first.events.append([one_task("first")], metadata, SystemClock().now())
         slow = PostgresUnitOfWork(pool)
         await slow.__aenter__()
+        # A transaction that wrote first (an idempotent command claims its key) and appends last.
+        await slow.idempotency.claim(uuid4(), "key", b"fingerprint", SystemClock().now(), SystemClock().now())
         await slow.events.append([one_task("slow, begun early")], metadata, SystemClock().now())
         for title in ("later", "later still"):
             async with PostgresUnitOfWork(pool) as later:
@@ -126,7 +129,7 @@ class TestActivity:
         for n in range(9):
             status = TaskStatus.COMPLETED if n % 4 == 0 else TaskStatus.PENDING
             ids.append((await create_task(CreateTask(f"t{n}", status=status), owners[n % 2], services)).id)
-        activity = TaskActivity()
+        activity = ProjectionFollower(TASK_ACTIVITY)
         await drain(pool, activity)  # part of the log, then more
         for n, task_id in enumerate(ids):
             ctx = owners[n % 2]

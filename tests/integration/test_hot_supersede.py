@@ -26,6 +26,7 @@ async def test_superseding_a_version_touches_no_index(database_url: str) -> None
             for i in task_ids
         ]
         await store.append(created, metadata, datetime.now(UTC))
+        await store.flush()
         await conn.commit()
         for round_ in range(3):  # a version superseded, then its successor, and so on
             changes = [
@@ -33,6 +34,7 @@ async def test_superseding_a_version_touches_no_index(database_url: str) -> None
                 for i in task_ids
             ]
             await store.append(changes, metadata, datetime.now(UTC))
+            await store.flush()
         cursor = await conn.execute(COUNTS)  # this transaction's own counts
         updated, hot = await cursor.fetchone() or (0, 0)
         await conn.rollback()

@@ -43,7 +43,9 @@ async def test_an_idle_transaction_is_ended_and_its_locks_freed(database_url: st
 
 
 async def append_then_idle(pool: Pool, stream: UUID) -> None:
+    """A unit of work that holds a transaction (a lock, as a refund attempt does) and then stalls."""
     async with PostgresUnitOfWork(pool) as uow:
+        assert await uow.try_lock(uuid4())
         created = tasks.TaskCreated(owner_id=uuid4(), title="never", fee=None)
         append = StreamAppend(stream, tasks.STREAM_TYPE, 0, [created])
         await uow.events.append([append], EventMetadata(), datetime.now(UTC))

@@ -17,6 +17,7 @@ from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import NotFound
 from application.folds import task_state, task_view
+from application.projections.registry import TASK_ACTIVITY
 from application.refund_views import attach_refund
 from application.refunds import RequestRefund, request_refund
 from application.services import Services
@@ -26,7 +27,7 @@ from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskHa
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
-from infrastructure.projections.task_activity import TaskActivity
+from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -251,7 +252,7 @@ async def test_a_rebuild_and_the_activity_projection_equal_the_log(
     await rebuild(database_url, "users_view")
     await rebuild(database_url, "refunds_view")
     assert await read_models(pool) == live
-    activity = TaskActivity()
+    activity = ProjectionFollower(TASK_ACTIVITY)
     while await run_batch(pool, activity):
         pass
     assert await activity_counts(pool) == await log_counts(pool)

@@ -14,10 +14,12 @@ from psycopg import sql
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError, InvalidInput
 from application.payments import AttemptRefund, Payments, attempt_refund
+from application.projections.registry import BY_NAME, TASK_ACTIVITY, TASKS_VIEW
+from application.projections.tables import TaskRow
 from application.queries import ListTasks, list_tasks
-from application.records import RecordedEvent
 from application.refunds import RequestRefund, request_refund
 from application.services import Services
+from application.streams import Stream
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from domain import tasks
@@ -26,8 +28,8 @@ from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.followers import run_batch
 from infrastructure.gateway import SimulatedGateway
 from infrastructure.postgres import Pool
-from infrastructure.projections.task_activity import TaskActivity
-from infrastructure.rebuild import PROJECTIONS, rebuild
+from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_followers import activity_counts, log_counts
@@ -167,18 +169,17 @@ class TestRebuild:
         nothing of it keeps running on the database, the live tables are as they were, and the next rebuild works."""
         await some_history(services, 8)
         live = await snapshot(pool)
-        projection = PROJECTIONS["tasks_view"]
         folded = 0
 
-        def failing(records: list[RecordedEvent]) -> tuple[Any, ...] | None:
+        def failing(stream: Stream[tasks.Task]) -> TaskRow | None:
             nonlocal folded
             folded += 1
             if folded == 5:
                 raise RuntimeError("this fold fails")
-            return projection.fold(records)
+            return TASKS_VIEW.row(stream)
 
         monkeypatch.setattr("infrastructure.rebuild.BATCH", 2)
-        monkeypatch.setitem(PROJECTIONS, "tasks_view", dataclasses.replace(projection, fold=failing))
+        monkeypatch.setitem(BY_NAME, "tasks_view", dataclasses.replace(TASKS_VIEW, row=failing))
         with pytest.raises(RuntimeError, match="this fold fails"):
             await rebuild(database_url, "tasks_view")
         async with pool.connection() as conn:
@@ -193,7 +194,7 @@ class TestRebuild:
                 await asyncio.sleep(0.1)
             assert busy == []
         assert await snapshot(pool) == live
-        monkeypatch.setitem(PROJECTIONS, "tasks_view", projection)
+        monkeypatch.setitem(BY_NAME, "tasks_view", TASKS_VIEW)
         await rebuild(database_url, "tasks_view")
         assert await snapshot(pool) == live
 
@@ -242,7 +243,7 @@ class TestActivityRebuild:
     async def test_rebuilt_activity_equals_the_live_projection_and_the_follower_goes_on(
         self, services: Services, pool: Pool, database_url: str
     ) -> None:
-        activity = TaskActivity()
+        activity = ProjectionFollower(TASK_ACTIVITY)
         await some_history(services)
         while await run_batch(pool, activity):
             pass
@@ -267,6 +268,7 @@ class TestCommand:
         assert [line.split(":")[0] for line in finals] == [
             "rebuilt refunds_view",
             "rebuilt task_activity",
+            "rebuilt task_counters",
             "rebuilt tasks_view",
             "rebuilt users_view",
         ]

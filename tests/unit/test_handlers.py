@@ -33,7 +33,10 @@ from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.cache import NoCache
-from infrastructure.memory import (
+from infrastructure.rate_limits import ProcessLimits
+from infrastructure.security import JwtTokens
+from infrastructure.settings import Settings
+from tests.fakes import (
     MemoryActivityReadModel,
     MemoryEventLog,
     MemoryLog,
@@ -44,9 +47,6 @@ from infrastructure.memory import (
     MemoryUnitOfWork,
     MemoryUserReadModel,
 )
-from infrastructure.rate_limits import ProcessLimits
-from infrastructure.security import JwtTokens
-from infrastructure.settings import Settings
 
 JWT_SECRET = b"unit-test-jwt-secret-0123456789abcdefghi"
 CURSOR_SECRET = b"unit-test-cursor-secret-0123456789abcdef"

@@ -1,4 +1,5 @@
-"""In-memory adapters with the same contracts as the PostgreSQL ones, for fast unit tests of the handlers."""
+"""In-memory adapters with the same contracts as the PostgreSQL ones, for fast unit tests of the handlers (test
+fakes: the production package does not ship them)."""
 
 import itertools
 from collections.abc import Sequence
@@ -11,8 +12,11 @@ import msgspec
 
 from application.context import RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
-from application.folds import refund_state, refund_view, task_view, user_state
+from application.folds import view_of_refund, view_of_task
+from application.projections.kinds import CountChanges, Mode, RowChanges, Table, changes
+from application.projections.registry import PROJECTIONS, REFUNDS_VIEW, TASK_ACTIVITY, TASK_COUNTERS, TASKS_VIEW
 from application.records import EventMetadata, RecordedEvent, StreamAppend
+from application.streams import fold
 from application.views import (
     ActivityDay,
     ActivityReport,
@@ -26,24 +30,22 @@ from application.views import (
     UserView,
     sort_key,
 )
-from domain import refunds, tasks, users
+from domain.refunds import RefundStatus
 from infrastructure.event_hash import new_records
-from infrastructure.projections.task_activity import counts
 
 # Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
 _LAST = datetime.max.replace(tzinfo=UTC)
 
 
 class MemoryLog:
-    """The committed state every in-memory adapter shares: the log, credentials, and the read models."""
+    """The committed state every in-memory adapter shares: the log, credentials, and the read tables, which the
+    registry's projections keep (inline and followers alike, at each commit: here every projection is current)."""
 
     def __init__(self) -> None:
         self.events: list[RecordedEvent] = []
         self.streams: dict[UUID, list[RecordedEvent]] = {}
         self.credentials: dict[str, tuple[UUID, str]] = {}
-        self.tasks: dict[UUID, TaskView] = {}
-        self.users: dict[UUID, UserView] = {}
-        self.refunds: dict[UUID, tuple[RefundView, refunds.Refund]] = {}
+        self.tables: dict[str, dict[tuple[Any, ...], Any]] = {p.name: {} for p in PROJECTIONS if isinstance(p, Table)}
         self.locks: set[UUID] = set()
         self.refresh_tokens: dict[bytes, RefreshToken] = {}
         self.revoked_access: dict[str, datetime] = {}
@@ -71,32 +73,54 @@ class MemoryLog:
         for email, (user_id, _) in list(self.credentials.items()):
             if user_id in rehashes:
                 self.credentials[email] = (user_id, rehashes[user_id])
+        before = {r.stream_id: fold(self.streams.get(r.stream_id, [])) for r in records}
+        records = [msgspec.structs.replace(r, position=self.next_position()) for r in records]
         for record in records:
             self.events.append(record)
             self.streams.setdefault(record.stream_id, []).append(record)
-        for stream_id in sorted({r.stream_id for r in records}, key=lambda i: self.streams[i][0].stream_type):
-            self._project(self.streams[stream_id])
+        tables = [p for p in PROJECTIONS if isinstance(p, Table)]
+        for name, change in changes(tables, before, [(r, r.event()) for r in records]).items():
+            self._apply(next(p for p in tables if p.name == name), change)
 
-    def _project(self, stream: list[RecordedEvent]) -> None:
-        stream_id = stream[0].stream_id
-        if stream[0].stream_type == tasks.STREAM_TYPE:
-            view = task_view(stream)
-            if view is None:
-                self.tasks.pop(stream_id, None)
-            else:
-                refund = next((r for r, _ in self.refunds.values() if r.task_id == stream_id), None)
-                self.tasks[stream_id] = msgspec.structs.replace(view, refund=refund)
-        elif stream[0].stream_type == refunds.STREAM_TYPE:
-            refund = refund_view(stream)
-            if refund is not None:
-                self.refunds[stream_id] = (refund, refund_state(stream))
-                if (task := self.tasks.get(refund.task_id)) is not None:
-                    self.tasks[refund.task_id] = msgspec.structs.replace(task, refund=refund)
-        elif stream[0].stream_type == users.STREAM_TYPE:
-            state = user_state(stream)
-            self.users[stream_id] = UserView(
-                id=stream_id, email=state.email, name=state.name, role=state.role, created_at=stream[0].recorded_at
-            )
+    def _apply(self, projection: Table[Any], change: RowChanges | CountChanges) -> None:
+        table = self.tables[projection.name]
+        if isinstance(change, CountChanges):
+            values = [name for name in projection.columns if name not in projection.key]
+            for row in change.added:
+                key = projection.key_of(row)
+                old = table.get(key)
+                table[key] = (
+                    row
+                    if old is None
+                    else msgspec.structs.replace(
+                        old, **{name: getattr(old, name) + getattr(row, name) for name in values}
+                    )
+                )
+            return
+        for stream_id, _ in change.ended:
+            table.pop((stream_id,), None)  # only current versions here: no walk reads older snapshots
+        for key in change.removed:
+            table.pop(key, None)
+        for row in change.written:
+            table[projection.key_of(row)] = row
+
+    def rows(self, name: str) -> list[Any]:
+        return list(self.tables[name].values())
+
+    def refund_of(self, task_id: UUID) -> RefundView | None:
+        found = next((row for row in self.rows(REFUNDS_VIEW.name) if row.task_id == task_id), None)
+        return view_of_refund(found) if found else None
+
+    @property
+    def tasks(self) -> dict[UUID, TaskView]:
+        """The current tasks, as clients read them."""
+        return {row.id: view_of_task(row, self.refund_of(row.id)) for row in self.rows(TASKS_VIEW.name)}
+
+    @property
+    def users(self) -> dict[UUID, UserView]:
+        return {
+            row.id: UserView(row.id, row.email, row.name, row.role, row.created_at) for row in self.rows("users_view")
+        }
 
 
 class MemoryEventStore:
@@ -117,10 +141,7 @@ class MemoryEventStore:
                 raise ConcurrencyError()
             if stream:
                 heads[append.stream_id] = stream[-1].hash
-        records = [
-            msgspec.structs.replace(record, position=self._log.next_position())
-            for record in new_records(appends, heads, metadata, recorded_at)
-        ]
+        records = new_records(appends, heads, metadata, recorded_at)  # positions: at the commit, as in PostgreSQL
         self.pending.extend(records)
         return records
 
@@ -251,16 +272,18 @@ class MemoryTaskReadModel:
         self._log = log
 
     async def get(self, task_id: UUID) -> TaskView | None:
-        return self._log.tasks.get(task_id)
+        row = self._log.tables[TASKS_VIEW.name].get((task_id,))
+        return view_of_task(row, self._log.refund_of(task_id)) if row is not None else None
 
     async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
-        mine = [t for t in self._log.tasks.values() if owner_id is None or t.owner_id == owner_id]
+        counts = [c for c in self._log.rows(TASK_COUNTERS.name) if owner_id is None or c.owner_id == owner_id]
+        mine = [t for t in self._log.rows(TASKS_VIEW.name) if owner_id is None or t.owner_id == owner_id]
         return TaskStats(
-            total=len(mine),
-            pending=sum(t.status == "PENDING" for t in mine),
-            in_progress=sum(t.status == "IN_PROGRESS" for t in mine),
-            completed=sum(t.status == "COMPLETED" for t in mine),
-            high_priority=sum(t.priority == "HIGH" for t in mine),
+            total=sum(c.total for c in counts),
+            pending=sum(c.pending for c in counts),
+            in_progress=sum(c.in_progress for c in counts),
+            completed=sum(c.completed for c in counts),
+            high_priority=sum(c.high_priority for c in counts),
             overdue=sum(t.due_date is not None and t.due_date < now and t.status != "COMPLETED" for t in mine),
         )
 
@@ -298,16 +321,20 @@ class MemoryRefundReadModel:
         self._log = log
 
     async def get(self, refund_id: UUID) -> RefundView | None:
-        found = self._log.refunds.get(refund_id)
-        return found[0] if found else None
+        row = self._log.tables[REFUNDS_VIEW.name].get((refund_id,))
+        return view_of_refund(row) if row is not None else None
 
     async def get_with_owner(self, refund_id: UUID) -> tuple[RefundView, UUID] | None:
-        found = self._log.refunds.get(refund_id)
-        return (found[0], found[1].owner_id) if found and found[1].owner_id else None
+        row = self._log.tables[REFUNDS_VIEW.name].get((refund_id,))
+        return (view_of_refund(row), row.owner_id) if row is not None else None
 
     async def dead_letters(self, limit: int, after: tuple[datetime, UUID] | None) -> list[RefundView]:
         letters = sorted(
-            (view for view, state in self._log.refunds.values() if state.is_dead_letter),
+            (
+                view_of_refund(row)
+                for row in self._log.rows(REFUNDS_VIEW.name)
+                if row.status is RefundStatus.FAILED and not row.dismissed
+            ),
             key=lambda view: (view.completed_at or _LAST, view.id),
         )
         return [v for v in letters if after is None or (v.completed_at or _LAST, v.id) > after][:limit]
@@ -332,26 +359,17 @@ class MemoryUserReadModel:
 
 
 class MemoryActivityReadModel:
-    """The activity projection computed from the in-memory log (always caught up)."""
+    """The activity projection as the registry keeps it (always caught up here)."""
 
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
 
     async def activity(self, owner_id: UUID | None, first: date, last: date) -> ActivityReport:
-        owners = {
-            stream_id: UUID(stream[0].data["ownerId"])
-            for stream_id, stream in self._log.streams.items()
-            if stream[0].stream_type == tasks.STREAM_TYPE
-        }
-        counted = counts(self._log.events, owners)
         days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        counted = [row for row in self._log.rows(TASK_ACTIVITY.name) if owner_id in (None, row.owner_id)]
 
         def total(day: date, kind: str) -> int:
-            return sum(
-                n
-                for (owner, on, what), n in counted.items()
-                if on == day and what == kind and owner_id in (None, owner)
-            )
+            return sum(getattr(row, kind) for row in counted if row.day == day)
 
         return ActivityReport(
             data=[
@@ -380,11 +398,15 @@ class MemoryEventLog:
 
 
 class MemoryProjectionMonitor:
-    """In memory every projection is inline and current."""
+    """In memory every table projection is current (followers are applied at each commit); no reaction runs."""
 
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
 
     async def states(self) -> list[ProjectionState]:
         head = self._log.events[-1].position if self._log.events else 0
-        return [ProjectionState(name, head, 0, "inline") for name in ("tasks_view", "users_view")]
+        return [
+            ProjectionState(p.name, head, 0, "inline" if p.mode is Mode.INLINE else "running")
+            for p in PROJECTIONS
+            if isinstance(p, Table)
+        ]
