@@ -71,9 +71,11 @@ def policy_for(html: bytes) -> str:
 def swagger_ui_assets() -> Path:
     """The directory of Swagger UI's dist files that the swagger-ui-py package installs (found, not imported)."""
     spec = find_spec("swagger_ui")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("The swagger-ui-py package is not installed; reinstall TaskFlow with its dependencies.")
-    return Path(next(iter(spec.submodule_search_locations))) / "static"
+    locations = list(spec.submodule_search_locations or ()) if spec else []
+    directory = Path(locations[0]) / "static" if locations else None
+    if directory is None or not all((directory / name).is_file() for name in ASSET_TYPES):
+        raise RuntimeError("Swagger UI's files are missing: reinstall TaskFlow with its dependencies (swagger-ui-py).")
+    return directory
 
 
 class OfflineSwagger(OpenAPIRenderPlugin):
