@@ -17,10 +17,11 @@ from api.access_log import access_log
 from api.admin import AdminController
 from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
-from api.docs import StrictSwagger
+from api.docs import OfflineSwagger
 from api.health import health, ready
 from api.metrics import metrics
 from api.middleware import response_headers
+from api.openapi import document_problems_only
 from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
 from api.tasks import TaskController
@@ -67,7 +68,7 @@ def create_app(settings: Settings) -> Litestar:
                 stop.set()
                 await asyncio.gather(upkeep, gauges)
 
-    swagger = StrictSwagger()
+    swagger = OfflineSwagger()
     app = Litestar(
         route_handlers=[
             AuthController,
@@ -85,7 +86,7 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "ctx": Provide(provide_caller),
         },
-        before_send=[response_headers(lambda: swagger.content_security_policy)],
+        before_send=[response_headers(swagger.content_security_policy)],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,
@@ -106,4 +107,5 @@ def create_app(settings: Settings) -> Litestar:
     # Outermost, around Litestar's router and exception handling: requests no route takes (404, 405) and those
     # refused before their handler are logged and measured too.
     app.asgi_handler = access_log(app.asgi_handler)
+    document_problems_only(app)
     return app

@@ -37,8 +37,9 @@ def request_ids(scope: Scope | dict[str, Any]) -> tuple[str, str]:
     return ids
 
 
-def response_headers(docs_policy: Callable[[], str]) -> Callable[[Message, Scope], Awaitable[None]]:
-    """A before-send hook for every response, routing errors included: the request id and security headers."""
+def response_headers(docs_policy: str) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A before-send hook for every response, routing errors included: the request id and security headers
+    (`docs_policy` is the docs page's CSP)."""
 
     async def add(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -47,7 +48,7 @@ def response_headers(docs_policy: Callable[[], str]) -> Callable[[Message, Scope
         headers["X-Request-ID"] = request_ids(scope)[0]
         headers["X-Content-Type-Options"] = "nosniff"
         path = scope.get("path", "")
-        headers["Content-Security-Policy"] = docs_policy() if path.startswith("/schema/swagger") else API_POLICY
+        headers["Content-Security-Policy"] = docs_policy if path.startswith("/schema/swagger") else API_POLICY
         if path.startswith("/auth/"):
             headers["Cache-Control"] = "no-store"
 

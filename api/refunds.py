@@ -21,7 +21,7 @@ class RefundController(Controller):
         "/tasks/{task_id:uuid}/refund",
         operation_id="requestRefund",
         status_code=202,
-        responses=problems(401, 404, 409, 429, 503),
+        responses=problems(400, 401, 404, 409, 429, 503),
     )
     async def request(
         self,

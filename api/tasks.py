@@ -11,7 +11,7 @@ from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from api.dependencies import Context, ServicesDep
-from api.openapi import BEARER, problems
+from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
 from application import batch, queries
@@ -111,7 +111,11 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post(operation_id="createTask", responses=problems(400, 401, 403, 404, 409, 413, 415, 429, 503))
+    @post(
+        operation_id="createTask",
+        responses=task_response(201, "The task; Location names it, ETag is its version")
+        | problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
+    )
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -133,7 +137,7 @@ class TaskController(Controller):
         keyed = idempotency(request, idempotency_key)
         return _task_response(await commands.create_task(command, ctx, services, keyed), 201)
 
-    @get(operation_id="listTasks", responses=problems(400, 401, 403, 503))
+    @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503))
     async def list(
         self,
         ctx: Context,
@@ -212,7 +216,11 @@ class TaskController(Controller):
         """Every event of the task, in version order (also after it was deleted)."""
         return await queries.task_history(task_id, ctx, services)
 
-    @get("/{task_id:uuid}", operation_id="getTask", responses=problems(400, 401, 404, 429, 503))
+    @get(
+        "/{task_id:uuid}",
+        operation_id="getTask",
+        responses=task_response(200, "The task; ETag is its version") | problems(400, 401, 404, 429, 503),
+    )
     async def get(
         self,
         task_id: FromPath[UUID],
@@ -234,7 +242,12 @@ class TaskController(Controller):
             return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
         return _task_response(view)
 
-    @patch("/{task_id:uuid}", operation_id="updateTask", responses=problems(400, 401, 404, 409, 412, 413, 415, 503))
+    @patch(
+        "/{task_id:uuid}",
+        operation_id="updateTask",
+        responses=task_response(200, "The task as changed; ETag is its version")
+        | problems(400, 401, 404, 409, 412, 413, 415, 429, 503),
+    )
     async def update(
         self,
         task_id: FromPath[UUID],
@@ -255,7 +268,7 @@ class TaskController(Controller):
         command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))
         return _task_response(await commands.update_task(command, ctx, services))
 
-    @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 503))
+    @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 429, 503))
     async def remove(
         self,
         task_id: FromPath[UUID],

@@ -1,11 +1,14 @@
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
 
 from application.seed import ADMIN, SEED_CONTEXT
 from application.users import RegisterUser, register_user
 from infrastructure.bootstrap import open_runtime
 from infrastructure.settings import Settings
+from tests.e2e.browser import chromium
 from tests.e2e.helpers import PASSWORD, Client, register
 
 
@@ -29,3 +32,10 @@ async def admin(client: Client, settings: Settings) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """A fresh headless Chromium (tests/e2e/browser.py): skipped where it is missing, a failure in CI."""
+    with chromium() as session:
+        yield session

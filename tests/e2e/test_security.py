@@ -346,7 +346,8 @@ class TestHeaders:
         policy = (await client.get("/schema/swagger")).headers["content-security-policy"]
         assert "default-src 'none'" in policy
         assert "'unsafe-inline'" not in policy
-        assert "script-src https://cdn.jsdelivr.net 'sha256-" in policy
+        assert "script-src 'self' 'sha256-" in policy
+        assert "http" not in policy  # no other host
 
     async def test_cors_is_off_unless_configured(self, client: Client, settings: Settings) -> None:
         preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
