@@ -8,6 +8,7 @@ rebuild's catch-up and the in-memory fakes all apply its result, so none of them
 """
 
 import enum
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -20,6 +21,11 @@ from application.streams import Stream, advance
 from domain.events import DomainEvent
 
 R = TypeVar("R", bound=msgspec.Struct)
+
+
+@functools.cache
+def _columns(table: type[msgspec.Struct]) -> tuple[str, ...]:
+    return tuple(f.name for f in msgspec.structs.fields(table))
 
 
 class Mode(enum.StrEnum):
@@ -44,7 +50,7 @@ class Table(Projection, Generic[R]):
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in msgspec.structs.fields(self.table))
+        return _columns(self.table)
 
     def key_of(self, row: R) -> tuple[Any, ...]:
         return tuple(getattr(row, name) for name in self.key)
