@@ -1,6 +1,7 @@
 """Where each projection stands: inline ones move with every append; followers have a checkpoint and a lag."""
 
 from application.views import ProjectionState
+from infrastructure.followers import HELD_LOCK, lock_key
 from infrastructure.postgres import Pool, translated_errors
 
 INLINE = ("tasks_view", "task_counters", "users_view", "refunds_view")
@@ -9,13 +10,12 @@ FOLLOWERS = ("task_activity", "cache_backstop", "refund_dispatcher")
 LAG_CAP = 100_000
 
 
-_FOLLOWER = """
+_FOLLOWER = f"""
 SELECT c.position,
        (SELECT count(*) FROM (SELECT 1 FROM events e
                               WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
                               LIMIT %(cap)s) AS behind),
-       EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %(session)s)
+       EXISTS (SELECT 1 FROM pg_locks l WHERE {HELD_LOCK})
 FROM follower_checkpoints c WHERE c.name = %(name)s
 """
 
@@ -35,8 +35,7 @@ async def projection_states(pool: Pool) -> list[ProjectionState]:
         head = int(row[0]) if row else 0
         states = [ProjectionState(name, head, 0, "inline") for name in INLINE]
         for name in FOLLOWERS:
-            session = f"taskflow-follower {name} pid %"
-            cursor = await conn.execute(_FOLLOWER, {"name": name, "session": session, "cap": LAG_CAP})
+            cursor = await conn.execute(_FOLLOWER, {"name": name, "lock_key": lock_key(name), "cap": LAG_CAP})
             found = await cursor.fetchone()
             if found is None:
                 states.append(ProjectionState(name, 0, head, "stopped"))
