@@ -14,11 +14,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infrastructure.followers import HELD_LOCK
 from infrastructure.settings import Settings
 from tests.conftest import TEST_SECRET
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
+
+# The OS pids of the processes whose sessions hold the lock of the follower with %(lock_key)s in this database (a
+# session's name ends in its process's pid). pg_locks covers the whole server, other deployments' locks included.
+FOLLOWER_PIDS = f"""
+SELECT split_part(a.application_name, ' pid ', 2)::int FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE {HELD_LOCK}
+"""
 
 
 def free_port() -> int:
