@@ -96,6 +96,22 @@ def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str
                 pytest.fail("taskflow did not stop within the shutdown bound after SIGTERM")
 
 
+@contextmanager
+def background(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `taskflow COMMAND` (one without a port: projector, scheduler, worker); SIGTERM it at the end."""
+    with log.open("ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=output)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 def login(url: str, email: str, password: str) -> dict[str, str]:
     response = httpx.post(f"{url}/auth/login", json={"email": email, "password": password}, timeout=10)
     assert response.status_code == 200, response.text

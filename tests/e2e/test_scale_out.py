@@ -6,10 +6,9 @@ it serves, pays refunds, and keeps its projections current."""
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -18,24 +17,9 @@ import psycopg
 from infrastructure.followers import lock_key
 from infrastructure.projection_status import FOLLOWERS
 from infrastructure.settings import Settings
-from tests.e2e.processes import FOLLOWER_PIDS, free_port, servers_environment, taskflow
+from tests.e2e.processes import FOLLOWER_PIDS, background, free_port, servers_environment, taskflow
 
 WAIT_SECONDS = 30.0
-
-
-@contextmanager
-def background(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=output)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def eventually(check: Callable[[], bool], what: str) -> None:
