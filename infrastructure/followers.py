@@ -78,12 +78,27 @@ def lock_key(name: str) -> str:
     return f"taskflow-follower:{name}"
 
 
+# pg_locks' row of a follower's lock, given its lock_key() as %(lock_key)s (a bigint key: its halves in classid and
+# objid, objsubid 1), in this database only: pg_locks covers the whole server, where other deployments hold the same
+# keys in their own databases.
+HELD_LOCK = """
+l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+AND (l.classid::bigint << 32) | l.objid::bigint = hashtextextended(%(lock_key)s, 0)
+"""
+
+
+def session_name(name: str, pid: int) -> str:
+    """The name of the session that holds the lock of follower `name` in process `pid` (its application_name)."""
+    return f"taskflow-follower {name} pid {pid}"
+
+
 async def follow(database_url: str, pool: Pool, follower: Follower, stop: asyncio.Event) -> None:
     """Be the active instance of `follower` (waiting as a standby until its lock is free), until `stop`."""
     while not stop.is_set():
         try:
             # The session's name says which process holds which follower (pg_stat_activity.application_name).
-            name = f"taskflow-follower {follower.name} pid {os.getpid()}"
+            name = session_name(follower.name, os.getpid())
             # Keepalives: a host that vanishes (not just a killed process) loses its lock within seconds.
             async with await psycopg.AsyncConnection.connect(
                 database_url,

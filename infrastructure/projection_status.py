@@ -3,19 +3,19 @@
 from application.projections.kinds import Mode
 from application.projections.registry import PROJECTIONS
 from application.views import ProjectionState
+from infrastructure.followers import HELD_LOCK, lock_key
 from infrastructure.postgres import Pool, translated_errors
 
 # Counting the lag stops here: past it, the exact figure matters less than the fact.
 LAG_CAP = 100_000
 
 
-_FOLLOWER = """
+_FOLLOWER = f"""
 SELECT c.position,
        (SELECT count(*) FROM (SELECT 1 FROM events e
                               WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
                               LIMIT %(cap)s) AS behind),
-       EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-               WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE %(session)s)
+       EXISTS (SELECT 1 FROM pg_locks l WHERE {HELD_LOCK})
 FROM follower_checkpoints c WHERE c.name = %(name)s
 """
 
@@ -39,8 +39,7 @@ async def projection_states(pool: Pool) -> list[ProjectionState]:
             if projection.mode is Mode.INLINE:
                 states.append(ProjectionState(name, head, 0, "inline"))
                 continue
-            session = f"taskflow-follower {name} pid %"
-            cursor = await conn.execute(_FOLLOWER, {"name": name, "session": session, "cap": LAG_CAP})
+            cursor = await conn.execute(_FOLLOWER, {"name": name, "lock_key": lock_key(name), "cap": LAG_CAP})
             found = await cursor.fetchone()
             if found is None:
                 states.append(ProjectionState(name, 0, head, "stopped"))

@@ -4,7 +4,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -53,16 +53,29 @@ def template_database(servers: tuple[str, str]) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def database_url(servers: tuple[str, str], template_database: str) -> Iterator[str]:
-    """A fresh, migrated database of this test's own."""
-    admin_url, _ = servers
+@contextmanager
+def fresh_database(admin_url: str, template_database: str) -> Iterator[str]:
+    """A new, migrated database on the server of `admin_url`, dropped afterwards."""
     name = f"taskflow_test_{secrets.token_hex(6)}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield with_database(admin_url, name)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(servers: tuple[str, str], template_database: str) -> Iterator[str]:
+    """A fresh, migrated database of this test's own."""
+    with fresh_database(servers[0], template_database) as url:
+        yield url
+
+
+@pytest.fixture
+def other_database_url(servers: tuple[str, str], template_database: str) -> Iterator[str]:
+    """A second fresh database on the same server: another deployment's."""
+    with fresh_database(servers[0], template_database) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,11 +14,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infrastructure.followers import HELD_LOCK
 from infrastructure.settings import Settings
 from tests.conftest import TEST_SECRET
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
+
+# The OS pids of the processes whose sessions hold the lock of the follower with %(lock_key)s in this database (a
+# session's name ends in its process's pid). pg_locks covers the whole server, other deployments' locks included.
+FOLLOWER_PIDS = f"""
+SELECT split_part(a.application_name, ' pid ', 2)::int FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE {HELD_LOCK}
+"""
 
 
 def free_port() -> int:
@@ -86,6 +94,22 @@ def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str
             except subprocess.TimeoutExpired:
                 process.kill()
                 pytest.fail("taskflow did not stop within the shutdown bound after SIGTERM")
+
+
+@contextmanager
+def background(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Start `taskflow COMMAND` (one without a port: projector, scheduler, worker); SIGTERM it at the end."""
+    with log.open("ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=output)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def login(url: str, email: str, password: str) -> dict[str, str]:

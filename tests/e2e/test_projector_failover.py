@@ -17,9 +17,10 @@ from application.context import Actor, RequestContext
 from application.services import Services
 from application.tasks import CreateTask, create_task
 from domain.values import Role
+from infrastructure.followers import lock_key
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.settings import Settings
-from tests.e2e.processes import servers_environment
+from tests.e2e.processes import FOLLOWER_PIDS, servers_environment
 from tests.integration.test_followers import activity_counts, log_counts
 from tests.integration.wiring import services_over
 
@@ -49,13 +50,9 @@ def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 async def active_pid(pool: Pool) -> int | None:
     """The OS pid of the process whose session holds the task_activity follower's lock."""
     async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted"
-            " AND a.application_name LIKE 'taskflow-follower task_activity %'"
-        )
+        cursor = await conn.execute(FOLLOWER_PIDS, {"lock_key": lock_key("task_activity")})
         row = await cursor.fetchone()
-    return int(row[0].rsplit(" ", 1)[1]) if row else None
+    return int(row[0]) if row else None
 
 
 async def caught_up(pool: Pool, deadline: float) -> None:

@@ -6,35 +6,20 @@ it serves, pays refunds, and keeps its projections current."""
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import psycopg
 
+from infrastructure.followers import lock_key
+from infrastructure.projection_status import FOLLOWERS
 from infrastructure.settings import Settings
-from tests.e2e.processes import free_port, servers_environment, taskflow
+from tests.e2e.processes import FOLLOWER_PIDS, background, free_port, servers_environment, taskflow
 
-FOLLOWERS = ("task_activity", "cache_backstop", "refund_dispatcher")
 WAIT_SECONDS = 30.0
-
-
-@contextmanager
-def background(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=output)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 def eventually(check: Callable[[], bool], what: str) -> None:
@@ -47,15 +32,10 @@ def eventually(check: Callable[[], bool], what: str) -> None:
 def active_followers(database_url: str) -> dict[str, list[int]]:
     """Each follower's holders of its advisory lock: the pids named by their sessions."""
     with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-            " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'taskflow-follower %'"
-        ).fetchall()
-    found: dict[str, list[int]] = {name: [] for name in FOLLOWERS}
-    for (name,) in rows:
-        _, follower, _, pid = name.split(" ")
-        found.setdefault(follower, []).append(int(pid))
-    return found
+        return {
+            name: [pid for (pid,) in conn.execute(FOLLOWER_PIDS, {"lock_key": lock_key(name)}).fetchall()]
+            for name in FOLLOWERS
+        }
 
 
 def test_two_of_each_process_and_one_of_each_killed(settings: Settings, tmp_path: Path) -> None:
