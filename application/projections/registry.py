@@ -184,6 +184,7 @@ PROJECTIONS: tuple[Projection, ...] = (
 )
 BY_NAME: dict[str, Projection] = {projection.name: projection for projection in PROJECTIONS}
 INLINE: tuple[Projection, ...] = tuple(p for p in PROJECTIONS if p.mode is Mode.INLINE)
+FOLLOWER_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS if p.mode is Mode.FOLLOWER)
 
 
 def followers(process: str) -> list[Projection]:

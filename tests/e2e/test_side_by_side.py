@@ -16,8 +16,8 @@ import httpx
 import msgspec
 import redis
 
+from application.projections.registry import FOLLOWER_NAMES as FOLLOWERS
 from infrastructure.embedded import embedded_redis
-from infrastructure.projection_status import FOLLOWERS
 from infrastructure.settings import Settings
 from tests.e2e.processes import background, free_port, run_taskflow, servers_environment, taskflow
 from tests.e2e.test_metrics import parse, value
