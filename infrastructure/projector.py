@@ -6,6 +6,7 @@ from infrastructure.bootstrap import redis_client
 from infrastructure.cache import TaskCache
 from infrastructure.cache_backstop import CacheBackstop
 from infrastructure.followers import Follower, follow
+from infrastructure.merkle import AuditTreeFollower
 from infrastructure.postgres import open_pool
 from infrastructure.projections.task_activity import TaskActivity
 from infrastructure.redis_guard import RedisGuard
@@ -20,7 +21,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     client = redis_client(settings)
     try:
         cache = TaskCache(RedisGuard(client, settings.redis_timeout_seconds), settings.redis_namespace, 1)
-        followers: list[Follower] = [TaskActivity(), CacheBackstop(cache)]
+        followers: list[Follower] = [TaskActivity(), CacheBackstop(cache), AuditTreeFollower()]
         async with open_pool(settings.database_url, size=4, checkout_seconds=settings.database_timeout_seconds) as pool:
             await asyncio.gather(*(follow(settings.database_url, pool, f, stop) for f in followers))
     finally:
