@@ -6,6 +6,7 @@ plus the event's leaf index), in the batch's transaction with its checkpoint. Ap
 """
 
 from collections.abc import Collection, Sequence
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -24,7 +25,7 @@ SELECT n.level, n.index, n.hash FROM unnest(%s::smallint[], %s::bigint[]) AS wan
 JOIN audit_tree_nodes n ON n.level = wanted.level AND n.index = wanted.index
 """
 _COPY_NODES = "COPY audit_tree_nodes (level, index, hash) FROM STDIN (FORMAT BINARY)"
-_COPY_LEAVES = "COPY audit_tree_leaves (position, leaf_index) FROM STDIN (FORMAT BINARY)"
+_COPY_LEAVES = "COPY audit_tree_leaves (position, leaf_index, stream_id, version) FROM STDIN (FORMAT BINARY)"
 
 
 async def tree_size(conn: Connection) -> int:
@@ -50,12 +51,12 @@ class AuditTreeFollower:
         edge = await read_nodes(conn, rfc6962.edge(size))
         frontier = rfc6962.Frontier(size, {level: hash_ for (level, _), hash_ in edge.items()})
         nodes: list[tuple[int, int, bytes]] = []
-        leaves: list[tuple[int, int]] = []
+        leaves: list[tuple[int, int, UUID, int]] = []
         for record in records:
-            leaves.append((record.position, frontier.size))
+            leaves.append((record.position, frontier.size, record.stream_id, record.version))
             nodes += frontier.append(rfc6962.leaf_hash(record.hash))
         await _copy(conn, _COPY_NODES, ("int2", "int8", "bytea"), nodes)
-        await _copy(conn, _COPY_LEAVES, ("int8", "int8"), leaves)
+        await _copy(conn, _COPY_LEAVES, ("int8", "int8", "uuid", "int4"), leaves)
 
 
 async def _copy(conn: Connection, statement: str, types: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
