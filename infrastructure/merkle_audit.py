@@ -64,9 +64,10 @@ def _describe(row: Sequence[Any]) -> tuple[str, Finding]:
     signed_leaf, leaf, position, stream_id, version, same, pushed_out = row
     if signed_leaf is None:
         return "inserted", Finding(stream_id, position, version, f"at leaf {leaf} but not in the digest (inserted)")
+    if leaf is None and pushed_out:
+        return "moved", Finding(stream_id, position, version, f"leaf {signed_leaf}, now after the digest's (moved)")
     if leaf is None:
-        where = "now after the digest's events (moved)" if pushed_out else "gone from the log (deleted)"
-        return "gone", Finding(stream_id, position, version, f"leaf {signed_leaf} in the digest, {where}")
+        return "gone", Finding(stream_id, position, version, f"leaf {signed_leaf} in the digest, gone from the log")
     if not same:
         return "changed", Finding(stream_id, position, version, f"leaf {leaf}: changed since the digest was signed")
     return "moved", Finding(stream_id, position, version, f"at leaf {leaf}, was leaf {signed_leaf} (moved)")
