@@ -1,8 +1,13 @@
 """The auditors' routes over HTTP: a signed digest and its key, RFC 6962 proofs that verify against it, admins only,
 and bad parameters answered as problems (never a 500)."""
 
+import asyncio
 import base64
 import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +18,7 @@ from infrastructure.merkle import AuditTreeFollower
 from infrastructure.postgres import open_pool
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
+from tests.e2e.processes import servers_environment, stop_all
 from tests.rfc6962_verifier import leaf, mth, verify_consistency, verify_inclusion
 
 Session = dict[str, Any]
@@ -33,6 +39,12 @@ async def grow(settings: Settings) -> list[tuple[int, bytes]]:
         async with pool.connection() as conn:
             cursor = await conn.execute("SELECT position, hash FROM events ORDER BY transaction_id, position")
             return [(position, bytes(hash_)) for position, hash_ in await cursor.fetchall()]
+
+
+def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        command = [sys.executable, "-m", "api.cli", "projector"]
+        return subprocess.Popen(command, env=servers_environment(settings), stdout=output, stderr=output)
 
 
 async def get(client: Client, admin: Session, path: str, **params: Any) -> Any:
@@ -107,6 +119,19 @@ class TestAuditRoutes:
         response = await client.get(f"/admin/audit/{query.format(second=log[1][0])}", headers=bearer(admin))
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
+
+    async def test_the_projector_keeps_the_tree(
+        self, client: Client, admin: Session, alice: Session, settings: Settings, tmp_path: Path
+    ) -> None:
+        await create_task(client, alice)
+        projector = start_projector(settings, tmp_path / "projector.log")
+        try:
+            deadline = time.monotonic() + 30
+            while (await get(client, admin, "/admin/audit/digest"))["treeSize"] < 3:  # two registrations, a task
+                assert time.monotonic() < deadline, (tmp_path / "projector.log").read_text()
+                await asyncio.sleep(0.2)
+        finally:
+            stop_all([projector])
 
     async def test_the_routes_are_in_the_openapi_document(self, client: Client) -> None:
         paths = (await client.get("/schema/openapi.json")).json()["paths"]
