@@ -1,8 +1,8 @@
 """Signed digests of the log's Merkle tree, and RFC 6962 proofs against them, for auditors (admins only).
 
 A digest is signed when it is asked for, over the tree as the audit follower has it then: always the newest
-tree, for one Ed25519 signature and one read of at most ~64 nodes; nothing signed is stored, so there is no table
-of digests to grow or to roll back, and the follower never handles the key.
+tree, for one Ed25519 signature (about 30 µs) and one read of at most 63 nodes; nothing signed is stored, so there
+is no table of digests to grow or to roll back, and the follower never handles the key.
 """
 
 import base64
