@@ -44,6 +44,7 @@ ORDER BY coalesce(s.leaf_index, g.leaf_index)
 
 async def _rows(pool: Pool, query: str, params: dict[str, Any], name: str) -> AsyncIterator[Sequence[Any]]:
     async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = 0")  # a pass over the whole log, on the operator's command
         cursor = conn.cursor(name=name)
         await cursor.execute(query, params)
         while rows := await cursor.fetchmany(BATCH):
