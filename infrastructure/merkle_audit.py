@@ -66,7 +66,7 @@ def _describe(row: Sequence[Any]) -> tuple[str, Finding]:
     if signed_leaf is None:
         return "inserted", Finding(stream_id, position, version, f"at leaf {leaf} but not in the digest (inserted)")
     if leaf is None and pushed_out:
-        return "moved", Finding(stream_id, position, version, f"leaf {signed_leaf}, now after the digest's (moved)")
+        return "moved", Finding(stream_id, position, version, f"leaf {signed_leaf}, now past the digest's size (moved)")
     if leaf is None:
         return "gone", Finding(stream_id, position, version, f"leaf {signed_leaf} in the digest, gone from the log")
     if not same:
