@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.access_log import access_log
 from api.admin import AdminController
+from api.audit import AuditController
 from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
 from api.docs import OfflineSwagger
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             TaskController,
             RefundController,
             AdminController,
+            AuditController,
             health,
             ready,
             metrics,

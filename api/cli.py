@@ -29,13 +29,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from api.audit_cli import register as register_audit
 from api.jobs_cli import register as register_jobs
 from application.auditing import ListEvents, export_events
 from application.projections.kinds import Mode
 from application.projections.registry import BY_NAME, PROJECTIONS, rebuildable
 from application.seed import ADMIN, USER, seed
 from application.views import ProjectionState, event_view
-from infrastructure.audit import Report, verify_log
 from infrastructure.embedded import with_servers
 from infrastructure.heartbeat import with_heartbeat
 from infrastructure.logs import configure_logging
@@ -97,29 +97,6 @@ def seed_command() -> None:
         assert settings.database_url is not None
         apply_migrations(settings.database_url)
         click.echo("seeded" if asyncio.run(_seed(settings)) else "already seeded")
-
-
-@main.group()
-def audit() -> None:
-    """Check the event log."""
-
-
-@audit.command("verify")
-def audit_verify() -> None:
-    """Verify every stream: versions contiguous from 1, hash chains whole, positions unique (exit 1 if not)."""
-    with resolved_settings() as settings:
-        assert settings.database_url is not None
-        report = asyncio.run(_verify(settings.database_url))
-    for finding in report.findings:
-        click.echo(str(finding))
-    if not report.whole:
-        raise SystemExit(f"the log is NOT whole: {len(report.findings)} finding(s) in {report.streams} streams")
-    click.echo(f"the log is whole: {report.events} events in {report.streams} streams verified")
-
-
-async def _verify(database_url: str) -> Report:
-    async with open_pool(database_url, size=2, checkout_seconds=30.0) as pool:
-        return await verify_log(pool)
 
 
 @main.group()
@@ -298,6 +275,7 @@ def scheduler() -> None:
 
 
 register_jobs(main, resolved_settings)
+register_audit(main, resolved_settings)
 
 
 @main.command()

@@ -137,6 +137,36 @@ class EventLog(Protocol):
         ...
 
 
+class AuditTree(Protocol):
+    """The log's Merkle tree (RFC 6962) as the audit follower keeps it."""
+
+    async def size(self) -> int:
+        """How many events (leaves) the tree holds."""
+        ...
+
+    async def nodes(self, wanted: Collection[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The hashes of the complete subtrees (level, index) asked for, in one read; absent ones are left out."""
+        ...
+
+    async def leaf_index(self, position: int) -> int | None:
+        """The leaf of the event at `position`; None when the tree does not hold it (yet)."""
+        ...
+
+
+class DigestSigner(Protocol):
+    """The key digests are signed with (Ed25519); the database never holds it."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    @property
+    def public_key(self) -> bytes:
+        """The 32 raw bytes of the public key."""
+        ...
+
+    def sign(self, payload: bytes) -> bytes: ...
+
+
 class ProjectionMonitor(Protocol):
     async def states(self) -> list[ProjectionState]:
         """Every projection's position, lag and status."""

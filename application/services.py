@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from application.ports import (
     AccessGate,
     ActivityReadModel,
+    AuditTree,
     Clock,
+    DigestSigner,
     EventLog,
     Ids,
     PasswordHasher,
@@ -38,5 +40,7 @@ class Services:
     rate_limiter: RateLimiter
     access_gate: AccessGate
     cache: TaskCacheInvalidation
+    audit_tree: AuditTree
+    audit_signer: DigestSigner
     cursor_secret: bytes
     refresh_token_ttl_seconds: int

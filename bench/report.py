@@ -198,6 +198,7 @@ def rows() -> list[Row]:
                 wdate,
             )
         )
+    found += audit_rows(load("audit"))
     if rss := reads.get("worker_rss_mb"):
         worst = max(rss)
         found.append(
@@ -211,6 +212,54 @@ def rows() -> list[Row]:
                 rdate,
             )
         )
+    return found
+
+
+def audit_rows(audit: dict[str, Any]) -> list[Row]:
+    """The audit tree: its follower against a paced load and from scratch, and proofs at the largest log."""
+    found: list[Row] = []
+    date = audit.get("date", "")[:10]
+    if paced := audit.get("paced"):
+        rate, median = paced["rate"], paced["p50_lag_events"]
+        found.append(
+            Row(
+                f"audit tree follower under {paced['achieved_rate']:,} appends/s: lag p50 (max)",
+                f"{median:,.0f} events ({paced['max_lag_events']:,})",
+                f"{rate:,} events (1 s of appends)",
+                median / rate,
+                "< 1 s of appends; 0 a second after",
+                median < rate and paced["lag_after_1s"] == 0 and paced["achieved_rate"] >= rate * 0.95,
+                date,
+            )
+        )
+    if catch_up := audit.get("catch_up"):
+        rate = catch_up["events_per_second"]
+        target, met = at_least(rate / 3000, 1)
+        found.append(
+            Row(
+                f"audit tree from scratch, {catch_up['events']:,} events",
+                f"{rate:,.0f} events/s",
+                "3,000/s",
+                rate / 3000,
+                target,
+                met,
+                date,
+            )
+        )
+    if proofs := audit.get("proofs"):
+        for kind in ("inclusion", "consistency"):
+            p99 = proofs[kind]["p99_ms"]
+            found.append(
+                Row(
+                    f"{kind} proof p99 at {proofs['tree_size']:,} events",
+                    f"{p99:.1f} ms",
+                    "10 ms",
+                    p99 / 10,
+                    f"≤ 1{TIMES}",
+                    p99 <= 10,
+                    date,
+                )
+            )
     return found
 
 

@@ -296,6 +296,7 @@ def main() -> None:
                     redis_url=settings.redis_url,
                     redis_namespace=f"bench-{secrets.token_hex(3)}",
                     jwt_secret=SECRET.encode(),
+                    audit_signing_key=secrets.token_bytes(32),
                 )
                 results["batch"] = asyncio.run(measure_batch(tuned))
                 print(f"batch: {results['batch']}", flush=True)

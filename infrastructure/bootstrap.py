@@ -10,8 +10,10 @@ import redis.asyncio as aioredis
 from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
 from infrastructure.access_gate import RedisAccessGate
+from infrastructure.audit_keys import Ed25519Signer
 from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.log_reader import PostgresEventLog
+from infrastructure.merkle import PostgresAuditTree
 from infrastructure.metrics import DeploymentFiguresCache
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.projection_status import PostgresProjectionMonitor
@@ -100,6 +102,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 rate_limiter=limits,
                 access_gate=RedisAccessGate(guard, revocations, limits, settings),
                 cache=invalidation,
+                audit_tree=PostgresAuditTree(pool),
+                audit_signer=Ed25519Signer(settings.audit_signing_key),
                 cursor_secret=hashlib.sha256(b"keyset-cursor:" + settings.jwt_secret).digest(),
                 refresh_token_ttl_seconds=settings.refresh_token_ttl_seconds,
             )

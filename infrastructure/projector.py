@@ -1,13 +1,15 @@
-"""The projector process: runs every log follower (asynchronous projections and the cache backstop)."""
+"""The projector process: runs the registry's followers (asynchronous projections, the cache backstop, the audit
+tree)."""
 
 import asyncio
 
 from application.projections.kinds import Reaction, Table
-from application.projections.registry import CACHE_BACKSTOP, followers
+from application.projections.registry import AUDIT_TREE, CACHE_BACKSTOP, followers
 from infrastructure.bootstrap import redis_client
 from infrastructure.cache import TaskCache
 from infrastructure.cache_backstop import CacheBackstop
 from infrastructure.followers import Follower, follow
+from infrastructure.merkle import AuditTreeFollower
 from infrastructure.postgres import open_pool
 from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.redis_guard import RedisGuard
@@ -31,7 +33,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
 
 def projector_followers(cache: TaskCache) -> list[Follower]:
     """The registry's followers that the projector runs: its table projections, and its reactions' adapters."""
-    reactions: dict[str, Follower] = {CACHE_BACKSTOP.name: CacheBackstop(cache)}
+    reactions: dict[str, Follower] = {CACHE_BACKSTOP.name: CacheBackstop(cache), AUDIT_TREE.name: AuditTreeFollower()}
     found: list[Follower] = []
     for projection in followers("projector"):
         if isinstance(projection, Reaction):

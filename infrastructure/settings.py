@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import msgspec
 
+from infrastructure.audit_keys import new_signing_key, parse_signing_key
+
 T = TypeVar("T")
 
 
@@ -31,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workers: int = 1
     data_dir: Path = Path(".taskflow")
     jwt_secret: bytes
+    # The Ed25519 private key (32 raw bytes) that signs the log's digests.
+    audit_signing_key: bytes
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 1_209_600
     login_rate_limit: str = "10/minute"
@@ -135,14 +139,33 @@ def _jwt_secret(env: Mapping[str, str], environment: Environment, data_dir: Path
         return raw.encode()
     if environment is Environment.PRODUCTION:
         raise SettingsError("TASKFLOW_JWT_SECRET is required when TASKFLOW_ENV=production")
-    # Development: generated once and kept beside the embedded data, so tokens survive restarts.
-    path = data_dir / "jwt-secret"
+    return _kept(data_dir / "jwt-secret", lambda: secrets.token_urlsafe(48)).encode()
+
+
+def _audit_signing_key(env: Mapping[str, str], environment: Environment, data_dir: Path) -> bytes:
+    name = "TASKFLOW_AUDIT_SIGNING_KEY"
+    raw = env.get(name)
+    if not raw:
+        if environment is Environment.PRODUCTION:
+            raise SettingsError(f"{name} is required when TASKFLOW_ENV=production")
+        raw = _kept(data_dir / "audit-signing-key", new_signing_key)
+    try:
+        return parse_signing_key(raw)
+    except ValueError:
+        # The value is not echoed: it may be the key itself, mistyped.
+        raise SettingsError(
+            f"{name} is invalid: give an Ed25519 private key (32 bytes in base64) or the path of a file holding one"
+        ) from None
+
+
+def _kept(path: Path, make: Callable[[], str]) -> str:
+    """Development: a secret generated once and kept beside the embedded data (owner-only), so it survives restarts."""
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
+            file.write(make())
+    return path.read_text().strip()
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -161,6 +184,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         workers=_parse(env, "TASKFLOW_WORKERS", _int_in(1, 64), 1, "an integer 1-64"),
         data_dir=data_dir,
         jwt_secret=_jwt_secret(env, environment, data_dir),
+        audit_signing_key=_audit_signing_key(env, environment, data_dir),
         access_token_ttl_seconds=_parse(
             env, "TASKFLOW_ACCESS_TOKEN_TTL_SECONDS", _int_in(60, 86_400), 900, "seconds, 60-86400"
         ),

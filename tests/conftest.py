@@ -20,6 +20,8 @@ from infrastructure.migrate import apply_migrations
 from infrastructure.settings import Settings
 
 TEST_SECRET = b"test-secret-" + b"x" * 40
+# The tests' audit signing key (32 bytes, as Ed25519 takes it).
+TEST_AUDIT_KEY = b"test-audit-signing-key-" + b"k" * 9
 
 
 def with_database(url: str, name: str) -> str:
@@ -85,6 +87,7 @@ def settings(database_url: str, servers: tuple[str, str]) -> Settings:
         redis_url=servers[1],
         redis_namespace=f"test-{secrets.token_hex(6)}",
         jwt_secret=TEST_SECRET,
+        audit_signing_key=TEST_AUDIT_KEY,
         argon2_memory_kib=1024,
         argon2_rounds=1,
         database_timeout_seconds=2.0,

@@ -33,10 +33,14 @@ class Mode(enum.StrEnum):
     FOLLOWER = "follower"  # applied by a log follower, in commit order, a moment after the commit
 
 
+# A follower of the whole log, whatever the stream (no table projection reads it so: they fold streams).
+EVERY_STREAM: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True, kw_only=True)
 class Projection:
     name: str  # also the name of its table, if it keeps one
-    stream_types: frozenset[str]
+    stream_types: frozenset[str]  # the streams it reads (EVERY_STREAM: all of the log)
     mode: Mode
     process: str = "api"  # where a follower runs: the projector or the scheduler ("api": inline, every writer)
 

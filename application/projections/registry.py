@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from uuid import UUID
 
-from application.projections.kinds import Mode, Projection, Reaction, Rows, Tally, Totals
+from application.projections.kinds import EVERY_STREAM, Mode, Projection, Reaction, Rows, Tally, Totals
 from application.projections.tables import ActivityCounts, RefundRow, TaskCounts, TaskRow, UserRow
 from application.streams import Stream
 from domain import refunds, tasks, users
@@ -173,6 +173,15 @@ REFUND_DISPATCHER = Reaction(
     needs_state=False,
 )
 
+# The log's Merkle tree (RFC 6962), for auditors: every event, whatever its stream, in commit order.
+AUDIT_TREE = Reaction(
+    name="audit_tree",
+    stream_types=EVERY_STREAM,
+    mode=Mode.FOLLOWER,
+    process="projector",
+    needs_state=False,
+)
+
 PROJECTIONS: tuple[Projection, ...] = (
     TASKS_VIEW,
     TASK_COUNTERS,
@@ -181,6 +190,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     TASK_ACTIVITY,
     CACHE_BACKSTOP,
     REFUND_DISPATCHER,
+    AUDIT_TREE,
 )
 BY_NAME: dict[str, Projection] = {projection.name: projection for projection in PROJECTIONS}
 INLINE: tuple[Projection, ...] = tuple(p for p in PROJECTIONS if p.mode is Mode.INLINE)

@@ -1,6 +1,7 @@
 """Running `taskflow` as real processes for the tests that need real sockets."""
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import pytest
 
 from infrastructure.followers import HELD_LOCK
 from infrastructure.settings import Settings
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 30.0
@@ -39,7 +40,11 @@ def free_port() -> int:
 def base_environment(**overrides: str) -> dict[str, str]:
     own = ("HOST", "PORT", "PROMETHEUS_MULTIPROC_DIR")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_") and k not in own}
-    return clean | {"TASKFLOW_JWT_SECRET": TEST_SECRET.decode()} | overrides
+    secrets = {
+        "TASKFLOW_JWT_SECRET": TEST_SECRET.decode(),
+        "TASKFLOW_AUDIT_SIGNING_KEY": base64.b64encode(TEST_AUDIT_KEY).decode(),
+    }
+    return clean | secrets | overrides
 
 
 def servers_environment(settings: Settings, **overrides: str) -> dict[str, str]:

@@ -69,7 +69,7 @@ class TestBearerToken:
     async def test_missing_malformed_and_forged_tokens_are_401(self, client: Client, alice: Session) -> None:
         claims = jwt.decode(alice["accessToken"], options={"verify_signature": False})
         forged = jwt.encode(claims | {"role": "admin"}, "another secret of enough length, 32+", algorithm="HS256")
-        unsigned = jwt.encode(claims, None, algorithm="none")
+        unsigned = jwt.encode(claims, "", algorithm="none")  # "" is no key to PyJWT
         expired = jwt.encode(claims | {"exp": claims["iat"] - 60}, TEST_SECRET, algorithm="HS256")
         wrong_audience = jwt.encode(claims | {"aud": "elsewhere"}, TEST_SECRET, algorithm="HS256")
         for headers in (

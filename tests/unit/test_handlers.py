@@ -32,10 +32,12 @@ from application.users import LogIn, RegisterUser, get_user, log_in, register_us
 from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
+from infrastructure.audit_keys import Ed25519Signer
 from infrastructure.cache import NoCache
 from infrastructure.rate_limits import ProcessLimits
 from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
+from tests.fake_audit import MemoryAuditTree
 from tests.fakes import (
     MemoryActivityReadModel,
     MemoryEventLog,
@@ -50,6 +52,7 @@ from tests.fakes import (
 
 JWT_SECRET = b"unit-test-jwt-secret-0123456789abcdefghi"
 CURSOR_SECRET = b"unit-test-cursor-secret-0123456789abcdef"
+AUDIT_KEY = b"unit-test-audit-signing-key-0123"
 PASSWORD = "correct horse battery"
 NOBODY = RequestContext(actor=None, request_id="req-1")
 
@@ -118,7 +121,7 @@ class World:
         self.hasher = ReversingHasher()
         self.units_of_work = 0
         revoked = MemoryRevokedAccessTokens(self.log)
-        limiter = ProcessLimits(Settings(jwt_secret=JWT_SECRET))
+        limiter = ProcessLimits(Settings(jwt_secret=JWT_SECRET, audit_signing_key=AUDIT_KEY))
         self.services = Services(
             uow=self._unit_of_work,
             tasks=MemoryTaskReadModel(self.log),
@@ -135,6 +138,8 @@ class World:
             rate_limiter=limiter,
             access_gate=SequentialGate(revoked, limiter),
             cache=NoCache(),
+            audit_tree=MemoryAuditTree(self.log),
+            audit_signer=Ed25519Signer(AUDIT_KEY),
             cursor_secret=CURSOR_SECRET,
             refresh_token_ttl_seconds=3600,
         )
@@ -203,7 +208,9 @@ class TestAuthentication:
 
 class TestAdmission:
     async def test_a_revoked_token_is_refused_and_not_counted_against_the_limit(self, world: World) -> None:
-        limited = msgspec.structs.replace(Settings(jwt_secret=JWT_SECRET), api_rate_limit="1/minute")
+        limited = msgspec.structs.replace(
+            Settings(jwt_secret=JWT_SECRET, audit_signing_key=AUDIT_KEY), api_rate_limit="1/minute"
+        )
         revoked = MemoryRevokedAccessTokens(world.log)
         gate = SequentialGate(revoked, ProcessLimits(limited))
         await revoked.add("stolen", world.clock.now() + timedelta(minutes=5))

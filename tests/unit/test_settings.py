@@ -1,9 +1,13 @@
 """Settings from the environment: defaults, every variable read, and one clear line for a bad value."""
 
+import base64
 import re
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from infrastructure.settings import Settings, SettingsError, load_settings
 
@@ -69,3 +73,39 @@ class TestRefundsAndOperations:
     def test_redelivery_must_outlast_a_gateway_call(self, tmp_path: Path) -> None:
         with pytest.raises(SettingsError, match=r"^TASKFLOW_JOB_REDELIVERY_SECONDS is invalid"):
             settings_from(tmp_path, TASKFLOW_JOB_REDELIVERY_SECONDS="5", TASKFLOW_REFUND_GATEWAY_TIMEOUT_SECONDS="10")
+
+
+class TestAuditSigningKey:
+    def test_the_key_itself_in_base64(self, tmp_path: Path) -> None:
+        key = bytes(range(32))
+        settings = settings_from(tmp_path, TASKFLOW_AUDIT_SIGNING_KEY=base64.b64encode(key).decode())
+        assert settings.audit_signing_key == key
+
+    def test_a_file_holding_it_in_base64_or_as_pem(self, tmp_path: Path) -> None:
+        key = Ed25519PrivateKey.generate()
+        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        (tmp_path / "key.pem").write_bytes(pem)
+        (tmp_path / "key.b64").write_text(base64.b64encode(raw).decode() + "\n")
+        for name in ("key.pem", "key.b64"):
+            settings = settings_from(tmp_path, TASKFLOW_AUDIT_SIGNING_KEY=str(tmp_path / name))
+            assert settings.audit_signing_key == raw, name
+
+    def test_anything_else_is_refused_without_echoing_it(self, tmp_path: Path) -> None:
+        other = ec.generate_private_key(ec.SECP256R1())
+        pem = other.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+        (tmp_path / "ec.pem").write_bytes(pem)
+        for value in (base64.b64encode(b"too short").decode(), str(tmp_path / "missing"), str(tmp_path / "ec.pem")):
+            with pytest.raises(SettingsError, match=r"^TASKFLOW_AUDIT_SIGNING_KEY is invalid") as refused:
+                settings_from(tmp_path, TASKFLOW_AUDIT_SIGNING_KEY=value)
+            assert value not in str(refused.value)
+
+    def test_required_in_production(self, tmp_path: Path) -> None:
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_AUDIT_SIGNING_KEY is required when TASKFLOW_ENV=prod"):
+            settings_from(tmp_path, TASKFLOW_ENV="production")
+
+    def test_generated_once_into_the_data_dir_in_development(self, tmp_path: Path) -> None:
+        first = settings_from(tmp_path).audit_signing_key
+        assert len(first) == 32
+        assert (tmp_path / "audit-signing-key").stat().st_mode & 0o777 == 0o600
+        assert settings_from(tmp_path).audit_signing_key == first
