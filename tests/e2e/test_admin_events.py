@@ -135,6 +135,7 @@ class TestProjections:
             "task_activity",
             "cache_backstop",
             "refund_dispatcher",
+            "audit_tree",
         }
         assert states["tasks_view"]["status"] == "inline"
         assert states["tasks_view"]["lag"] == 0

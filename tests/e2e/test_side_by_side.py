@@ -195,7 +195,7 @@ async def refund_is(one: Deployment, refund_id: str, status: str) -> bool:
 
 async def a_stopped_projector_shows_stopped_only_where_it_stopped(production: Deployment, staging: Deployment) -> None:
     production.stop("projector")
-    stopped = RUNNING | dict.fromkeys(("task_activity", "cache_backstop"), "stopped, metric 0")
+    stopped = RUNNING | dict.fromkeys(("task_activity", "cache_backstop", "audit_tree"), "stopped, metric 0")
     # The metrics are read from PostgreSQL at most every 5 seconds: a scrape may answer from before the stop.
     await eventually(lambda: shows(production, stopped), "production's stopped projector still looks alive")
     assert await staging.followers() == RUNNING

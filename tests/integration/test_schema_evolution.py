@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import msgspec
@@ -9,17 +10,23 @@ import pytest
 
 from application.context import Actor, RequestContext
 from application.folds import task_view
+from application.projections.registry import TASKS_VIEW
+from application.queries import get_task_as_of
 from application.records import EventMetadata, RecordedEvent
 from application.services import Services
-from application.tasks import CreateTask, create_task
+from application.tasks import CreateTask, UpdateTask, create_task, update_task
 from domain import tasks
-from domain.events import SCHEMA_VERSIONS, from_data, upcast
-from domain.values import Money, Role
+from domain.events import SCHEMA_VERSIONS, UPCASTERS, from_data, upcast
+from domain.values import Money, Priority, Role
 from infrastructure.audit import verify_log
 from infrastructure.event_hash import event_hash
+from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool
+from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
+from tests.fakes import MemoryLog
 from tests.integration.wiring import services_over
 
 OWNER = UUID(int=42)
@@ -92,3 +99,57 @@ class TestUpcasting:
         assert (old_view.title, old_view.fee) == ("from before fees", None)
         assert new_view == new
         assert (await verify_log(pool)).whole, "upcasting reads; it never rewrites the log"
+
+
+def _v3_title(data: dict[str, Any]) -> dict[str, Any]:
+    """A made-up TaskCreated v3: titles stored at v2 read with a mark, so a reader that skipped the upcaster shows."""
+    return data | {"title": f"{data['title']} (read as v3)"}
+
+
+class TestANewSchemaVersion:
+    async def test_every_path_reads_the_upcast_shape(
+        self, services: Services, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A new version of TaskCreated and its upcaster, registered in domain.events alone: the inline append of a
+        later change, a log follower, a rebuild, time travel and the fakes all read the events stored before it as
+        the upcaster says."""
+        ctx = RequestContext(actor=Actor(OWNER, Role.USER), request_id="test")
+        changed = await create_task(CreateTask("changed later"), ctx, services)
+        untouched = await create_task(CreateTask("never changed"), ctx, services)
+        monkeypatch.setitem(SCHEMA_VERSIONS, "TaskCreated", 3)
+        monkeypatch.setitem(UPCASTERS, ("TaskCreated", 2), _v3_title)
+
+        # Inline: a change folds the stored v2 creation through the upcaster.
+        await update_task(UpdateTask(changed.id, tasks.UpdateTask(priority=Priority.HIGH)), ctx, services)
+        shown = await services.tasks.get(changed.id)
+        assert shown is not None
+        assert shown.title == "changed later (read as v3)"
+        # Time travel folds the stream as stored.
+        assert (await get_task_as_of(untouched.id, 1, None, ctx, services)).title == "never changed (read as v3)"
+        # A follower of the log, from its start.
+        async with pool.connection() as conn:
+            await conn.execute("CREATE TABLE tasks_view__followed (LIKE tasks_view INCLUDING ALL)")
+        follower = ProjectionFollower(TASKS_VIEW, "__followed")
+        while await run_batch(pool, follower):
+            pass
+        # A rebuild.
+        await rebuild(database_url, "tasks_view")
+        expected = {changed.id: "changed later (read as v3)", untouched.id: "never changed (read as v3)"}
+        async with pool.connection() as conn:
+            for table in ("tasks_view", "tasks_view__followed"):
+                cursor = await conn.execute(f"SELECT id, title FROM {table} WHERE valid_to IS NULL")
+                assert dict(await cursor.fetchall()) == expected, table
+        # The fakes, given the same stored events.
+        log = MemoryLog()
+        async with PostgresUnitOfWork(pool) as uow:
+            streams = await uow.events.load_many([changed.id, untouched.id])
+        log.commit([record for stream in streams.values() for record in stream], {}, {})
+        assert {task_id: view.title for task_id, view in log.tasks.items()} == expected
+        # The new version is what new events are stored at; the log itself is never rewritten.
+        created = await create_task(CreateTask("after the change"), ctx, services)
+        async with PostgresUnitOfWork(pool) as uow:
+            versions = {
+                task_id: records[0].schema_version
+                for task_id, records in (await uow.events.load_many([changed.id, created.id])).items()
+            }
+        assert versions == {changed.id: 2, created.id: 3}
