@@ -50,7 +50,11 @@ class Table(Projection, Generic[R]):
     """A projection that keeps a table: `table` is its row type (fields are columns), `key` its key columns."""
 
     table: type[R]
-    key: tuple[str, ...]
+    key: tuple[str, ...]  # its first columns
+
+    def __post_init__(self) -> None:
+        if self.columns[: len(self.key)] != self.key:
+            raise ValueError(f"{self.name}: the key columns {self.key} must come first in {self.table.__name__}")
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -112,28 +116,26 @@ Changes = dict[str, RowChanges | CountChanges]
 
 
 class Sums:
-    """Increments by key, for one Totals or Tally table."""
+    """Increments by key, for one Totals or Tally table (whose key columns come first)."""
 
     def __init__(self, projection: Table[Any]) -> None:
-        self._projection = projection
-        self._keys = projection.key
-        self._values = tuple(name for name in projection.columns if name not in projection.key)
+        self._table = projection.table
+        self._width = len(projection.key)
         self._sums: dict[tuple[Any, ...], list[int]] = {}
 
     def add(self, row: Any, sign: int = 1) -> None:
-        key = tuple(getattr(row, name) for name in self._keys)
-        sums = self._sums.setdefault(key, [0] * len(self._values))
-        for index, name in enumerate(self._values):
-            sums[index] += sign * getattr(row, name)
+        values = msgspec.structs.astuple(row)
+        key, counts = values[: self._width], values[self._width :]
+        sums = self._sums.get(key)
+        if sums is None:
+            self._sums[key] = [sign * count for count in counts]
+        else:
+            for index, count in enumerate(counts):
+                sums[index] += sign * count
 
     def changes(self) -> CountChanges:
-        table = self._projection.table
-        added = [
-            table(**dict(zip(self._keys, key, strict=True)), **dict(zip(self._values, sums, strict=True)))
-            for key, sums in sorted(self._sums.items(), key=lambda item: item[0])
-            if any(sums)
-        ]
-        return CountChanges(added)
+        table = self._table
+        return CountChanges([table(*key, *sums) for key, sums in sorted(self._sums.items()) if any(sums)])
 
 
 def changes(
