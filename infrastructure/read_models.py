@@ -42,6 +42,7 @@ _TASK_COLUMNS = (
     "id, title, description, status, priority, due_date, owner_id, fee_amount, fee_currency,"
     f" version, created_at, updated_at, {REFUND_OF_TASK} AS refund"
 )
+TASK_BY_ID = f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s AND valid_to IS NULL"
 
 
 def _task(row: tuple[Any, ...]) -> TaskView:
@@ -73,9 +74,7 @@ class PostgresTaskReadModel:
 
     async def get(self, task_id: UUID) -> TaskView | None:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s AND valid_to IS NULL", (task_id,)
-            )
+            cursor = await conn.execute(TASK_BY_ID, (task_id,))
             row = await cursor.fetchone()
         return _task(row) if row else None
 
