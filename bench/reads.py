@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -116,11 +117,12 @@ def workers_rss_mb(parent: int) -> list[float]:
 
 
 @contextmanager
-def serve(env: dict[str, str], workers: int, rss: list[float] | None = None) -> Iterator[str]:
-    """`taskflow serve` until the block ends; `rss` receives each worker's resident memory (MB) at the end."""
+def serve(env: dict[str, str], workers: int, rss: list[float] | None = None, command: str = "serve") -> Iterator[str]:
+    """`taskflow serve` (or `run`: the whole service) until the block ends; `rss` receives each worker's resident
+    memory (MB) at the end."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve"],
+        [sys.executable, "-m", "api.cli", command],
         env=env | {"PORT": str(port), "TASKFLOW_WORKERS": str(workers), "TASKFLOW_LOG_LEVEL": "WARNING"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -187,14 +189,21 @@ def main() -> None:
     print(json.dumps(results, indent=2))
 
 
-def run(url: str, redis_url: str, sizes: list[int], options: Any) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")} | {
+def service_environment(url: str, redis_url: str) -> dict[str, str]:
+    """The environment of a service process on these servers: its own namespace, data dir and keys, no limits."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")} | {
         "TASKFLOW_DATABASE_URL": url,
         "TASKFLOW_REDIS_URL": redis_url,
         "TASKFLOW_REDIS_NAMESPACE": f"bench-{secrets.token_hex(3)}",
+        "TASKFLOW_DATA_DIR": tempfile.mkdtemp(prefix="taskflow-bench-"),
         "TASKFLOW_JWT_SECRET": SECRET,
+        "TASKFLOW_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "TASKFLOW_API_RATE_LIMIT": "100000000/minute",
     }
+
+
+def run(url: str, redis_url: str, sizes: list[int], options: Any) -> dict[str, Any]:
+    env = service_environment(url, redis_url)
     headers = {"Authorization": f"Bearer {admin_token()}"}
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "latency": {}}
     for rows in sizes:

@@ -10,7 +10,7 @@ Every figure has a baseline measured in the same run on the same database server
 - append latency with 10M events already in the log against an empty log.
 Writes bench/results/writes.json.
 
-    python bench/writes.py [--seconds 5] [--log-events 10000000] [--parts appends,post,batch,long-log]
+    python bench/writes.py [--seconds 5] [--log-events 10000000] [--parts appends,candidates,post,batch,long-log]
 """
 
 import argparse
@@ -35,7 +35,7 @@ from uuid import UUID, uuid4
 import jwt
 import psycopg
 from psycopg import sql
-from reads import RESULTS, SECRET, free_port, serve, with_database, wrk
+from reads import RESULTS, SECRET, free_port, serve, service_environment, with_database, wrk
 
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
@@ -78,6 +78,17 @@ WITH e AS (
 INSERT INTO tasks_view (id, owner_id, title, status, priority, version, created_at, updated_at)
 SELECT stream_id, '{OWNER}', 'bench task', 'PENDING', 'MEDIUM', 1, now(), now() FROM e;
 COMMIT;
+"""
+
+# The least a create must write, the cheapest way: one event row and one read row, each with only its primary
+# key, in one statement (its own transaction). POST /tasks is measured against this floor of the database.
+MINIMAL_TABLES = """
+CREATE TABLE IF NOT EXISTS minimal_events (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, data jsonb);
+CREATE TABLE IF NOT EXISTS minimal_reads (id uuid PRIMARY KEY, title text)
+"""
+MINIMAL_SQL = """
+WITH e AS (INSERT INTO minimal_events (data) VALUES ('{"title":"bench task"}') RETURNING position)
+INSERT INTO minimal_reads (id, title) SELECT gen_random_uuid(), 'bench task' FROM e;
 """
 
 # A log of `n` events: streams of 10 events each, spread over transactions as commits would be.
@@ -198,6 +209,73 @@ def measure_appends(url: str, seconds: int) -> dict[str, Any]:
     return found
 
 
+# A create's three writes, as candidates for one round trip: data-modifying CTEs in one statement (what the event
+# store sends), BEGIN + three statements + COMMIT one after another, and the same five in a pipeline.
+_CANDIDATE_EVENT = (
+    "INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)"
+    " VALUES (%(id)s, 'task', 1, 'TaskCreated', 2, %(data)s::jsonb, %(metadata)s::jsonb, now(), %(hash)s)"
+)
+_CANDIDATE_ROW = (
+    "INSERT INTO tasks_view (id, owner_id, title, status, priority, version, created_at, updated_at)"
+    " VALUES (%(id)s, %(owner)s, 'bench task', 'PENDING', 'MEDIUM', 1, now(), now())"
+)
+_CANDIDATE_COUNTS = (
+    "INSERT INTO task_counters AS c (owner_id, stripe, total, pending, in_progress, completed, high_priority)"
+    " VALUES (%(owner)s, %(stripe)s, 1, 1, 0, 0, 0) ON CONFLICT (owner_id, stripe)"
+    " DO UPDATE SET total = c.total + 1, pending = c.pending + 1"
+)
+_CANDIDATE_STATEMENT = f"WITH e AS ({_CANDIDATE_EVENT}), v AS ({_CANDIDATE_ROW}) {_CANDIDATE_COUNTS}"
+
+
+async def write_candidates(url: str, clients: int, seconds: float) -> dict[str, dict[str, float]]:
+    """Creates per second and Python CPU per create (µs) of each way to send a create's writes."""
+
+    def params() -> dict[str, Any]:
+        task_id = uuid4()
+        return {
+            "id": task_id,
+            "owner": OWNER,
+            "stripe": task_id.bytes[15] % 16,
+            "data": json.dumps({"ownerId": str(OWNER), "title": "bench task", "fee": None}),
+            "metadata": METADATA_JSON,
+            "hash": secrets.token_bytes(32),
+        }
+
+    async def statement(conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(_CANDIDATE_STATEMENT, params())
+
+    async def transaction(conn: psycopg.AsyncConnection[Any]) -> None:
+        values = params()
+        async with conn.transaction():
+            for query in (_CANDIDATE_EVENT, _CANDIDATE_ROW, _CANDIDATE_COUNTS):
+                await conn.execute(query, values)
+
+    async def pipeline(conn: psycopg.AsyncConnection[Any]) -> None:
+        values = params()
+        async with conn.pipeline(), conn.transaction():
+            for query in (_CANDIDATE_EVENT, _CANDIDATE_ROW, _CANDIDATE_COUNTS):
+                await conn.execute(query, values)
+
+    found: dict[str, dict[str, float]] = {}
+    async with open_pool(url, size=clients, checkout_seconds=30.0) as pool:
+        for name, send in (("statement", statement), ("transaction", transaction), ("pipeline", pipeline)):
+            done = 0
+
+            async def client(until: float, counted: bool, send: Any = send) -> None:
+                nonlocal done
+                while time.perf_counter() < until:
+                    async with pool.connection() as conn:
+                        await send(conn)
+                    done += counted
+
+            await asyncio.gather(*(client(time.perf_counter() + 1.0, False) for _ in range(clients)))
+            started, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(client(started + seconds, True) for _ in range(clients)))
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            found[name] = {"rate": done / elapsed, "cpu_us": 1e6 * cpu / max(done, 1)}
+    return found
+
+
 def user_token(user_id: UUID) -> str:
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "role": "user", "jti": uuid4().hex, "iat": now, "exp": now + timedelta(hours=1)}
@@ -214,7 +292,17 @@ def measure_post(url: str, env: dict[str, str], seconds: int, workers: int) -> d
     headers = {"Authorization": f"Bearer {user_token(OWNER)}"}
     with serve(env, workers) as base:
         posted = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
-    return {"post_tasks": posted, "pgbench": pgbench(url, CREATE_SQL, 32, seconds)}
+    # The whole service: the followers' work on each event (projector, scheduler) is part of a write's cost.
+    with serve(env, workers, command="run") as base:
+        whole = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(MINIMAL_TABLES)
+    return {
+        "post_tasks": posted,
+        "post_tasks_whole_service": whole,
+        "pgbench": pgbench(url, CREATE_SQL, 32, seconds),
+        "pgbench_minimal": pgbench(url, MINIMAL_SQL, 32, seconds),
+    }
 
 
 async def measure_batch(settings: Settings) -> dict[str, float]:
@@ -265,7 +353,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--log-events", type=int, default=10_000_000)
-    parser.add_argument("--parts", default="appends,post,batch,long-log")
+    parser.add_argument("--parts", default="appends,candidates,post,batch,long-log")
     options = parser.parse_args()
     parts = set(options.parts.split(","))
     RESULTS.mkdir(exist_ok=True)
@@ -279,16 +367,15 @@ def main() -> None:
                 results["appends"] = measure_appends(url, options.seconds)
         if "post" in parts:
             with database(admin_url) as url:
-                env = {k: v for k, v in os.environ.items() if not k.startswith("TASKFLOW_")} | {
-                    "TASKFLOW_DATABASE_URL": url,
-                    "TASKFLOW_REDIS_URL": settings.redis_url,
-                    "TASKFLOW_REDIS_NAMESPACE": f"bench-{secrets.token_hex(3)}",
-                    "TASKFLOW_JWT_SECRET": SECRET,
-                    "TASKFLOW_API_RATE_LIMIT": "100000000/minute",
-                    "PORT": str(free_port()),
-                }
+                env = service_environment(url, settings.redis_url) | {"PORT": str(free_port())}
                 results["post"] = measure_post(url, env, options.seconds, options.workers)
                 print(f"post: {results['post']}", flush=True)
+        if "candidates" in parts:
+            with database(admin_url) as url:
+                results["candidates"] = {
+                    str(clients): asyncio.run(write_candidates(url, clients, options.seconds)) for clients in (1, 32)
+                }
+                print(f"write path candidates: {results['candidates']}", flush=True)
         if "batch" in parts:
             with database(admin_url) as url:
                 tuned = Settings(
