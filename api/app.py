@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[runtime],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "ctx": Provide(provide_caller),
+            "ctx": Provide(provide_caller, sync_to_thread=False),
         },
         before_send=[response_headers(lambda: swagger.content_security_policy)],
         before_request=require_json,

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems
 from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
@@ -110,6 +110,7 @@ class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
     security = BEARER
+    guards = [authenticated]
 
     @post(operation_id="createTask", responses=problems(400, 401, 403, 404, 409, 413, 415, 429, 503))
     async def create(
