@@ -35,7 +35,7 @@ def provide_anonymous(request: Request[object, object, State]) -> RequestContext
 CLAIMS = "access_claims"
 
 
-async def authenticated(connection: ASGIConnection[object, object, object, State], _: BaseRouteHandler) -> None:
+async def authenticated(connection: ASGIConnection[object, object, object, State], handler: BaseRouteHandler) -> None:
     """The guard of every protected route: a valid, unrevoked bearer access token within the per-user rate limit,
     or 401/429, before the body, parameters or headers of the request are looked at."""
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
