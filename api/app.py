@@ -25,6 +25,8 @@ from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
 from api.tasks import TaskController
 from api.users import UserController
+from api.validation import MAX_NESTING, nested_too_deep
+from application.errors import InvalidInput
 from infrastructure.bootstrap import open_runtime
 from infrastructure.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
@@ -40,6 +42,8 @@ async def require_json(request: Request[object, object, State]) -> None:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise HTTPException(status_code=415, detail="Send the body as application/json.")
     raw = await request.body()
+    if nested_too_deep(raw):
+        raise InvalidInput("body", f"is nested more than {MAX_NESTING} levels deep")
     request.scope["state"][RAW_BODY] = raw
     # Litestar decodes bodies leniently (a number for a timestamp, a string for a number); the contract's types
     # are exact, so the body must first decode strictly. The problem handler then lists every invalid field.

@@ -6,6 +6,8 @@ import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.conftest import INTERNALS
+
 Client: TypeAlias = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery"
 
@@ -35,3 +37,14 @@ def hold_counters(conn: psycopg.Connection[Any], owner: str) -> None:
         (owner,),
     )
     conn.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail", "instance", "requestId"} <= set(body)
+    assert body["status"] == status
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert not any(word in response.text.lower() for word in INTERNALS), response.text
+    return body

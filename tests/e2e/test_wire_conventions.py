@@ -8,21 +8,9 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from infrastructure.settings import Settings
-from tests.conftest import INTERNALS
-from tests.e2e.helpers import Client, bearer
+from tests.e2e.helpers import Client, assert_problem, bearer
 
 Session = dict[str, Any]
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "instance", "requestId"} <= set(body)
-    assert body["status"] == status
-    assert body["requestId"] == response.headers["x-request-id"]
-    assert not any(word in response.text.lower() for word in INTERNALS), response.text
-    return body
 
 
 class TestProblems:
