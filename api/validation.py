@@ -10,6 +10,9 @@ import msgspec
 # No body of the API nests more than two levels; decoding a much deeper one recurses until Python's stack runs out
 # (a thousand levels do), so nesting is measured, at C speed, before anything decodes a body.
 MAX_NESTING = 32
+# A 400 lists this many invalid fields at most, and counts the rest: a mebibyte of unknown keys would otherwise be
+# answered with megabytes of errors.
+MAX_ERRORS = 50
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
@@ -55,16 +58,17 @@ def _describe(error: msgspec.ValidationError, field: str) -> FieldError:
     return FieldError(field=field, message=text)
 
 
-def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> list[FieldError]:
-    """Every problem with `raw` as a `body_type`: malformed JSON, unknown, missing and invalid fields."""
+def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[list[FieldError], int]:
+    """The problems with `raw` as a `body_type` (malformed JSON, invalid, missing and unknown fields), the first
+    MAX_ERRORS of them, the body's own fields first; and how many there are in all."""
     try:
         document: Any = msgspec.json.decode(raw)
     except msgspec.DecodeError:
-        return [FieldError(field="body", message="is not valid JSON")]
+        return [FieldError(field="body", message="is not valid JSON")], 1
     if not isinstance(document, dict):
-        return [FieldError(field="body", message="must be a JSON object")]
+        return [FieldError(field="body", message="must be a JSON object")], 1
     fields = {info.encode_name: info for info in msgspec.structs.fields(body_type)}
-    errors = [FieldError(field=key, message="is not a known field") for key in document if key not in fields]
+    errors: list[FieldError] = []
     for name, info in fields.items():
         if name not in document:
             if info.required:
@@ -74,4 +78,7 @@ def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> list[FieldError]
             msgspec.json.decode(msgspec.json.encode(document[name]), type=info.type)
         except msgspec.ValidationError as error:
             errors.append(_describe(error, name))
-    return errors
+    unknown = [key for key in document if key not in fields]
+    total = len(errors) + len(unknown)
+    errors += [FieldError(field=key, message="is not a known field") for key in unknown[: MAX_ERRORS - len(errors)]]
+    return errors, total

@@ -1,10 +1,14 @@
 """Bodies built to hurt: deep nesting and floods of unknown fields are a short 400 problem on every JSON route."""
 
+import itertools
 import re
+import string
 from typing import Any
 from uuid import uuid4
 
-from api.validation import MAX_NESTING
+import msgspec
+
+from api.validation import MAX_ERRORS, MAX_NESTING
 from tests.e2e.helpers import Client, assert_problem, bearer
 
 Session = dict[str, Any]
@@ -56,3 +60,27 @@ class TestDeepNesting:
         response = await client.post("/tasks", content=body, headers=JSON | bearer(alice))
         problem = assert_problem(response, 400)
         assert [e["field"] for e in problem["errors"]] == ["fee"]
+
+
+class TestFloodsOfErrors:
+    async def test_a_flood_of_unknown_fields_gets_the_first_fifty_and_a_count(
+        self, client: Client, alice: Session
+    ) -> None:
+        names = ("".join(letters) for letters in itertools.product(string.ascii_uppercase, repeat=4))
+        flood = dict.fromkeys(itertools.islice(names, 100_000), 1)
+        body = msgspec.json.encode({"title": "\x00"} | flood)
+        assert len(body) < 1024 * 1024
+        response = await client.post("/tasks", content=body, headers=JSON | bearer(alice))
+        problem = assert_problem(response, 400)
+        assert len(response.content) < 10_000
+        assert len(problem["errors"]) == MAX_ERRORS
+        assert problem["errorsOmitted"] == 100_001 - MAX_ERRORS
+        # The body's own fields come first, so the flood cannot hide them.
+        assert problem["errors"][0]["field"] == "title"
+        assert problem["errors"][1] == {"field": "AAAA", "message": "is not a known field"}
+
+    async def test_a_short_list_has_no_count(self, client: Client, alice: Session) -> None:
+        response = await client.post("/tasks", json={"colour": "red"}, headers=bearer(alice))
+        problem = assert_problem(response, 400)
+        assert "errorsOmitted" not in problem
+        assert {e["field"] for e in problem["errors"]} == {"title", "colour"}
