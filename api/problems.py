@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.middleware import request_ids
-from api.validation import MAX_ERRORS, FieldError, body_errors
+from api.validation import MAX_ERRORS, FieldError, body_errors, parameter_errors
 from application import errors as app
 from application.idempotency import KeyReused
 from domain import errors as domain
@@ -99,11 +99,7 @@ def _field_errors(request: Request[Any, Any, Any], exc: BaseException) -> tuple[
             found, total = body_errors(body_type, raw) if isinstance(raw, bytes) else ([], 0)
             if found:
                 return found, total
-    listed = [
-        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "is invalid")))
-        for item in extra
-        if isinstance(item, dict)
-    ]
+    listed = parameter_errors(request.route_handler, extra)
     return listed[:MAX_ERRORS], len(listed)
 
 

@@ -1,4 +1,4 @@
-"""Check a request body field by field, so a 400 lists every invalid field, not only the first msgspec meets."""
+"""Describe invalid input field by field, so a 400 lists every invalid field, not only the first msgspec meets."""
 
 import re
 from array import array
@@ -6,6 +6,9 @@ from itertools import accumulate
 from typing import Any
 
 import msgspec
+from litestar.handlers import BaseRouteHandler
+
+from api.messages import in_words
 
 # No body of the API nests more than two levels; decoding a much deeper one recurses until Python's stack runs out
 # (a thousand levels do), so nesting is measured, at C speed, before anything decodes a body.
@@ -24,15 +27,6 @@ class FieldError(msgspec.Struct, frozen=True):
     message: str
 
 
-# What a pattern means, said in words rather than as the regex msgspec would quote.
-FORMATS = {
-    "title": "must be 1-200 characters after trimming, with no control characters",
-    "name": "must be 1-100 characters after trimming, with no control characters",
-    "email": "must be an email address",
-    "currency": "must be an ISO 4217 code of three capital letters",
-}
-
-
 def nesting(raw: bytes) -> int:
     """How deep the JSON text `raw` nests arrays and objects inside one another."""
     # Escaped backslashes, then escaped quotes, go first (each backslash escapes the byte after it); then every
@@ -47,15 +41,39 @@ def nested_too_deep(raw: bytes) -> bool:
     return raw.count(b"[") + raw.count(b"{") > MAX_NESTING and nesting(raw) > MAX_NESTING
 
 
-def _describe(error: msgspec.ValidationError, field: str) -> FieldError:
+def _describe(error: msgspec.ValidationError, field: str, annotation: Any) -> FieldError:
     text = str(error)
     match = _PATH.search(text)
     if match:
         text = text[: match.start()]
-        field += re.sub(r"\[(\d+)\]", r".\1", match.group("path"))
-    if "matching regex" in text:
-        text = FORMATS.get(field.rsplit(".", 1)[-1], "has an invalid format")
-    return FieldError(field=field, message=text)
+        path = re.sub(r"\[(\d+)\]", r".\1", match.group("path"))
+        if path:  # about a member of the field: the field's own type says nothing of it
+            field, annotation = field + path, None
+    field, message = in_words(field, text, annotation)
+    return FieldError(field=field, message=message)
+
+
+def _camel(name: str) -> str:
+    return re.sub(r"_([a-z0-9])", lambda match: match[1].upper(), name)
+
+
+def parameter_errors(handler: BaseRouteHandler, extra: list[Any]) -> list[FieldError]:
+    """Litestar's errors about query, path and header parameters, under their wire names, in plain words."""
+    parameters = handler.parsed_fn_signature.parameters
+    errors = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key, _, rest = str(item.get("key") or "body").partition(".")
+        definition = parameters.get(key)
+        wire_name = getattr(definition.kwarg_definition, "name", None) if definition else None
+        field, message = in_words(
+            ".".join(filter(None, (wire_name or _camel(key), rest))),
+            str(item.get("message", "")),
+            definition.annotation if definition else None,
+        )
+        errors.append(FieldError(field=field, message=message))
+    return errors
 
 
 def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[list[FieldError], int]:
@@ -77,7 +95,7 @@ def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[list[Field
         try:
             msgspec.json.decode(msgspec.json.encode(document[name]), type=info.type)
         except msgspec.ValidationError as error:
-            errors.append(_describe(error, name))
+            errors.append(_describe(error, name, info.type))
     unknown = [key for key in document if key not in fields]
     total = len(errors) + len(unknown)
     errors += [FieldError(field=key, message="is not a known field") for key in unknown[: MAX_ERRORS - len(errors)]]

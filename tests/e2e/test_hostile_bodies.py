@@ -84,3 +84,88 @@ class TestFloodsOfErrors:
         problem = assert_problem(response, 400)
         assert "errorsOmitted" not in problem
         assert {e["field"] for e in problem["errors"]} == {"title", "colour"}
+
+
+# What a message about a field may not show: Python's types, msgspec's wording, regular expressions.
+INTERNAL_WORDING = re.compile(r"`|\bExpected\b|\bregex\b|\\x|\[\^|\bstr\b|\bint\b|\bfloat\b|\bNone|\benum\b|\$")
+WIRE_NAME = re.compile(r"^(body|[a-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*|[A-Z][a-z]+(-[A-Z][a-z]+)+)$")
+
+
+class TestPlainWords:
+    async def invalid_fields(self, client: Client, alice: Session) -> set[tuple[str, str]]:
+        """Every field error of a series of bad requests: (field, message)."""
+        task = str(uuid4())
+        me = bearer(alice)
+        requests: list[tuple[str, str, dict[str, Any]]] = [
+            ("GET", "/tasks", {"params": {"ownerId": "x", "q": "a\x01", "limit": "0", "sort": "up", "overdue": "yes"}}),
+            ("GET", "/tasks", {"params": {"status": "NOPE", "priority": "1", "limit": "1000"}}),
+            ("GET", "/tasks", {"params": {"limit": "many", "cursor": "c" * 3000}}),
+            ("GET", "/tasks/activity", {"params": {"from": "monday", "ownerId": "1"}}),
+            ("GET", f"/tasks/{task}", {"params": {"version": "0"}}),
+            ("GET", "/users", {"params": {"limit": "-1"}}),
+            ("GET", "/admin/events", {"params": {"streamId": "s", "limit": "0"}}),
+            ("POST", "/tasks", {"json": {"title": "t"}, "headers": {"Idempotency-Key": ""}}),
+            ("POST", "/tasks", {"json": {"title": "t"}, "headers": {"Idempotency-Key": "k" * 300}}),
+            ("POST", "/tasks", {"json": {"title": "t"}, "headers": {"Idempotency-Key": "caf\x7f"}}),
+            ("POST", "/tasks", {"json": {"title": "t", "description": "\x01", "status": "DONE", "priority": 2}}),
+            ("POST", "/tasks", {"json": {"title": 5, "dueDate": "soon", "ownerId": "me", "fee": {"amount": "1"}}}),
+            ("POST", "/tasks", {"json": {"title": "t" * 300, "fee": {"amount": 0, "currency": "EUR"}}}),
+            ("POST", "/tasks", {"json": {"title": "t", "fee": {"amount": 1, "currency": "eur"}}}),
+            ("POST", "/tasks", {"json": {"title": "t", "fee": {"amount": 1, "currency": "EUR", "x": 1}}}),
+            ("POST", "/tasks", {"json": {"title": "t", "fee": {"amount": 1}}}),
+            ("POST", "/tasks", {"json": {"title": "t", "dueDate": "2026-01-01T00:00:00"}}),
+            ("PATCH", f"/tasks/{task}", {"json": {"title": None, "fee": 5}}),
+            ("POST", "/tasks/batch", {"json": {"action": "archive", "taskIds": []}}),
+            ("POST", "/tasks/batch", {"json": {"action": "delete", "taskIds": ["x"]}}),
+            ("PATCH", f"/users/{task}/role", {"json": {"role": "root"}}),
+            ("POST", "/auth/register", {"json": {"email": "nope", "name": "", "password": "short"}}),
+            ("POST", "/auth/login", {"json": {"email": 5, "password": ["x"]}}),
+            ("POST", "/auth/refresh", {"json": {"refreshToken": "abc$"}}),
+        ]
+        found: set[tuple[str, str]] = set()
+        for method, path, options in requests:
+            options["headers"] = options.get("headers", {}) | me
+            problem = assert_problem(await client.request(method, path, **options), 400)
+            found |= {(error["field"], error["message"]) for error in problem["errors"]}
+        return found
+
+    async def test_fields_have_their_wire_names_and_messages_plain_words(self, client: Client, alice: Session) -> None:
+        found = await self.invalid_fields(client, alice)
+        for field, message in found:
+            assert WIRE_NAME.match(field), field
+            assert not INTERNAL_WORDING.search(message), (field, message)
+        assert {
+            ("q", "must not contain control characters"),
+            ("description", "must not contain control characters"),
+            ("ownerId", "must be a UUID"),
+            ("streamId", "must be a UUID"),
+            ("limit", "must be an integer"),
+            ("limit", "must be at least 1"),
+            ("limit", "must be at most 100"),
+            ("cursor", "must be at most 2048 characters long"),
+            ("from", "must be a date (YYYY-MM-DD)"),
+            ("overdue", "must be true or false"),
+            ("status", "must be one of PENDING, IN_PROGRESS, COMPLETED"),
+            ("priority", "must be one of LOW, MEDIUM, HIGH"),
+            ("Idempotency-Key", "must be at least 1 character long"),
+            ("Idempotency-Key", "must be at most 255 characters long"),
+            ("Idempotency-Key", "must be 1-255 printable ASCII characters"),
+            ("title", "must be a string"),
+            ("title", "must be 1-200 characters after trimming, with no control characters"),
+            ("dueDate", "must be an RFC 3339 timestamp with an offset"),
+            ("fee", "must be an object or null"),
+            ("fee.amount", "must be an integer"),
+            ("fee.amount", "must be at least 1"),
+            ("fee.currency", "must be an ISO 4217 code of three capital letters"),
+            ("fee.currency", "is required"),
+            ("fee.x", "is not a known field"),
+            ("taskIds", "must hold at least 1 item"),
+            ("taskIds.0", "must be a UUID"),
+            ("action", "must be one of complete, delete"),
+            ("role", "must be one of admin, user"),
+            ("email", "must be an email address"),
+            ("email", "must be a string"),
+            ("password", "must be a string"),
+            ("password", "must be at least 8 characters long"),
+            ("refreshToken", "must be a refresh token this service issued"),
+        } <= found
