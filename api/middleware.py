@@ -1,4 +1,4 @@
-"""Request and correlation ids for every request and response, and the security headers.
+"""Request and correlation ids for every request and response, and the security and caching headers.
 
 The ids are made lazily, on first use, and kept in the scope's state: route handlers, the problem handler
 (which also runs for routing errors, outside any route middleware) and the send hook all see the same ones.
@@ -48,7 +48,9 @@ def response_headers(docs_policy: Callable[[], str]) -> Callable[[Message, Scope
         headers["X-Content-Type-Options"] = "nosniff"
         path = scope.get("path", "")
         headers["Content-Security-Policy"] = docs_policy() if path.startswith("/schema/swagger") else API_POLICY
-        if path.startswith("/auth/"):
-            headers["Cache-Control"] = "no-store"
+        # Nearly every response carries a user's data (tasks, tokens, the log); the few that do not (health, docs)
+        # lose nothing by not being cached either, and one rule has no exception to get wrong.
+        headers["Cache-Control"] = "no-store"
+        headers["Referrer-Policy"] = "no-referrer"
 
     return add
