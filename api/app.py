@@ -19,7 +19,7 @@ from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
 from api.docs import StrictSwagger
 from api.health import health, ready
-from api.metrics import metrics
+from api.metrics import METRICS_TOKEN, metrics
 from api.middleware import response_headers
 from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
             metrics,
         ],
         lifespan=[runtime],
+        state=State({METRICS_TOKEN: settings.metrics_token}),
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
             "ctx": Provide(provide_caller, sync_to_thread=False),
@@ -101,7 +102,10 @@ def create_app(settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[swagger],
             components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "MetricsToken": SecurityScheme(type="http", scheme="bearer", description="TASKFLOW_METRICS_TOKEN"),
+                }
             ),
         ),
         debug=False,

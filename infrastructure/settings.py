@@ -50,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_file: Path | None = None
     # Where the projector, scheduler and worker serve their own /metrics (the API serves it on its own port).
     metrics_port: int | None = None
+    # The bearer token a scrape of /metrics must bring (None: /metrics is open; required in production).
+    metrics_token: str | None = None
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -64,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _RATE = re.compile(r"^\d+/(second|minute|hour|day)$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_SECRET_BYTES = 32
+MIN_METRICS_TOKEN_CHARACTERS = 16
 
 
 def _parse(env: Mapping[str, str], name: str, convert: Callable[[str], T], default: T, rule: str) -> T:
@@ -145,6 +148,21 @@ def _jwt_secret(env: Mapping[str, str], environment: Environment, data_dir: Path
     return path.read_text().strip().encode()
 
 
+def _metrics_token(env: Mapping[str, str], environment: Environment) -> str | None:
+    # Not through _parse: a refused value must not be echoed into the logs.
+    raw = env.get("TASKFLOW_METRICS_TOKEN")
+    if raw:
+        if len(raw) < MIN_METRICS_TOKEN_CHARACTERS or not re.fullmatch(r"[\x21-\x7e]+", raw):
+            raise SettingsError(
+                f"TASKFLOW_METRICS_TOKEN is invalid: it must be at least {MIN_METRICS_TOKEN_CHARACTERS} printable"
+                " ASCII characters, without spaces"
+            )
+        return raw
+    if environment is Environment.PRODUCTION:
+        raise SettingsError("TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production")
+    return None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every TASKFLOW_* variable (and HOST, PORT); SettingsError names the first bad one."""
     env = os.environ if env is None else env
@@ -194,6 +212,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         heartbeat_file=_parse(env, "TASKFLOW_HEARTBEAT_FILE", Path, None, "a file path"),
         metrics_port=_parse(env, "TASKFLOW_METRICS_PORT", _int_in(1, 65535), None, "a port number 1-65535"),
+        metrics_token=_metrics_token(env, environment),
         database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
         database_timeout_seconds=_parse(
             env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"

@@ -109,3 +109,12 @@ class TestConfiguration:
         )
         assert result.returncode != 0
         assert "TASKFLOW_JWT_SECRET" in result.stderr.decode()
+
+    def test_production_requires_a_metrics_token(self, tmp_path: Path) -> None:
+        env = base_environment(TASKFLOW_ENV="production", TASKFLOW_DATA_DIR=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+        )
+        assert result.returncode != 0
+        lines = result.stderr.decode().strip().splitlines()
+        assert lines == ["Error: TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production"]
