@@ -37,7 +37,7 @@ class AuthController(Controller):
         """Exchange an email and password for an access and a refresh token."""
         return _session(await log_in(LogIn(email=data.email, password=data.password), ctx, services))
 
-    @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 429, 503))
     async def refresh(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> SessionResponse:
         """Rotate a refresh token: it is spent, and a new pair is returned."""
         return _session(await refresh(data.refresh_token, ctx, services))

@@ -34,6 +34,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 1_209_600
     login_rate_limit: str = "10/minute"
+    refresh_rate_limit: str = "60/minute"
     api_rate_limit: str = "1200/minute"
     cache_ttl_seconds: int = 60
     refund_gateway_url: str | None = None
@@ -186,6 +187,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_REFRESH_TOKEN_TTL_SECONDS", _int_in(300, 31_536_000), 1_209_600, "seconds, 300-31536000"
         ),
         login_rate_limit=_parse(env, "TASKFLOW_LOGIN_RATE_LIMIT", _rate, "10/minute", "like 10/minute"),
+        refresh_rate_limit=_parse(env, "TASKFLOW_REFRESH_RATE_LIMIT", _rate, "60/minute", "like 60/minute"),
         api_rate_limit=_parse(env, "TASKFLOW_API_RATE_LIMIT", _rate, "1200/minute", "like 1200/minute"),
         cache_ttl_seconds=_parse(
             env, "TASKFLOW_CACHE_TTL_SECONDS", _int_in(0, 86_400), 60, "seconds, 0-86400 (0: no cache)"

@@ -86,3 +86,11 @@ class TestMetricsToken:
         with pytest.raises(SettingsError, match=r"^TASKFLOW_METRICS_TOKEN is invalid: ") as refused:
             settings_from(tmp_path, TASKFLOW_METRICS_TOKEN=value)
         assert value not in str(refused.value)
+
+
+class TestRefreshRateLimit:
+    def test_default_and_read(self, tmp_path: Path) -> None:
+        assert settings_from(tmp_path).refresh_rate_limit == "60/minute"
+        assert settings_from(tmp_path, TASKFLOW_REFRESH_RATE_LIMIT="5/second").refresh_rate_limit == "5/second"
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_REFRESH_RATE_LIMIT='often' is invalid"):
+            settings_from(tmp_path, TASKFLOW_REFRESH_RATE_LIMIT="often")
