@@ -76,10 +76,7 @@ def test_a_database_restart_loses_no_acknowledged_write(settings: Settings, tmp_
             PORT=str(free_port()),
         )
         with taskflow("serve", env, tmp_path / "serve.log") as (url, _):
-            registered = httpx.post(
-                f"{url}/auth/register", json={"email": "db@example.com", "name": "D", "password": "long enough"}
-            )
-            headers = {"Authorization": f"Bearer {registered.json()['accessToken']}"}
+            headers = registered(url)
             data_dir = tmp_path / "private" / "postgres"
             started = postmaster_started(database_url)
             answers = asyncio.run(write_while_restarting(url, headers, data_dir))
@@ -100,6 +97,15 @@ def test_a_database_restart_loses_no_acknowledged_write(settings: Settings, tmp_
         assert acknowledged <= stored, "an acknowledged create is missing from the read model"
         assert acknowledged <= logged, "an acknowledged create is missing from the log"
         assert len(acknowledged) > 10
+
+
+def registered(url: str) -> dict[str, str]:
+    """The bearer header of a newly registered user."""
+    session = httpx.post(
+        f"{url}/auth/register", json={"email": "db@example.com", "name": "D", "password": "long enough"}, timeout=30
+    )
+    assert session.status_code == 201, session.text
+    return {"Authorization": f"Bearer {session.json()['accessToken']}"}
 
 
 def postmaster_started(database_url: str) -> object:
@@ -142,10 +148,7 @@ def test_the_first_request_and_job_after_a_restart_succeed(settings: Settings, t
             PORT=str(free_port()),
         )
         with taskflow("run", env, tmp_path / "run.log") as (url, _):
-            registered = httpx.post(
-                f"{url}/auth/register", json={"email": "db@example.com", "name": "D", "password": "long enough"}
-            )
-            headers = {"Authorization": f"Bearer {registered.json()['accessToken']}"}
+            headers = registered(url)
             assert refund_paid_within(url, headers, 60), (tmp_path / "run.log").read_text()
             asyncio.run(open_connections(url, headers))  # the API's pool holds several connections now
             restart(tmp_path / "private" / "postgres")
