@@ -14,8 +14,9 @@ from api.messages import in_words
 # (a thousand levels do), so nesting is measured, at C speed, before anything decodes a body.
 MAX_NESTING = 32
 # A 400 lists this many invalid fields at most, and counts the rest: a mebibyte of unknown keys would otherwise be
-# answered with megabytes of errors.
+# answered with megabytes of errors; and an unknown field's name is shown this long at most.
 MAX_ERRORS = 50
+MAX_NAME = 64
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
@@ -76,6 +77,11 @@ def parameter_errors(handler: BaseRouteHandler, extra: list[Any]) -> list[FieldE
     return errors
 
 
+def _as_sent(key: str) -> str:
+    """An unknown field's name as the client sent it, cut short: an error is not an echo of the body."""
+    return key if len(key) <= MAX_NAME else key[:MAX_NAME] + "…"
+
+
 def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[list[FieldError], int]:
     """The problems with `raw` as a `body_type` (malformed JSON, invalid, missing and unknown fields), the first
     MAX_ERRORS of them, the body's own fields first; and how many there are in all."""
@@ -98,5 +104,7 @@ def body_errors(body_type: type[msgspec.Struct], raw: bytes) -> tuple[list[Field
             errors.append(_describe(error, name, info.type))
     unknown = [key for key in document if key not in fields]
     total = len(errors) + len(unknown)
-    errors += [FieldError(field=key, message="is not a known field") for key in unknown[: MAX_ERRORS - len(errors)]]
+    errors += [
+        FieldError(field=_as_sent(key), message="is not a known field") for key in unknown[: MAX_ERRORS - len(errors)]
+    ]
     return errors, total

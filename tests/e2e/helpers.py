@@ -1,5 +1,6 @@
 """HTTP helpers for the end-to-end tests."""
 
+import re
 from typing import Any, TypeAlias
 
 import psycopg
@@ -10,6 +11,11 @@ from tests.conftest import INTERNALS
 
 Client: TypeAlias = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery"
+
+# How a 400 names a field: as the wire does (camelCase, dotted paths, header names), never as Python does.
+WIRE_NAME = re.compile(r"^(body|[a-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*|[A-Z][a-z]+(-[A-Z][a-z]+)+)$")
+# What a message about a field may not show: Python's types, msgspec's wording, regular expressions.
+INTERNAL_WORDING = re.compile(r"`|\bExpected\b|\bregex\b|\\x|\[\^|\bstr\b|\bint\b|\bfloat\b|\bNone|\benum\b|\$")
 
 
 async def register(client: Client, email: str, name: str = "Someone") -> dict[str, Any]:
