@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
 from application.refunds import DeadLetterPage, list_dead_letters, retry_dead_letter
@@ -22,6 +22,7 @@ class AdminController(Controller):
     path = "/admin"
     tags = ["admin"]
     security = BEARER
+    guards = [authenticated]
 
     @get("/events", operation_id="listEvents", responses=problems(400, 401, 403, 429, 503))
     async def events(

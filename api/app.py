@@ -20,13 +20,15 @@ from api.auth import AuthController, SessionController
 from api.dependencies import provide_caller, provide_services
 from api.docs import OfflineSwagger
 from api.health import health, ready
-from api.metrics import metrics
+from api.metrics import METRICS_TOKEN, metrics
 from api.middleware import response_headers
 from api.openapi import document_problems_only
 from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
 from api.tasks import TaskController
 from api.users import UserController
+from api.validation import MAX_NESTING, nested_too_deep
+from application.errors import InvalidInput
 from infrastructure.bootstrap import open_runtime
 from infrastructure.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
@@ -42,6 +44,8 @@ async def require_json(request: Request[object, object, State]) -> None:
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise HTTPException(status_code=415, detail="Send the body as application/json.")
     raw = await request.body()
+    if nested_too_deep(raw):
+        raise InvalidInput("body", f"is nested more than {MAX_NESTING} levels deep")
     request.scope["state"][RAW_BODY] = raw
     # Litestar decodes bodies leniently (a number for a timestamp, a string for a number); the contract's types
     # are exact, so the body must first decode strictly. The problem handler then lists every invalid field.
@@ -84,9 +88,10 @@ def create_app(settings: Settings) -> Litestar:
             metrics,
         ],
         lifespan=[runtime],
+        state=State({METRICS_TOKEN: settings.metrics_token}),
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "ctx": Provide(provide_caller),
+            "ctx": Provide(provide_caller, sync_to_thread=False),
         },
         before_send=[response_headers(swagger.content_security_policy)],
         before_request=require_json,
@@ -100,7 +105,10 @@ def create_app(settings: Settings) -> Litestar:
             path="/schema",
             render_plugins=[swagger],
             components=Components(
-                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "MetricsToken": SecurityScheme(type="http", scheme="bearer", description="TASKFLOW_METRICS_TOKEN"),
+                }
             ),
         ),
         debug=False,

@@ -4,7 +4,7 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody
 
-from api.dependencies import Context, ServicesDep, provide_anonymous
+from api.dependencies import Context, ServicesDep, authenticated, provide_anonymous
 from api.openapi import BEARER, problems
 from api.schemas import LoginBody, RefreshBody, RegisterBody, SessionResponse
 from application.sessions import Session, log_out, refresh
@@ -37,7 +37,7 @@ class AuthController(Controller):
         """Exchange an email and password for an access and a refresh token."""
         return _session(await log_in(LogIn(email=data.email, password=data.password), ctx, services))
 
-    @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 503))
+    @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 429, 503))
     async def refresh(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> SessionResponse:
         """Rotate a refresh token: it is spent, and a new pair is returned."""
         return _session(await refresh(data.refresh_token, ctx, services))
@@ -49,6 +49,7 @@ class SessionController(Controller):
     path = "/auth"
     tags = ["auth"]
     security = BEARER
+    guards = [authenticated]
 
     @post("/logout", operation_id="logout", status_code=204, responses=problems(400, 401, 413, 415, 429, 503))
     async def logout(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> None:

@@ -39,11 +39,12 @@ from application.views import ProjectionState, event_view
 from infrastructure.embedded import with_servers
 from infrastructure.heartbeat import with_heartbeat
 from infrastructure.logs import configure_logging
-from infrastructure.metrics import serve_process_metrics, shared_directory
+from infrastructure.metrics import shared_directory
 from infrastructure.migrate import apply_migrations
 from infrastructure.postgres import open_pool
 from infrastructure.projection_status import projection_states
 from infrastructure.rebuild import rebuild
+from infrastructure.scrape import serve_process_metrics
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
 from infrastructure.signals import run_bounded
 from infrastructure.unit_of_work import PostgresUnitOfWork
@@ -250,7 +251,7 @@ def projector() -> None:
     from infrastructure.projector import run_projector
 
     with resolved_settings() as settings:
-        serve_process_metrics(settings.host, settings.metrics_port)
+        serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)
         asyncio.run(with_heartbeat(settings.heartbeat_file, run_projector(settings)))
 
 
@@ -260,7 +261,7 @@ def worker() -> None:
     from infrastructure.worker import run_worker
 
     with resolved_settings() as settings:
-        serve_process_metrics(settings.host, settings.metrics_port)
+        serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)
         run_bounded(with_heartbeat(settings.heartbeat_file, run_worker(settings)), grace_seconds=3.0)
 
 
@@ -270,7 +271,7 @@ def scheduler() -> None:
     from infrastructure.scheduler import run_scheduler
 
     with resolved_settings() as settings:
-        serve_process_metrics(settings.host, settings.metrics_port)
+        serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)
         asyncio.run(with_heartbeat(settings.heartbeat_file, run_scheduler(settings)))
 
 

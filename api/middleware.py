@@ -1,4 +1,4 @@
-"""Request and correlation ids for every request and response, and the security headers.
+"""Request and correlation ids for every request and response, and the security and caching headers.
 
 The ids are made lazily, on first use, and kept in the scope's state: route handlers, the problem handler
 (which also runs for routing errors, outside any route middleware) and the send hook all see the same ones.
@@ -49,7 +49,10 @@ def response_headers(docs_policy: str) -> Callable[[Message, Scope], Awaitable[N
         headers["X-Content-Type-Options"] = "nosniff"
         path = scope.get("path", "")
         headers["Content-Security-Policy"] = docs_policy if path.startswith("/schema/swagger") else API_POLICY
-        if path.startswith("/auth/"):
+        # Nearly every response carries a user's data (tasks, tokens, the log); the few that do not (health, docs)
+        # lose nothing by not being cached either. Only the docs' static assets say otherwise, themselves.
+        if "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
+        headers["Referrer-Policy"] = "no-referrer"
 
     return add

@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from api.middleware import request_ids
-from api.validation import FieldError, body_errors
+from api.validation import MAX_ERRORS, FieldError, body_errors, parameter_errors
 from application import errors as app
 from application.idempotency import KeyReused
 from domain import errors as domain
@@ -56,6 +56,8 @@ class Problem(msgspec.Struct, frozen=True, rename="camel", omit_defaults=True):
     instance: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    # How many invalid fields `errors` does not list (it lists MAX_ERRORS at most).
+    errors_omitted: int | None = None
 
 
 def problem_type(slug: str) -> str:
@@ -82,31 +84,29 @@ def _http_detail(exc: HTTPException, phrase: str) -> str:
     return phrase if exc.status_code >= 500 or "Validation failed" in detail else detail
 
 
-def _field_errors(request: Request[Any, Any, Any], exc: BaseException) -> list[FieldError] | None:
+def _field_errors(request: Request[Any, Any, Any], exc: BaseException) -> tuple[list[FieldError], int]:
+    """The invalid fields a 400 lists (MAX_ERRORS at most), and how many there are in all."""
     if isinstance(exc, app.InvalidInput | domain.InvalidTask):
-        return [FieldError(field=exc.field, message=exc.message)]
+        return [FieldError(field=exc.field, message=exc.message)], 1
     if not isinstance(exc, HTTPException):
-        return None
+        return [], 0
     extra = exc.extra if isinstance(exc, ValidationException) and isinstance(exc.extra, list) else []
     if any(item.get("source") == "body" for item in extra if isinstance(item, dict)) or not extra:
         data_field = request.route_handler.parsed_data_field
         body_type = data_field.annotation if data_field else None
         if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
             raw = request.scope.get("state", {}).get(RAW_BODY)
-            found = body_errors(body_type, raw) if isinstance(raw, bytes) else []
+            found, total = body_errors(body_type, raw) if isinstance(raw, bytes) else ([], 0)
             if found:
-                return found
-    return [
-        FieldError(field=str(item.get("key") or "body"), message=str(item.get("message", "is invalid")))
-        for item in extra
-        if isinstance(item, dict)
-    ] or None
+                return found, total
+    listed = parameter_errors(request.route_handler, extra)
+    return listed[:MAX_ERRORS], len(listed)
 
 
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """The one exception handler of the app."""
     status, slug, detail = classify(exc)
-    field_errors = _field_errors(request, exc) if status == 400 else None
+    field_errors, total = _field_errors(request, exc) if status == 400 else ([], 0)
     if field_errors:
         slug, detail = "validation-error", "The request is invalid; see errors."
     request_id, _ = request_ids(request.scope)
@@ -133,6 +133,7 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         detail=detail,
         instance=request.url.path,
         request_id=request_id,
-        errors=field_errors,
+        errors=field_errors or None,
+        errors_omitted=total - len(field_errors) or None,
     )
     return Response(problem, status_code=status, media_type=PROBLEM_JSON, headers=headers)

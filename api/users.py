@@ -6,7 +6,7 @@ from uuid import UUID
 from litestar import Controller, get, patch
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems
 from api.schemas import RoleBody
 from application.users import ChangeRole, change_role, get_user, list_users
@@ -17,6 +17,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["users"]
     security = BEARER
+    guards = [authenticated]
 
     @get(operation_id="listUsers", responses=problems(400, 401, 403, 429, 503))
     async def list(

@@ -1,6 +1,7 @@
 """The auditors' feed: the whole log in commit order, paged with an opaque cursor (admins only)."""
 
 import base64
+import hmac
 from collections.abc import AsyncIterator
 from uuid import UUID
 
@@ -44,7 +45,7 @@ def decode_position(secret: bytes, text: str) -> LogPosition:
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
         payload, signature = raw[:-16], raw[-16:]
-        if sign(secret, payload) != signature:
+        if not hmac.compare_digest(signature, sign(secret, payload)):
             raise ValueError("bad signature")
         return msgspec.json.decode(payload, type=LogPosition)
     except (ValueError, msgspec.ValidationError) as exc:

@@ -58,9 +58,11 @@ class RateRule(enum.StrEnum):
     """The rate limits the service enforces; their rates come from the settings."""
 
     LOGIN_BY_ADDRESS = "login-address"
-    LOGIN_BY_ACCOUNT = "login-account"
-    FAILED_LOGINS = "login-failures"
+    FAILED_LOGINS_FROM_ADDRESS = "login-failures-address"  # one account's, from one client address
+    FAILED_LOGINS = "login-failures"  # one account's, from every address: the short ceiling
+    FAILED_LOGINS_HOURLY = "login-failures-hour"  # and the long one
     REGISTER_BY_ADDRESS = "register-address"
+    REFRESH_BY_ADDRESS = "refresh-address"
     API_BY_USER = "api-user"
 
 

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,8 @@ _SIGNATURE_BYTES = 16
 WALK_RETENTION = timedelta(hours=1)
 
 SortKey = datetime | int | None
+# PostgreSQL's text form of a snapshot, xmin:xmax:xip,...: checked here, so the SQL never sees anything else.
+Snapshot = Annotated[str, msgspec.Meta(pattern=r"^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$")]
 
 
 class Cursor(msgspec.Struct, array_like=True, frozen=True):
@@ -30,7 +32,7 @@ class Cursor(msgspec.Struct, array_like=True, frozen=True):
     key: SortKey
     id: UUID
     began_at: datetime
-    snapshot: str | None = None
+    snapshot: Snapshot | None = None
     epoch: int = 0
 
 

@@ -6,13 +6,14 @@ from uuid import UUID
 import msgspec
 
 from application.context import RequestContext
-from application.cursors import Cursor, decode_cursor, fingerprint, page_of
+from application.cursors import Cursor, SortKey, decode_cursor, fingerprint, page_of
 from application.errors import Forbidden, InvalidInput, NotFound
 from application.folds import task_state, task_view
 from application.refund_views import attach_refund
 from application.services import Services
 from application.tasks import acting_user
 from application.views import (
+    PRIORITY_RANK,
     ActivityReport,
     EventPage,
     TaskFilter,
@@ -124,12 +125,24 @@ def _filter(query: ListTasks, ctx: RequestContext) -> TaskFilter:
     )
 
 
+def _fits(key: SortKey, sort: TaskSort) -> bool:
+    """Whether `key` is a value `sort` orders by (a signed cursor is still input: its key reaches the SQL)."""
+    column = sort.value.removeprefix("-")
+    if column == "priority":
+        return isinstance(key, int) and key in PRIORITY_RANK.values()
+    if column == "dueDate":
+        return key is None or isinstance(key, datetime)
+    return isinstance(key, datetime)
+
+
 async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) -> TaskPage:
     """One page of the tasks the caller may see (an admin: all, or one owner's), as of the walk's first page."""
     task_filter = _filter(query, ctx)
     walk = fingerprint([task_filter, query.sort])
     now = services.clock.now()
     cursor = decode_cursor(services.cursor_secret, query.cursor, walk, now) if query.cursor else None
+    if cursor is not None and not _fits(cursor.key, query.sort):
+        raise InvalidInput("cursor", "is not a cursor this service issued")
     listing = TaskListing(
         filter=task_filter,
         sort=query.sort,

@@ -53,8 +53,11 @@ async def refresh(token: str, ctx: RequestContext, services: Services) -> Sessio
     """Rotate: spend the presented token and return a new pair; a spent token presented again revokes its family.
 
     A token spent moments ago (REUSE_GRACE) is refused without the revocation: that is a client's own
-    concurrent or retried refresh, and revoking would log out the refresh that won.
+    concurrent or retried refresh, and revoking would log out the refresh that won. Refreshes are limited per
+    client address.
     """
+    if ctx.client_address:
+        enforce(await services.rate_limiter.hit(RateRule.REFRESH_BY_ADDRESS, ctx.client_address))
     now = services.clock.now()
     session: Session | None = None
     async with services.uow() as uow:

@@ -63,22 +63,29 @@ async def register_user(command: RegisterUser, ctx: RequestContext, services: Se
 async def log_in(command: LogIn, ctx: RequestContext, services: Services) -> Session:
     """Check the password; an unknown email costs the same work and gets the same error as a wrong password.
 
-    Limits: attempts per client address and per account, and an account with too many recent failures is
-    locked for a while (unknown emails alike, so the lock reveals nothing either).
+    Limits: attempts per client address; failures per account and client address, so guesses from one address
+    lock that address out of the account and no other; and failures per account from every address, past which
+    everyone waits, longer the more there were (unknown emails alike, so a refusal reveals nothing either).
     """
     email = normalise_email(command.email)
     limiter = services.rate_limiter
     if ctx.client_address:
         enforce(await limiter.hit(RateRule.LOGIN_BY_ADDRESS, ctx.client_address))
-    enforce(await limiter.peek(RateRule.FAILED_LOGINS, email))
-    enforce(await limiter.hit(RateRule.LOGIN_BY_ACCOUNT, email))
+    # An address never holds a space: "address email" names one pair only.
+    failures = [
+        (RateRule.FAILED_LOGINS_FROM_ADDRESS, f"{ctx.client_address or '-'} {email}"),
+        (RateRule.FAILED_LOGINS, email),
+        (RateRule.FAILED_LOGINS_HOURLY, email),
+    ]
+    for limit in await asyncio.gather(*(limiter.peek(rule, key) for rule, key in failures)):
+        enforce(limit)
     credential = await services.users.credential(email)
     matches, new_hash = await asyncio.to_thread(
         services.hasher.verify, command.password, credential.password_hash if credential else None
     )
     user = await services.users.get(credential.user_id) if credential and matches else None
     if credential is None or user is None:
-        await limiter.hit(RateRule.FAILED_LOGINS, email)
+        await asyncio.gather(*(limiter.hit(rule, key) for rule, key in failures))
         raise InvalidCredentials()
     async with services.uow() as uow:
         if new_hash is not None:

@@ -30,7 +30,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
     values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -131,13 +130,6 @@ def share(directory: Path) -> None:
     os.environ[DIRECTORY_VARIABLE] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     _shared = directory
-
-
-def serve_process_metrics(host: str, port: int | None) -> None:
-    """For a process without an HTTP API (projector, scheduler, worker): its own metrics at http://host:port/metrics,
-    from a thread of its own; nothing when `port` is None."""
-    if port is not None:
-        start_http_server(port, addr=host)
 
 
 @dataclass(frozen=True, slots=True)

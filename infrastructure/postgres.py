@@ -1,7 +1,9 @@
 """The PostgreSQL connection pool and the translation of driver errors into application errors."""
 
+import select
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from time import monotonic
 
 import msgspec
 import psycopg
@@ -19,6 +21,38 @@ Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, psycopg.errors.IdleInTransactionSessionTimeout)
 
 
+def _spoken_to(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
+    """Whether the server sent an idle connection anything: when it ends a session (a restart, a failover,
+    pg_terminate_backend) it says so and closes the socket; otherwise an idle connection hears only notices."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class CheckedPool(AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]):
+    """A pool that does not hand out a connection the server has said it ended, so the first request or job after a
+    database restart succeeds. A quiet connection costs one poll() call, no round trip; one the server spoke to is
+    asked with a round trip, and replaced if it is gone. (A connection cut off silently, its host unreachable,
+    still fails its request: the statement timeout bounds that.)
+
+    (psycopg_pool's own `check` callback would ask every connection with a round trip, and after each failed check
+    it sleeps, 1 s, then 2, 4..., before taking the next one: behind a pool of connections a restart ended, a
+    request would time out.)"""
+
+    async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection[TupleRow]:  # noqa: ASYNC109 - the pool's signature
+        deadline = monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            conn = await super().getconn(max(0.0, deadline - monotonic()))
+            if not _spoken_to(conn):
+                return conn
+            try:
+                await self.check_connection(conn)
+            except psycopg.Error:
+                await self.putconn(conn)  # ended: the pool discards it and opens another
+                continue
+            return conn
+
+
 async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
     """What every connection of the service gets, pooled or not: JSONB decoded by msgspec (several times faster
     than the json module)."""
@@ -34,14 +68,15 @@ async def open_pool(
     name: str = "taskflow",
     idle_in_transaction_seconds: float | None = None,
 ) -> AsyncIterator[Pool]:
-    """A pool that opens lazily and survives a database restart: a broken connection is discarded when returned.
+    """A pool that opens lazily and survives a database restart: a connection the server ended is replaced before it
+    is handed out, a broken one is discarded when returned.
     With `idle_in_transaction_seconds`, PostgreSQL ends a session left that long inside a transaction, and frees
     its locks: a process that stops answering mid-transaction (its host gone) holds nothing for longer."""
     # Every statement and lock wait is bounded, so a stuck database costs a request seconds, not forever.
     options = f"-c statement_timeout={round(checkout_seconds * 1000)} -c lock_timeout={round(checkout_seconds * 500)}"
     if idle_in_transaction_seconds is not None:
         options += f" -c idle_in_transaction_session_timeout={round(idle_in_transaction_seconds * 1000)}"
-    pool: Pool = AsyncConnectionPool(
+    pool: Pool = CheckedPool(
         url,
         min_size=1,
         max_size=size,

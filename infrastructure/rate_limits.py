@@ -17,16 +17,22 @@ from infrastructure.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Failed logins of one account within 15 minutes before it is locked (until the window frees a slot).
-FAILED_LOGINS = "5 per 15 minutes"
+# Failed logins of one account from one client address before that address must wait (until the window frees a
+# slot): other addresses, the owner's, are not affected.
+FAILED_LOGINS_FROM_ADDRESS = "5 per 15 minutes"
+# Failed logins of one account from every address, past which everyone waits: under a minute past the short ceiling
+# (TASKFLOW_LOGIN_RATE_LIMIT), up to an hour past this one. One address (20 failures an hour at most) reaches neither.
+FAILED_LOGINS_HOURLY = "50 per hour"
 
 
 def rules(settings: Settings) -> dict[RateRule, RateLimitItem]:
     return {
         RateRule.LOGIN_BY_ADDRESS: parse(settings.login_rate_limit),
-        RateRule.LOGIN_BY_ACCOUNT: parse(settings.login_rate_limit),
+        RateRule.FAILED_LOGINS_FROM_ADDRESS: parse(FAILED_LOGINS_FROM_ADDRESS),
+        RateRule.FAILED_LOGINS: parse(settings.login_rate_limit),
+        RateRule.FAILED_LOGINS_HOURLY: parse(FAILED_LOGINS_HOURLY),
         RateRule.REGISTER_BY_ADDRESS: parse(settings.login_rate_limit),
-        RateRule.FAILED_LOGINS: parse(FAILED_LOGINS),
+        RateRule.REFRESH_BY_ADDRESS: parse(settings.refresh_rate_limit),
         RateRule.API_BY_USER: parse(settings.api_rate_limit),
     }
 

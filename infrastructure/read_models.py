@@ -5,8 +5,10 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
+import psycopg
 from psycopg import sql
 
+from application.errors import InvalidInput
 from application.views import (
     ActivityDay,
     ActivityReport,
@@ -88,7 +90,14 @@ class PostgresTaskReadModel:
     async def list(self, listing: TaskListing) -> TaskRows:
         query, params = task_page_query(listing)
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(query, params)
+            try:
+                cursor = await conn.execute(query, params)
+            except psycopg.errors.InternalError_ as exc:
+                # websearch_to_tsquery's parser keeps pending operators on a stack of 32: a run of negations
+                # ("----a") overflows it. The database is the one judge of what it can parse.
+                if listing.filter.text and exc.diag.message_primary == "tsquery stack too small":
+                    raise InvalidInput("q", "has too many negations ('-') in a row") from exc
+                raise
             found = await cursor.fetchall()
         epoch = int(found[0][-1])
         rows = [row for row in found if row[0] is not None]  # an empty page comes back as one row of nulls

@@ -78,5 +78,6 @@ class JwtTokens:
             return AccessClaims(
                 actor=actor, jti=str(claims["jti"]), expires_at=datetime.fromtimestamp(claims["exp"], UTC)
             )
-        except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
+            # OverflowError: a signed `exp` past any date (10**20), which PyJWT accepts as a number.
             raise Unauthenticated() from exc

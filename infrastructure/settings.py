@@ -38,6 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 1_209_600
     login_rate_limit: str = "10/minute"
+    refresh_rate_limit: str = "60/minute"
     api_rate_limit: str = "1200/minute"
     cache_ttl_seconds: int = 60
     refund_gateway_url: str | None = None
@@ -54,6 +55,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_file: Path | None = None
     # Where the projector, scheduler and worker serve their own /metrics (the API serves it on its own port).
     metrics_port: int | None = None
+    # The bearer token a scrape of /metrics must bring (None: /metrics is open; required in production).
+    metrics_token: str | None = None
     log_level: str = "INFO"
     database_pool_size: int = 10
     database_timeout_seconds: float = 5.0
@@ -68,6 +71,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 _RATE = re.compile(r"^\d+/(second|minute|hour|day)$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MIN_SECRET_BYTES = 32
+MIN_METRICS_TOKEN_CHARACTERS = 16
 
 
 def _parse(env: Mapping[str, str], name: str, convert: Callable[[str], T], default: T, rule: str) -> T:
@@ -168,6 +172,21 @@ def _kept(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+def _metrics_token(env: Mapping[str, str], environment: Environment) -> str | None:
+    # Not through _parse: a refused value must not be echoed into the logs.
+    raw = env.get("TASKFLOW_METRICS_TOKEN")
+    if raw:
+        if len(raw) < MIN_METRICS_TOKEN_CHARACTERS or not re.fullmatch(r"[\x21-\x7e]+", raw):
+            raise SettingsError(
+                f"TASKFLOW_METRICS_TOKEN is invalid: it must be at least {MIN_METRICS_TOKEN_CHARACTERS} printable"
+                " ASCII characters, without spaces"
+            )
+        return raw
+    if environment is Environment.PRODUCTION:
+        raise SettingsError("TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production")
+    return None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read every TASKFLOW_* variable (and HOST, PORT); SettingsError names the first bad one."""
     env = os.environ if env is None else env
@@ -192,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_REFRESH_TOKEN_TTL_SECONDS", _int_in(300, 31_536_000), 1_209_600, "seconds, 300-31536000"
         ),
         login_rate_limit=_parse(env, "TASKFLOW_LOGIN_RATE_LIMIT", _rate, "10/minute", "like 10/minute"),
+        refresh_rate_limit=_parse(env, "TASKFLOW_REFRESH_RATE_LIMIT", _rate, "60/minute", "like 60/minute"),
         api_rate_limit=_parse(env, "TASKFLOW_API_RATE_LIMIT", _rate, "1200/minute", "like 1200/minute"),
         cache_ttl_seconds=_parse(
             env, "TASKFLOW_CACHE_TTL_SECONDS", _int_in(0, 86_400), 60, "seconds, 0-86400 (0: no cache)"
@@ -218,6 +238,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         heartbeat_file=_parse(env, "TASKFLOW_HEARTBEAT_FILE", Path, None, "a file path"),
         metrics_port=_parse(env, "TASKFLOW_METRICS_PORT", _int_in(1, 65535), None, "a port number 1-65535"),
+        metrics_token=_metrics_token(env, environment),
         database_pool_size=_parse(env, "TASKFLOW_DATABASE_POOL_SIZE", _int_in(1, 1000), 10, "an integer 1-1000"),
         database_timeout_seconds=_parse(
             env, "TASKFLOW_DATABASE_TIMEOUT_SECONDS", _positive_float, 5.0, "a positive number of seconds"

@@ -1,13 +1,21 @@
 """HTTP helpers for the end-to-end tests."""
 
+import re
 from typing import Any, TypeAlias
 
 import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from tests.conftest import INTERNALS
+
 Client: TypeAlias = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery"
+
+# How a 400 names a field: as the wire does (camelCase, dotted paths, header names), never as Python does.
+WIRE_NAME = re.compile(r"^(body|[a-z][A-Za-z0-9]*(\.[A-Za-z0-9]+)*|[A-Z][a-z]+(-[A-Z][a-z]+)+)$")
+# What a message about a field may not show: Python's types, msgspec's wording, regular expressions.
+INTERNAL_WORDING = re.compile(r"`|\bExpected\b|\bregex\b|\\x|\[\^|\bstr\b|\bint\b|\bfloat\b|\bNone|\benum\b|\$")
 
 
 async def register(client: Client, email: str, name: str = "Someone") -> dict[str, Any]:
@@ -35,3 +43,14 @@ def hold_counters(conn: psycopg.Connection[Any], owner: str) -> None:
         (owner,),
     )
     conn.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
+
+
+def assert_problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert {"type", "title", "status", "detail", "instance", "requestId"} <= set(body)
+    assert body["status"] == status
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert not any(word in response.text.lower() for word in INTERNALS), response.text
+    return body

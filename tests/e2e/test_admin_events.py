@@ -1,11 +1,15 @@
 """The auditors' feed: GET /admin/events in commit order, never skipping or repeating, and its NDJSON stream."""
 
+import hashlib
+import hmac
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import msgspec
+import pytest
 
+from application.auditing import LogPosition, encode_position
 from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
@@ -93,6 +97,24 @@ class TestFeed:
         assert (await client.get("/admin/events", headers=bearer(alice))).status_code == 403
         forged = await client.get("/admin/events", params={"after": "eyJhIjoxfQ"}, headers=bearer(admin))
         assert forged.status_code == 400
+
+    async def test_a_position_is_checked_in_constant_time(
+        self, client: Client, admin: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        secret = hashlib.sha256(b"keyset-cursor:" + TEST_SECRET).digest()
+        after = encode_position(secret, LogPosition(transaction_id="1", position=1))
+        compared: list[tuple[bytes, bytes]] = []
+
+        def compare_digest(a: bytes, b: bytes) -> bool:
+            compared.append((a, b))
+            return real(a, b)
+
+        real = hmac.compare_digest
+        monkeypatch.setattr(hmac, "compare_digest", compare_digest)
+        forged = after[:-2] + ("AA" if not after.endswith("AA") else "BB")
+        response = await client.get("/admin/events", params={"after": forged}, headers=bearer(admin))
+        assert response.status_code == 400
+        assert 16 in [len(a) for a, _ in compared], "the 16-byte signature went through hmac.compare_digest"
 
     async def test_ndjson_streams_the_whole_log(self, client: Client, admin: Session, alice: Session) -> None:
         await create_task(client, alice)

@@ -1,9 +1,11 @@
 """Fuzzing from the contract: schemathesis runs every operation of the app's own OpenAPI document against a real
 `taskflow serve`, as a user and as an admin, with the checks not_a_server_error, response_schema_conformance,
-status_code_conformance and negative_data_rejection. POST /auth/logout is left out: it revokes the very token the
+status_code_conformance and negative_data_rejection, and ours (tests/e2e/fuzz_checks.py): a 400 names its fields
+as the wire does, in plain words. POST /auth/logout is left out: it revokes the very token the
 run authenticates with (its own tests are in test_security.py)."""
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,10 @@ from infrastructure.bootstrap import open_runtime
 from infrastructure.settings import Settings
 from tests.e2e.processes import free_port, login, servers_environment, taskflow
 
-CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance,negative_data_rejection"
+CHECKS = (
+    "not_a_server_error,response_schema_conformance,status_code_conformance,negative_data_rejection,plain_field_errors"
+)
+PROJECT = Path(__file__).parents[2]
 EXAMPLES = "15"
 PASSWORD = "correct horse battery"
 
@@ -72,6 +77,7 @@ def test_the_contract_holds_under_fuzzing(settings: Settings, tmp_path: Path) ->
                 text=True,
                 timeout=300,
                 cwd=tmp_path,  # its cassettes and reports stay out of the project
+                env=os.environ | {"SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_checks", "PYTHONPATH": str(PROJECT)},
                 check=False,
             )
             assert run.returncode == 0, f"as {who}:\n{run.stdout[-8000:]}\n{run.stderr[-2000:]}"

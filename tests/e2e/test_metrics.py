@@ -3,6 +3,7 @@ processes of a host (summed over granian's workers), and projection lag, refund 
 deployment."""
 
 import asyncio
+import base64
 import json
 import signal
 import subprocess
@@ -13,8 +14,11 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import msgspec
+from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.app import create_app
 from application import tasks as task_commands
 from application.context import Actor, RequestContext
 from application.refunds import RequestRefund, get_refund, request_refund
@@ -23,10 +27,11 @@ from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
-from tests.e2e.helpers import Client, bearer, create_task
+from tests.e2e.helpers import Client, assert_problem, bearer, create_task
 from tests.e2e.processes import free_port, servers_environment, taskflow
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+METRICS_TOKEN = "scrape-token-of-twenty-four"
 
 
 def parse(text: str) -> Samples:
@@ -148,14 +153,39 @@ def test_a_scrape_sums_every_worker_of_the_server(settings: Settings, tmp_path: 
     assert {"requestId", "correlationId", "userId", "method", "status", "latencyMs"} <= set(access[0])
 
 
+class TestMetricsToken:
+    async def test_with_a_token_set_a_scrape_needs_it(self, settings: Settings) -> None:
+        guarded = msgspec.structs.replace(settings, metrics_token=METRICS_TOKEN)
+        async with AsyncTestClient(app=create_app(guarded)) as client:
+            for headers in (
+                {},
+                {"Authorization": "Bearer wrong"},
+                {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+                {"Authorization": f"Bearer {METRICS_TOKEN[:-1]}"},
+                {"Authorization": METRICS_TOKEN},
+                {"Authorization": "Basic " + base64.b64encode(f"prometheus:{METRICS_TOKEN}".encode()).decode()},
+            ):
+                refused = await client.get("/metrics", headers=headers)
+                assert_problem(refused, 401)
+                assert refused.headers["www-authenticate"].startswith("Bearer"), headers
+            scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            assert scraped.status_code == 200
+            assert "taskflow_http_request_duration_seconds" in scraped.text
+
+    async def test_without_one_metrics_stay_open(self, client: Client) -> None:
+        await scrape(client)
+
+
 async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Path) -> None:
-    """With TASKFLOW_METRICS_PORT, a process without an API (here the worker) serves what it counted itself."""
+    """With TASKFLOW_METRICS_PORT, a process without an API (here the worker) serves what it counted itself, to
+    whoever brings TASKFLOW_METRICS_TOKEN."""
     assert settings.database_url
     assert settings.redis_url
     port = free_port()
     env = servers_environment(
         settings,
         TASKFLOW_METRICS_PORT=str(port),
+        TASKFLOW_METRICS_TOKEN=METRICS_TOKEN,
     )
     ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="test")
     stop = asyncio.Event()
@@ -173,7 +203,10 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
             while (await get_refund(refund.id, ctx, runtime.services)).status is not RefundStatus.SUCCEEDED:
                 assert time.monotonic() < deadline, log.read_text()
                 await asyncio.sleep(0.1)
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as client:
+            refused = await client.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": "Bearer x"})
+            assert refused.status_code == 401
+            assert refused.headers["www-authenticate"].startswith("Bearer")
             # Counted right after the worker's commit, which the refund's status above may beat by a moment.
             while True:
                 samples = parse((await client.get(f"http://127.0.0.1:{port}/metrics")).text)

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, free_port, login, taskflow
@@ -91,21 +92,31 @@ class TestRun:
             assert len(httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]) == 6
 
 
-class TestConfiguration:
-    def test_a_bad_value_stops_the_program_with_one_line_naming_it(self, tmp_path: Path) -> None:
-        env = base_environment(PORT="eighty", TASKFLOW_DATA_DIR=str(tmp_path))
-        result = subprocess.run(
-            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
-        )
-        assert result.returncode != 0
-        lines = result.stderr.decode().strip().splitlines()
-        assert lines == ["Error: PORT='eighty' is invalid: a port number 1-65535"]
+def migrate_with(tmp_path: Path, **variables: str) -> tuple[int, list[str]]:
+    """`taskflow migrate` in this environment: its exit code and the lines it wrote on stderr."""
+    env = base_environment(TASKFLOW_DATA_DIR=str(tmp_path), **variables)
+    env = {name: value for name, value in env.items() if value}  # an empty value unsets the variable
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+    )
+    return result.returncode, result.stderr.decode().strip().splitlines()
 
-    def test_production_requires_a_jwt_secret(self, tmp_path: Path) -> None:
-        env = base_environment(TASKFLOW_ENV="production", TASKFLOW_DATA_DIR=str(tmp_path))
-        del env["TASKFLOW_JWT_SECRET"]
-        result = subprocess.run(
-            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
-        )
-        assert result.returncode != 0
-        assert "TASKFLOW_JWT_SECRET" in result.stderr.decode()
+
+class TestConfiguration:
+    @pytest.mark.parametrize(
+        ("variables", "line"),
+        [
+            ({"PORT": "eighty"}, "Error: PORT='eighty' is invalid: a port number 1-65535"),
+            (
+                {"TASKFLOW_ENV": "production", "TASKFLOW_JWT_SECRET": ""},
+                "Error: TASKFLOW_JWT_SECRET is required when TASKFLOW_ENV=production",
+            ),
+            ({"TASKFLOW_ENV": "production"}, "Error: TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production"),
+        ],
+    )
+    def test_a_bad_or_missing_value_stops_the_program_with_one_line_naming_it(
+        self, tmp_path: Path, variables: dict[str, str], line: str
+    ) -> None:
+        code, lines = migrate_with(tmp_path, **variables)
+        assert code != 0
+        assert lines == [line]

@@ -8,21 +8,9 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from infrastructure.settings import Settings
-from tests.conftest import INTERNALS
-from tests.e2e.helpers import Client, bearer
+from tests.e2e.helpers import Client, assert_problem, bearer
 
 Session = dict[str, Any]
-
-
-def assert_problem(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "instance", "requestId"} <= set(body)
-    assert body["status"] == status
-    assert body["requestId"] == response.headers["x-request-id"]
-    assert not any(word in response.text.lower() for word in INTERNALS), response.text
-    return body
 
 
 class TestProblems:
@@ -108,9 +96,30 @@ class TestRequestIds:
         assert response.headers["x-request-id"] != "<script>"
         assert len(response.headers["x-request-id"]) == 32
 
-    async def test_security_headers_on_every_response(self, client: Client) -> None:
-        for response in (await client.get("/health"), await client.get("/nowhere")):
-            assert response.headers["x-content-type-options"] == "nosniff"
+    async def test_security_headers_on_every_response(self, client: Client, alice: Session) -> None:
+        task = (await client.post("/tasks", json={"title": "t"}, headers=bearer(alice))).json()
+        responses = [
+            await client.get("/health"),
+            await client.get("/ready"),
+            await client.get("/metrics"),
+            await client.get("/nowhere"),
+            await client.get("/schema/openapi.json"),
+            await client.get("/schema/swagger"),
+            await client.get("/tasks"),
+            await client.get("/tasks", headers=bearer(alice)),
+            await client.get("/tasks/stats", headers=bearer(alice)),
+            await client.get(f"/tasks/{task['id']}", headers=bearer(alice)),
+            await client.get(f"/tasks/{task['id']}", headers=bearer(alice) | {"If-None-Match": f'"{task["version"]}"'}),
+            await client.get("/tasks", params={"limit": "0"}, headers=bearer(alice)),
+            await client.get("/auth/me", headers=bearer(alice)),
+            await client.get("/users", headers=bearer(alice)),
+        ]
+        assert {response.status_code for response in responses} >= {200, 304, 400, 401, 403, 404}
+        for response in responses:
+            where = f"{response.request.url}: {response.status_code}"
+            assert response.headers["x-content-type-options"] == "nosniff", where
+            assert response.headers["cache-control"] == "no-store", where
+            assert response.headers["referrer-policy"] == "no-referrer", where
 
 
 class TestOperations:

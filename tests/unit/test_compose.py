@@ -40,3 +40,11 @@ def test_processes_without_a_port_are_checked_by_their_heartbeat_file() -> None:
     beat = document["x-taskflow"]["environment"]["TASKFLOW_HEARTBEAT_FILE"]
     for name in ("projector", "scheduler", "worker"):
         assert beat in " ".join(document["services"][name]["healthcheck"]["test"]), name
+
+
+def test_production_gets_its_secrets_from_the_environment() -> None:
+    """TASKFLOW_ENV=production refuses to start without a JWT secret and a metrics token: compose asks for both."""
+    environment = load()["x-taskflow"]["environment"]
+    assert environment["TASKFLOW_ENV"] == "production"
+    for name in ("TASKFLOW_JWT_SECRET", "TASKFLOW_METRICS_TOKEN"):
+        assert environment[name].startswith(f"${{{name}:?"), name

@@ -109,3 +109,28 @@ class TestAuditSigningKey:
         assert len(first) == 32
         assert (tmp_path / "audit-signing-key").stat().st_mode & 0o777 == 0o600
         assert settings_from(tmp_path).audit_signing_key == first
+
+
+class TestMetricsToken:
+    def test_unset_in_development_read_when_set(self, tmp_path: Path) -> None:
+        assert settings_from(tmp_path).metrics_token is None
+        assert settings_from(tmp_path, TASKFLOW_METRICS_TOKEN="t" * 16).metrics_token == "t" * 16
+
+    def test_production_refuses_to_start_without_it(self, tmp_path: Path) -> None:
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production$"):
+            settings_from(tmp_path, TASKFLOW_ENV="production")
+        assert settings_from(tmp_path, TASKFLOW_ENV="production", TASKFLOW_METRICS_TOKEN="t" * 16).metrics_token
+
+    @pytest.mark.parametrize("value", ["short", "sixteen chars with spaces", "t" * 15, "tok\u00e9n-of-sixteen-chars"])
+    def test_a_weak_or_unsendable_token_is_refused_without_being_echoed(self, tmp_path: Path, value: str) -> None:
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_METRICS_TOKEN is invalid: ") as refused:
+            settings_from(tmp_path, TASKFLOW_METRICS_TOKEN=value)
+        assert value not in str(refused.value)
+
+
+class TestRefreshRateLimit:
+    def test_default_and_read(self, tmp_path: Path) -> None:
+        assert settings_from(tmp_path).refresh_rate_limit == "60/minute"
+        assert settings_from(tmp_path, TASKFLOW_REFRESH_RATE_LIMIT="5/second").refresh_rate_limit == "5/second"
+        with pytest.raises(SettingsError, match=r"^TASKFLOW_REFRESH_RATE_LIMIT='often' is invalid"):
+            settings_from(tmp_path, TASKFLOW_REFRESH_RATE_LIMIT="often")
