@@ -5,7 +5,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems
 from application.audit_proofs import (
     ConsistencyProof,
@@ -24,6 +24,7 @@ LARGEST = 2**63 - 1
 
 class AuditController(Controller):
     path = "/admin/audit"
+    guards = [authenticated]
     tags = ["admin"]
     security = BEARER
 
