@@ -6,8 +6,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from application.views import LogQuery
 from infrastructure.followers import BATCH_QUERY
-from infrastructure.log_reader import PAGE_QUERY
+from infrastructure.log_reader import page_query
 from infrastructure.rebuild import MISSED_QUERY, _first_missed
 
 
@@ -22,7 +23,7 @@ def plan(url: str, query: str, params: Any) -> str:
     ("query", "params"),
     [
         (BATCH_QUERY, ("0", 0, 10)),
-        (PAGE_QUERY, {"xid": "0", "position": 0, "types": None, "stream": None, "limit": 10}),
+        page_query(LogQuery(limit=10, after=("0", 0))),
         (
             MISSED_QUERY.format(bound=""),
             {"type": "task", "snapshot": "1:1:", "xid": "0", "position": 0, "limit": 10},
