@@ -6,6 +6,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
@@ -40,7 +41,7 @@ def tamper(database_url: str, stream_id: str, version: int, data: dict[str, Any]
         conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
         conn.execute(
             "UPDATE events SET data = %s WHERE stream_id = %s AND version = %s",
-            (psycopg.types.json.Jsonb(data), stream_id, version),
+            (Jsonb(data), stream_id, version),
         )
         conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
 
