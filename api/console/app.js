@@ -73,6 +73,7 @@ function render() {
     else link.removeAttribute("aria-current");
   }
   const view = VIEWS[name] ?? logView;
+  say("");
   performance.mark("taskflow:view");
   stopView = view(main, {id, params, say, failed}) ?? (() => {});
 }

@@ -32,7 +32,7 @@ export function fill(node, ...children) {
 /** A value of an event's data or a state as one line of text. */
 export function show(value) {
   if (value === null || value === undefined) return "null";
-  return typeof value === "string" ? value : JSON.stringify(value);
+  return typeof value === "string" && value !== "" ? value : JSON.stringify(value);
 }
 
 /** A timestamp as the API gives it (UTC), shortened for reading: 2026-11-26 08:00:00.123 UTC. */
@@ -48,9 +48,14 @@ export function facts(pairs, className = "facts") {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A link to a stream when `id` is a stream id (a UUID), else the text itself. */
+/** Whether `id` can name a stream (a UUID): an actor may be one (a user) or not ("system:refund-worker"). */
+export function isStreamId(id) {
+  return typeof id === "string" && UUID.test(id);
+}
+
+/** A link to a stream when `id` is a stream id, else the text itself. */
 export function streamLink(id, label = id) {
-  return typeof id === "string" && UUID.test(id) ? h("a", {href: `#/streams/${id}`}, label) : show(id);
+  return isStreamId(id) ? h("a", {href: `#/streams/${id}`}, label) : show(id);
 }
 
 /** A route of the console: "#/log?type=TaskCreated" from ("log", {type: "TaskCreated"}); empty values are left out. */

@@ -63,6 +63,7 @@ export function operationsView(main, {say, failed}) {
       h("td", {"data-label": "Action"}, button));
   }
 
+  /** The dead letters, a page at a time ("More" adds the next); returns how many are shown. */
   async function showLetters(cursor = "", shown = []) {
     const page = await call(`/admin/dead-letters${query({limit: PAGE, cursor})}`);
     if (stopped) return;
@@ -74,16 +75,18 @@ export function operationsView(main, {say, failed}) {
       table("Refunds that failed for good, the longest waiting first",
         ["Refund", "Task", "Amount", "Attempts", "Last error", "Requested", "Failed", "Action"], rows,
         "No dead letters: every refund was paid or is still being tried."), next);
+    return rows.length;
   }
 
   (async () => {
     try {
-      const [states] = await Promise.all([call("/admin/projections"), showLetters()]);
+      const [states, letterCount] = await Promise.all([call("/admin/projections"), showLetters()]);
       if (stopped) return;
       fill(projections, h("h2", {id: "projections-heading"}, "Projections"),
         table("Each projection's position in the log, lag and status",
           ["Projection", "Position", "Lag", "Status"], projectionRows(states), "No projections."));
       markPainted("operations");
+      say(`${states.length} projections; ${letterCount}${letterCount === PAGE ? " or more" : ""} dead letters.`);
     } catch (error) {
       if (!stopped) failed(error);
     }

@@ -3,7 +3,7 @@
 // what it changed in the state, as the aggregate's own fold computes it (the API sends both states).
 
 import {ApiError, call, query} from "./api.js";
-import {facts, fill, h, href, markPainted, show, streamLink, when} from "./dom.js";
+import {facts, fill, h, href, isStreamId, markPainted, show, streamLink, when} from "./dom.js";
 
 const PAGE = 50;
 
@@ -18,7 +18,9 @@ function verdict(check) {
 
 function stateTable(state) {
   if (!state) return h("p", {}, "This stream's events cannot be folded by this version of TaskFlow.");
-  return facts(Object.entries(state).map(([field, value]) => [field, show(value)]), "facts state");
+  // A state's ids (its owner, its task, its refund) lead to their streams.
+  return facts(Object.entries(state).map(([field, value]) => [field, isStreamId(value) ? streamLink(value) : show(value)]),
+    "facts state");
 }
 
 function changesTable(changes) {
@@ -38,7 +40,7 @@ function envelope(event) {
     ["Recorded", h("time", {datetime: event.recordedAt}, when(event.recordedAt))],
     ["Position", String(event.position)],
     ["Schema version", String(event.schemaVersion)],
-    ["Actor", metadata.actorId ? streamLink(metadata.actorId) : "—"],
+    ["Actor", metadata.actorId ? actorLink(metadata.actorId) : "—"],
     ["Correlation", correlation ? h("a", {href: href("log", {correlationId: correlation})}, correlation) : "—"],
     ["Causation", metadata.causationId && correlation
       ? h("a", {href: href("log", {correlationId: correlation, causationId: metadata.causationId})},
@@ -46,6 +48,28 @@ function envelope(event) {
       : show(metadata.causationId ?? "—")],
     ["Request", metadata.requestId ?? "—"],
   ]);
+}
+
+/** A user who acted: a link to the user's stream, named once the user is read (see nameActors). */
+function actorLink(actorId) {
+  const link = streamLink(actorId);
+  if (link instanceof Element) link.dataset.actor = actorId;
+  return link;
+}
+
+/** Put each acting user's email on the links to them (one read a user; an actor that is no user keeps its id). */
+async function nameActors(root) {
+  const links = [...root.querySelectorAll("a[data-actor]:not([data-named])")];
+  const ids = [...new Set(links.map((link) => link.dataset.actor))].filter(isStreamId);
+  const users = await Promise.all(ids.map((id) => call(`/users/${id}`).catch(() => null)));
+  const named = new Map(users.filter(Boolean).map((user) => [user.id, user]));
+  for (const link of links) {
+    const user = named.get(link.dataset.actor);
+    link.dataset.named = "";
+    if (!user) continue;
+    link.textContent = `${user.email} (${user.name})`;
+    link.title = user.id;
+  }
 }
 
 function timelineItem(streamId, event) {
@@ -95,6 +119,7 @@ export function streamView(main, {id, params, say, failed}) {
     try {
       const page = await call(`/admin/streams/${encodeURIComponent(id)}${query({...at, after, limit: PAGE})}`);
       list.append(...page.events.map((event) => timelineItem(id, event)));
+      nameActors(list);
       button.hidden = page.nextAfter === null;
       button.onclick = () => more(list, button, page.nextAfter);
       button.disabled = false;
@@ -132,6 +157,7 @@ export function streamView(main, {id, params, say, failed}) {
           list, button));
       main.querySelector("h1").focus();
       markPainted("stream");
+      nameActors(list);
       say(`${history.streamType} stream, version ${history.version} of ${history.latestVersion}; `
         + (check.intact ? "its hash chain is intact." : `its hash chain is broken at version ${check.firstBrokenVersion}.`));
     } catch (error) {

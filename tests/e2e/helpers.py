@@ -5,6 +5,7 @@ from typing import Any, TypeAlias
 import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from psycopg.types.json import Jsonb
 
 Client: TypeAlias = AsyncTestClient[Litestar]
 PASSWORD = "correct horse battery"
@@ -35,3 +36,13 @@ def hold_counters(conn: psycopg.Connection[Any], owner: str) -> None:
         (owner,),
     )
     conn.execute("SELECT 1 FROM task_counters WHERE owner_id = %s FOR UPDATE", (owner,))
+
+
+def tamper(database_url: str, stream_id: str, version: int, data: dict[str, Any]) -> None:
+    """Rewrite one event's data as someone with the database's owner role could: trigger off, edit, trigger on."""
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        conn.execute(
+            "UPDATE events SET data = %s WHERE stream_id = %s AND version = %s", (Jsonb(data), stream_id, version)
+        )
+        conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")

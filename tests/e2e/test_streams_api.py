@@ -6,10 +6,9 @@ from uuid import uuid4
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from infrastructure.settings import Settings
-from tests.e2e.helpers import Client, bearer, create_task
+from tests.e2e.helpers import Client, bearer, create_task, tamper
 
 Session = dict[str, Any]
 
@@ -33,17 +32,6 @@ async def a_task_in_three_versions(client: Client, owner: Session) -> dict[str, 
     await client.patch(f"/tasks/{task['id']}", json={"title": "Second title"}, headers=bearer(owner))
     await client.patch(f"/tasks/{task['id']}", json={"status": "COMPLETED"}, headers=bearer(owner))
     return task
-
-
-def tamper(database_url: str, stream_id: str, version: int, data: dict[str, Any]) -> None:
-    """Rewrite one event's data as someone with the database's owner role could: trigger off, edit, trigger on."""
-    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
-        conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
-        conn.execute(
-            "UPDATE events SET data = %s WHERE stream_id = %s AND version = %s",
-            (Jsonb(data), stream_id, version),
-        )
-        conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")
 
 
 class TestTimeline:
