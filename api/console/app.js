@@ -20,7 +20,7 @@ function route() {
 }
 
 /** Report what happened in the status line (read out by screen readers). */
-export function say(text) {
+function say(text) {
   status.textContent = text;
 }
 

@@ -82,6 +82,35 @@ function pager(filters, order, page, fetched, position) {
   ];
 }
 
+/** Live mode: every second, the events committed after `after` (in commit order, so none is skipped), added at the
+ * top of `body`; returns a function that stops it. */
+function follow(body, filters, after, {say, failed}) {
+  let timer = 0;
+  let stopped = false;
+  async function poll(from, delay) {
+    timer = setTimeout(async () => {
+      try {
+        const page = await call(`/admin/events${query({...filters, order: "oldest", after: from, limit: LIVE_BATCH})}`);
+        if (stopped) return;
+        for (const event of page.data) body.prepend(row(event, true));
+        while (body.rows.length > LIVE_KEEP) body.lastElementChild.remove();
+        if (page.data.length) say(`${page.data.length} new ${page.data.length === 1 ? "event" : "events"} committed.`);
+        poll(page.nextAfter ?? from, page.data.length === LIVE_BATCH ? 0 : LIVE_EVERY_MS);
+      } catch (error) {
+        if (stopped) return;
+        if (error.status === 401 || error.status === 403) return failed(error);
+        say(`Live mode is waiting for the API: ${error.message}`);
+        poll(from, 5 * LIVE_EVERY_MS);
+      }
+    }, delay);
+  }
+  poll(after, LIVE_EVERY_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
 export function logView(main, {params, say, failed}) {
   const order = params.get("order") === "oldest" ? "oldest" : "newest";
   const filters = Object.fromEntries(FILTERS.map(([key]) => [key, params.get(key) ?? ""]));
@@ -96,26 +125,7 @@ export function logView(main, {params, say, failed}) {
     h("div", {class: "scroll"}, h("table", {class: "events"}, caption,
       h("thead", {}, h("tr", {}, COLUMNS.map((name) => h("th", {scope: "col"}, name)))), body)), nav);
   let stopped = false;
-  let timer = 0;
-
-  async function poll(after, delay) {
-    timer = setTimeout(async () => {
-      try {
-        const page = await call(`/admin/events${query({...filters, order: "oldest", after, limit: LIVE_BATCH})}`);
-        if (stopped) return;
-        for (const event of page.data) body.prepend(row(event, true));
-        while (body.rows.length > LIVE_KEEP) body.lastElementChild.remove();
-        if (page.data.length) say(`${page.data.length} new ${page.data.length === 1 ? "event" : "events"} committed.`);
-        poll(page.nextAfter ?? after, page.data.length === LIVE_BATCH ? 0 : LIVE_EVERY_MS);
-      } catch (error) {
-        if (stopped) return;
-        if (error.status === 401 || error.status === 403) return failed(error);
-        say(`Live mode is waiting for the API: ${error.message}`);
-        poll(after, 5 * LIVE_EVERY_MS);
-      }
-    }, delay);
-  }
-
+  let stopFollowing = () => {};
   (async () => {
     try {
       const page = await call(`/admin/events${query({...filters, ...position, order: fetched, limit: PAGE})}`);
@@ -126,13 +136,13 @@ export function logView(main, {params, say, failed}) {
       fill(nav, pager(filters, order, page, fetched, position));
       markPainted("log");
       say(`${events.length} events${live ? "; live: new events appear at the top" : ""}.`);
-      if (live) poll(page.nextAfter ?? undefined, LIVE_EVERY_MS);
+      if (live) stopFollowing = follow(body, filters, page.nextAfter ?? undefined, {say, failed});
     } catch (error) {
       if (!stopped) failed(error);
     }
   })();
   return () => {
     stopped = true;
-    clearTimeout(timer);
+    stopFollowing();
   };
 }

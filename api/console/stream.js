@@ -8,12 +8,11 @@ import {facts, fill, h, href, isStreamId, markPainted, show, streamLink, when} f
 const PAGE = 50;
 
 function verdict(check) {
-  if (check.intact) {
-    return h("p", {class: "verdict intact"}, `Hash chain intact: ${check.events} events, versions 1 to ${check.events}.`);
-  }
+  const events = check.events === 1 ? "1 event" : `${check.events} events`;
+  if (check.intact) return h("p", {class: "verdict intact"}, `Hash chain intact: ${events}, each version in place.`);
   return h("p", {class: "verdict broken", role: "alert"},
     `Hash chain BROKEN at version ${check.firstBrokenVersion}: the stream was changed after it was written `
-    + `(${check.events} events).`);
+    + `(${events}).`);
 }
 
 function stateTable(state) {
@@ -108,67 +107,71 @@ function travelForm(streamId, history, asOf) {
   return [byVersion, byTime];
 }
 
+/** The stream's page: verdict, facts, the state (as of `history.version`) with time travel, and the timeline. */
+function streamPage(history, check, asOf, timeline) {
+  const travelled = history.version !== history.latestVersion;
+  return [
+    h("h1", {tabindex: "-1"}, `${history.streamType} stream `, h("code", {}, history.streamId)),
+    verdict(check),
+    facts([
+      ["Latest version", String(history.latestVersion)],
+      ["In the log", h("a", {href: href("log", {streamId: history.streamId, order: "oldest"})}, "its events")],
+    ]),
+    h("section", {class: "state", "aria-labelledby": "state-heading"},
+      h("h2", {id: "state-heading"}, travelled ? `State as of version ${history.version}` : "State now",
+        ` (version ${history.version}, recorded ${when(history.recordedAt)})`),
+      travelled ? h("p", {}, h("a", {href: `#/streams/${history.streamId}`}, "Back to now")) : null,
+      travelForm(history.streamId, history, asOf.replace(/Z$/, "")),
+      stateTable(history.state)),
+    h("section", {"aria-labelledby": "timeline-heading"},
+      h("h2", {id: "timeline-heading"}, travelled ? `Events up to version ${history.version}` : "Events"),
+      timeline),
+  ];
+}
+
 export function streamView(main, {id, params, say, failed}) {
   const asOf = params.get("asOf") ?? "";
   const at = {version: params.get("version") ?? "", asOf};
+  const path = `/admin/streams/${encodeURIComponent(id)}`;
   let stopped = false;
   main.replaceChildren(h("h1", {tabindex: "-1"}, "Stream ", h("code", {}, id ?? "")), h("p", {}, "Reading the stream…"));
 
-  async function more(list, button, after) {
-    button.disabled = true;
-    try {
-      const page = await call(`/admin/streams/${encodeURIComponent(id)}${query({...at, after, limit: PAGE})}`);
-      list.append(...page.events.map((event) => timelineItem(id, event)));
-      nameActors(list);
-      button.hidden = page.nextAfter === null;
-      button.onclick = () => more(list, button, page.nextAfter);
-      button.disabled = false;
-    } catch (error) {
-      failed(error);
-    }
+  /** The timeline's events after version `after`, a page at a time ("More events" asks for the next). */
+  function timeline(list, button, page) {
+    list.append(...page.events.map((event) => timelineItem(id, event)));
+    nameActors(list);
+    button.hidden = page.nextAfter === null;
+    button.disabled = false;
+    button.onclick = async () => {
+      button.disabled = true;
+      try {
+        timeline(list, button, await call(`${path}${query({...at, after: page.nextAfter, limit: PAGE})}`));
+      } catch (error) {
+        failed(error);
+      }
+    };
   }
 
   (async () => {
     try {
-      const path = `/admin/streams/${encodeURIComponent(id)}`;
-      const [history, check] = await Promise.all([
-        call(`${path}${query({...at, limit: PAGE})}`), call(`${path}/verification`)]);
+      const [history, check] = await Promise.all([call(`${path}${query({...at, limit: PAGE})}`),
+        call(`${path}/verification`)]);
       if (stopped) return;
-      const travelled = history.version !== history.latestVersion;
-      const list = h("ol", {class: "timeline", "aria-label": "Events, oldest first"},
-        history.events.map((event) => timelineItem(id, event)));
-      const button = h("button", {type: "button", hidden: history.nextAfter === null}, "More events");
-      button.onclick = () => more(list, button, history.nextAfter);
-      fill(main,
-        h("h1", {tabindex: "-1"}, `${history.streamType} stream `, h("code", {}, history.streamId)),
-        verdict(check),
-        facts([
-          ["Latest version", String(history.latestVersion)],
-          ["In the log", h("a", {href: href("log", {streamId: history.streamId, order: "oldest"})}, "its events")],
-        ]),
-        h("section", {class: "state", "aria-labelledby": "state-heading"},
-          h("h2", {id: "state-heading"}, travelled ? `State as of version ${history.version}` : "State now",
-            ` (version ${history.version}, recorded ${when(history.recordedAt)})`),
-          travelled ? h("p", {}, h("a", {href: `#/streams/${history.streamId}`}, "Back to now")) : null,
-          travelForm(history.streamId, history, asOf.replace(/Z$/, "")),
-          stateTable(history.state)),
-        h("section", {"aria-labelledby": "timeline-heading"},
-          h("h2", {id: "timeline-heading"}, travelled ? `Events up to version ${history.version}` : "Events"),
-          list, button));
+      const list = h("ol", {class: "timeline", "aria-label": "Events, oldest first"});
+      const button = h("button", {type: "button"}, "More events");
+      fill(main, streamPage(history, check, asOf, [list, button]));
+      timeline(list, button, history);
       main.querySelector("h1").focus();
       markPainted("stream");
-      nameActors(list);
       say(`${history.streamType} stream, version ${history.version} of ${history.latestVersion}; `
         + (check.intact ? "its hash chain is intact." : `its hash chain is broken at version ${check.firstBrokenVersion}.`));
     } catch (error) {
       if (stopped) return;
-      if (error instanceof ApiError && error.status === 404) {
-        fill(main, h("h1", {tabindex: "-1"}, "No such stream"),
-          h("p", {role: "alert"}, at.version || at.asOf ? "The stream had no such version at that point." : "No events have this stream id."),
-          h("p", {}, h("a", {href: "#/log"}, "Back to the log")));
-        return;
-      }
-      failed(error);
+      if (!(error instanceof ApiError && error.status === 404)) return failed(error);
+      fill(main, h("h1", {tabindex: "-1"}, "No such stream"),
+        h("p", {role: "alert"}, at.version || at.asOf ? "The stream had no such version or moment."
+          : "No events have this stream id."),
+        h("p", {}, h("a", {href: "#/log"}, "Back to the log")));
     }
   })();
   return () => {

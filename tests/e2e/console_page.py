@@ -82,3 +82,9 @@ def wide(browser: WebDriver) -> Any:
 def heading_becomes(browser: WebDriver, text: str) -> None:
     """Wait until the view's heading reads `text`."""
     wait(browser).until(lambda page: page.find_element(By.CSS_SELECTOR, "main h1").text == text)
+
+
+def state_value(browser: WebDriver, field: str) -> str:
+    """What the stream's state panel shows for `field`."""
+    xpath = f"//section[contains(@class, 'state')]//dt[text()='{field}']/following-sibling::dd[1]"
+    return str(wait(browser).until(lambda page: page.find_element(By.XPATH, xpath)).text)

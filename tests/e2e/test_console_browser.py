@@ -42,6 +42,7 @@ from tests.e2e.console_page import (
     log_rows,
     shown_in,
     sign_in,
+    state_value,
     stream_link,
     text_of,
     wait,
@@ -118,12 +119,6 @@ def new_task(console: Console, headers: dict[str, str], **fields: Any) -> dict[s
 def change(console: Console, headers: dict[str, str], task_id: str, **fields: Any) -> None:
     response = httpx.patch(f"{console.url}/tasks/{task_id}", json=fields, headers=headers, timeout=10)
     assert response.status_code == 200, response.text
-
-
-def state_value(browser: WebDriver, field: str) -> str:
-    """What the state panel shows for `field`."""
-    xpath = f"//section[contains(@class, 'state')]//dt[text()='{field}']/following-sibling::dd[1]"
-    return str(wait(browser).until(lambda page: page.find_element(By.XPATH, xpath)).text)
 
 
 def test_first_paint_is_under_a_second_on_a_million_events(browser: WebDriver, console: Console) -> None:
