@@ -76,6 +76,7 @@ function render() {
   say("");
   performance.mark("taskflow:view");
   stopView = view(main, {id, params, say, failed}) ?? (() => {});
+  main.querySelector("h1")?.focus(); // the keyboard and screen readers start at the new view's heading
 }
 
 document.getElementById("sign-out").addEventListener("click", () => endSession("You are signed out."));
