@@ -1,7 +1,9 @@
-"""Admin routes: the auditors' feed of the event log, where the projections stand, and the dead-letter queue."""
+"""Admin routes: the auditors' feed of the event log (in commit order or newest first, filtered), where the
+projections stand, and the dead-letter queue."""
 
+import enum
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -11,11 +13,25 @@ from litestar.response import Stream
 
 from api.dependencies import Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems
+from api.schemas import NO_CONTROL
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
 from application.refunds import DeadLetterPage, list_dead_letters, retry_dead_letter
 from application.views import ProjectionState, RefundView
 
 NDJSON = "application/x-ndjson"
+
+
+class LogOrder(enum.StrEnum):
+    OLDEST = "oldest"  # commit order
+    NEWEST = "newest"  # newest first
+
+
+def envelope_id(name: str, note: str = "") -> Any:
+    """A query parameter matching an id of the events' metadata (a correlation or causation id)."""
+    description = f"events whose metadata has this {name}" + (f" ({note})" if note else "")
+    return QueryParameter(
+        name=name, required=False, min_length=1, max_length=128, pattern=NO_CONTROL, description=description
+    )
 
 
 class AdminController(Controller):
@@ -30,13 +46,29 @@ class AdminController(Controller):
         ctx: Context,
         services: ServicesDep,
         after: Annotated[str | None, QueryParameter(name="after", required=False, max_length=512)] = None,
+        before: Annotated[str | None, QueryParameter(name="before", required=False, max_length=512)] = None,
+        order: Annotated[LogOrder, QueryParameter(name="order")] = LogOrder.OLDEST,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=1000)] = 100,
         types: Annotated[list[str] | None, QueryParameter(name="type", required=False)] = None,
+        stream_types: Annotated[list[str] | None, QueryParameter(name="streamType", required=False)] = None,
         stream_id: Annotated[UUID | None, QueryParameter(name="streamId", required=False)] = None,
+        correlation_id: Annotated[str | None, envelope_id("correlationId")] = None,
+        causation_id: Annotated[str | None, envelope_id("causationId", "only with correlationId")] = None,
         accept: Annotated[str | None, HeaderParameter(name="Accept", required=False)] = None,
     ) -> Response[EventsPage] | Stream:
-        """The log in commit order, a page at a time; with Accept: application/x-ndjson, all of it as a stream."""
-        query = ListEvents(after=after, limit=limit, types=tuple(types or ()), stream_id=stream_id)
+        """The log in commit order (or newest first), a page at a time; with Accept: application/x-ndjson, all of it
+        as a stream."""
+        query = ListEvents(
+            after=after,
+            before=before,
+            newest_first=order is LogOrder.NEWEST,
+            limit=limit,
+            types=tuple(types or ()),
+            stream_types=tuple(stream_types or ()),
+            stream_id=stream_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
         if accept and NDJSON in accept:
             return Stream(_lines(stream_events(query, ctx, services)), media_type=NDJSON)
         return Response(await list_events(query, ctx, services))

@@ -17,6 +17,7 @@ from api.access_log import access_log
 from api.admin import AdminController
 from api.audit import AuditController
 from api.auth import AuthController, SessionController
+from api.console import CONSOLE_PATH, CONSOLE_POLICY, console_router
 from api.dependencies import provide_caller, provide_services
 from api.docs import OfflineSwagger
 from api.health import health, ready
@@ -25,6 +26,7 @@ from api.middleware import response_headers
 from api.openapi import document_problems_only
 from api.problems import RAW_BODY, problem_response
 from api.refunds import RefundController
+from api.streams import StreamController
 from api.tasks import TaskController
 from api.users import UserController
 from api.validation import MAX_NESTING, nested_too_deep
@@ -83,6 +85,8 @@ def create_app(settings: Settings) -> Litestar:
             RefundController,
             AdminController,
             AuditController,
+            StreamController,
+            console_router(),
             health,
             ready,
             metrics,
@@ -93,7 +97,9 @@ def create_app(settings: Settings) -> Litestar:
             "services": Provide(provide_services, sync_to_thread=False),
             "ctx": Provide(provide_caller, sync_to_thread=False),
         },
-        before_send=[response_headers(swagger.content_security_policy)],
+        before_send=[
+            response_headers({"/schema/swagger": swagger.content_security_policy, CONSOLE_PATH: CONSOLE_POLICY})
+        ],
         before_request=require_json,
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,

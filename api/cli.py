@@ -289,7 +289,7 @@ def run() -> None:
         if settings.env is not Environment.PRODUCTION:
             asyncio.run(_seed(settings))
         url = f"http://{settings.host}:{settings.port}"
-        click.echo(f"TaskFlow on {url}  (docs: {url}/schema/swagger)")
+        click.echo(f"TaskFlow on {url}  (docs: {url}/schema/swagger, auditor's console: {url}/console)")
         if settings.env is not Environment.PRODUCTION:
             for login in (ADMIN, USER):
                 click.echo(f"  login: {login.email} / {login.password} ({login.role.value})")

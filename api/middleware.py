@@ -6,7 +6,7 @@ The ids are made lazily, on first use, and kept in the scope's state: route hand
 
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
@@ -37,9 +37,12 @@ def request_ids(scope: Scope | dict[str, Any]) -> tuple[str, str]:
     return ids
 
 
-def response_headers(docs_policy: str) -> Callable[[Message, Scope], Awaitable[None]]:
+def response_headers(page_policies: Mapping[str, str]) -> Callable[[Message, Scope], Awaitable[None]]:
     """A before-send hook for every response, routing errors included: the request id and security headers
-    (`docs_policy` is the docs page's CSP)."""
+    (`page_policies`: the CSP of the pages under each path prefix, the docs and the console; API_POLICY elsewhere)."""
+
+    def policy(path: str) -> str:
+        return next((page for prefix, page in page_policies.items() if path.startswith(prefix)), API_POLICY)
 
     async def add(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -48,7 +51,7 @@ def response_headers(docs_policy: str) -> Callable[[Message, Scope], Awaitable[N
         headers["X-Request-ID"] = request_ids(scope)[0]
         headers["X-Content-Type-Options"] = "nosniff"
         path = scope.get("path", "")
-        headers["Content-Security-Policy"] = docs_policy if path.startswith("/schema/swagger") else API_POLICY
+        headers["Content-Security-Policy"] = policy(path)
         # Nearly every response carries a user's data (tasks, tokens, the log); the few that do not (health, docs)
         # lose nothing by not being cached either. Only the docs' static assets say otherwise, themselves.
         if "Cache-Control" not in headers:

@@ -13,8 +13,10 @@ from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.views import (
     ActivityReport,
     Credential,
+    LogQuery,
     ProjectionState,
     RefundView,
+    StreamVerification,
     TaskListing,
     TaskRows,
     TaskStats,
@@ -128,12 +130,15 @@ class TaskReadModel(Protocol):
 
 
 class EventLog(Protocol):
-    async def page(
-        self, after: tuple[str, int] | None, limit: int, types: Sequence[str], stream_id: UUID | None
-    ) -> list[tuple[str, RecordedEvent]]:
-        """Up to `limit` committed events after (transaction id, position), in commit order, with that pair each.
+    async def page(self, query: LogQuery) -> list[tuple[str, RecordedEvent]]:
+        """Up to `query.limit` committed events between its (transaction id, position) pairs, in commit order or
+        newest first, with that pair each.
 
         Never an event whose transaction could still commit behind one already returned."""
+        ...
+
+    async def verify_stream(self, stream_id: UUID) -> StreamVerification | None:
+        """The stream's versions and hash chain checked; None when it has no events."""
         ...
 
 

@@ -151,6 +151,30 @@ class EventPage(msgspec.Struct, frozen=True):
     data: list[EventView]
 
 
+class LogQuery(msgspec.Struct, frozen=True):
+    """Which committed events to read: between two (transaction id, position) pairs, in commit order or newest
+    first, narrowed by any of the filters."""
+
+    limit: int
+    after: tuple[str, int] | None = None
+    before: tuple[str, int] | None = None
+    newest_first: bool = False
+    types: tuple[str, ...] = ()
+    stream_types: tuple[str, ...] = ()
+    stream_id: UUID | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+class StreamVerification(msgspec.Struct, frozen=True, rename="camel"):
+    """One stream checked: versions contiguous from 1 and every hash chained to the one before."""
+
+    stream_id: UUID
+    events: int
+    intact: bool
+    first_broken_version: int | None
+
+
 def event_view(record: RecordedEvent) -> EventView:
     return EventView(
         position=record.position,

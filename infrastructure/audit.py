@@ -3,12 +3,13 @@
 Streams the whole log through a server-side cursor in (stream_id, version) order, in constant memory.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from uuid import UUID
 
 import msgspec
 
 from application.records import RecordedEvent
+from application.views import StreamVerification
 from infrastructure.event_hash import event_hash
 from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
 from infrastructure.postgres import Pool
@@ -47,6 +48,26 @@ async def _records(pool: Pool) -> AsyncIterator[RecordedEvent]:
                 yield record_from_row(row)
 
 
+def problems(record: RecordedEvent, expected_version: int, previous: bytes) -> list[str]:
+    """What is wrong with `record`, the event after version `expected_version - 1` whose hash is `previous`."""
+    found = [] if record.version == expected_version else [f"expected version {expected_version}"]
+    if event_hash(previous, record) != record.hash:
+        found.append("hash does not match its content")
+    return found
+
+
+def verify_stream(stream_id: UUID, records: Sequence[RecordedEvent]) -> StreamVerification:
+    """One stream's records (in version order) checked; the first broken version is the first one out of place
+    (a missing version: the one expected there) or whose hash does not chain."""
+    expected_version, previous = 1, b""
+    for record in records:
+        if problems(record, expected_version, previous):
+            broken = min(record.version, expected_version)
+            return StreamVerification(stream_id, len(records), intact=False, first_broken_version=broken)
+        expected_version, previous = record.version + 1, record.hash
+    return StreamVerification(stream_id, len(records), intact=True, first_broken_version=None)
+
+
 async def verify_log(pool: Pool) -> Report:
     """Check every stream; the report names each broken stream and event."""
     report = Report()
@@ -57,14 +78,8 @@ async def verify_log(pool: Pool) -> Report:
             stream, expected_version, previous = record.stream_id, 1, b""
             report.streams += 1
         report.events += 1
-        if record.version != expected_version:
-            report.findings.append(
-                Finding(record.stream_id, record.position, record.version, f"expected version {expected_version}")
-            )
-        if event_hash(previous, record) != record.hash:
-            report.findings.append(
-                Finding(record.stream_id, record.position, record.version, "hash does not match its content")
-            )
+        for problem in problems(record, expected_version, previous):
+            report.findings.append(Finding(record.stream_id, record.position, record.version, problem))
         expected_version, previous = record.version + 1, record.hash
     async with pool.connection() as conn:
         cursor = await conn.execute("SELECT count(*) - count(DISTINCT position) FROM events")

@@ -21,8 +21,10 @@ from application.views import (
     ActivityDay,
     ActivityReport,
     Credential,
+    LogQuery,
     ProjectionState,
     RefundView,
+    StreamVerification,
     TaskListing,
     TaskRows,
     TaskStats,
@@ -31,6 +33,7 @@ from application.views import (
     sort_key,
 )
 from domain.refunds import RefundStatus
+from infrastructure.audit import verify_stream
 from infrastructure.event_hash import new_records
 
 # Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
@@ -385,16 +388,27 @@ class MemoryEventLog:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
 
-    async def page(
-        self, after: tuple[str, int] | None, limit: int, types: Sequence[str], stream_id: UUID | None
-    ) -> list[tuple[str, RecordedEvent]]:
-        start = after[1] if after else 0
-        found = [
-            (str(r.position), r)
-            for r in self._log.events
-            if r.position > start and (not types or r.type in types) and stream_id in (None, r.stream_id)
-        ]
-        return found[:limit]
+    async def page(self, query: LogQuery) -> list[tuple[str, RecordedEvent]]:
+        low = query.after[1] if query.after else 0
+        high = query.before[1] if query.before else None
+
+        def matches(r: RecordedEvent) -> bool:
+            return (
+                low < r.position
+                and (high is None or r.position < high)
+                and (not query.types or r.type in query.types)
+                and (not query.stream_types or r.stream_type in query.stream_types)
+                and query.stream_id in (None, r.stream_id)
+                and query.correlation_id in (None, r.metadata.correlation_id)
+                and query.causation_id in (None, r.metadata.causation_id)
+            )
+
+        found = [(str(r.position), r) for r in self._log.events if matches(r)]
+        return (found[::-1] if query.newest_first else found)[: query.limit]
+
+    async def verify_stream(self, stream_id: UUID) -> StreamVerification | None:
+        records = self._log.streams.get(stream_id, [])
+        return verify_stream(stream_id, records) if records else None
 
 
 class MemoryProjectionMonitor:

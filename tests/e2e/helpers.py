@@ -6,6 +6,7 @@ from typing import Any, TypeAlias
 import psycopg
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from psycopg.types.json import Jsonb
 
 from tests.conftest import INTERNALS
 
@@ -54,3 +55,13 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["requestId"] == response.headers["x-request-id"]
     assert not any(word in response.text.lower() for word in INTERNALS), response.text
     return body
+
+
+def tamper(database_url: str, stream_id: str, version: int, data: dict[str, Any]) -> None:
+    """Rewrite one event's data as someone with the database's owner role could: trigger off, edit, trigger on."""
+    with psycopg.connect(database_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("ALTER TABLE events DISABLE TRIGGER events_no_update_delete")
+        conn.execute(
+            "UPDATE events SET data = %s WHERE stream_id = %s AND version = %s", (Jsonb(data), stream_id, version)
+        )
+        conn.execute("ALTER TABLE events ENABLE TRIGGER events_no_update_delete")

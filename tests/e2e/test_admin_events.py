@@ -56,7 +56,9 @@ class TestFeed:
             cursor = await conn.execute("SELECT position FROM events ORDER BY transaction_id, position")
             assert [e["position"] for e in seen] == [row[0] for row in await cursor.fetchall()]
         again = (await client.get("/admin/events", params={"after": after}, headers=bearer(admin))).json()
-        assert again == {"data": [], "nextAfter": after}, "nothing new: the same position comes back"
+        assert again == {"data": [], "nextAfter": after, "nextBefore": None}, (
+            "nothing new: the same position comes back"
+        )
         await create_task(client, alice, title="new")
         newer = (await client.get("/admin/events", params={"after": after}, headers=bearer(admin))).json()
         assert [e["type"] for e in newer["data"]] == ["TaskCreated"]
@@ -123,6 +125,81 @@ class TestFeed:
         assert response.headers["content-type"].startswith("application/x-ndjson")
         lines = [msgspec.json.decode(line) for line in response.content.splitlines()]
         assert lines == paged
+
+
+async def walk_back(client: Client, admin: Session, **params: Any) -> list[dict[str, Any]]:
+    """The log newest first, following nextBefore until a page is empty."""
+    seen: list[dict[str, Any]] = []
+    before: str | None = None
+    while True:
+        query = params | {"order": "newest", "limit": 2} | ({"before": before} if before else {})
+        page = (await client.get("/admin/events", params=query, headers=bearer(admin))).json()
+        if not page["data"]:
+            return seen
+        seen += page["data"]
+        before = page["nextBefore"]
+
+
+class TestNewestFirst:
+    async def test_walking_back_gives_every_event_once_newest_first(
+        self, client: Client, admin: Session, alice: Session
+    ) -> None:
+        for title in ("one", "two", "three"):
+            await create_task(client, alice, title=title)
+        forward, _ = await walk(client, admin)
+        backward = await walk_back(client, admin)
+        assert backward == forward[::-1]
+
+    async def test_the_newest_page_hands_live_mode_a_cursor_that_misses_nothing(
+        self, client: Client, admin: Session, alice: Session
+    ) -> None:
+        await create_task(client, alice, title="before")
+        newest = await client.get("/admin/events", params={"order": "newest", "limit": 1}, headers=bearer(admin))
+        page = newest.json()
+        assert [e["data"]["title"] for e in page["data"]] == ["before"]
+        assert page["nextAfter"] == page["nextBefore"]
+        await create_task(client, alice, title="after")
+        newer, _ = await walk(client, admin, page["nextAfter"])
+        assert [e["data"]["title"] for e in newer] == ["after"]
+        older = await client.get("/admin/events", params={"before": page["nextBefore"]}, headers=bearer(admin))
+        assert "before" not in [e["data"].get("title") for e in older.json()["data"]]
+
+    async def test_filters_by_stream_type_correlation_and_causation(
+        self, client: Client, admin: Session, alice: Session
+    ) -> None:
+        headers = bearer(alice) | {"X-Correlation-ID": "order-42", "X-Request-ID": "req-7"}
+        created = await client.post("/tasks", json={"title": "correlated"}, headers=headers)
+        task_id = created.json()["id"]
+        await client.patch(
+            f"/tasks/{task_id}", json={"title": "again"}, headers=bearer(alice) | {"X-Correlation-ID": "order-42"}
+        )
+        users = await walk_back(client, admin, streamType="user")
+        assert {e["streamType"] for e in users} == {"user"}
+        assert len(users) == 2  # alice and the admin
+        correlated = await walk_back(client, admin, correlationId="order-42")
+        assert [(e["type"], e["version"]) for e in correlated] == [("TaskUpdated", 2), ("TaskCreated", 1)]
+        caused = await walk_back(client, admin, correlationId="order-42", causationId="req-7")
+        assert [e["version"] for e in caused] == [1]
+        assert (await walk_back(client, admin, correlationId="order-42", type="TaskUpdated", streamType="task")) == [
+            correlated[0]
+        ]
+        alone = await client.get("/admin/events", params={"causationId": "req-7"}, headers=bearer(admin))
+        assert alone.status_code == 400
+        assert alone.json()["errors"][0]["field"] == "causationId"
+
+    async def test_bad_cursors_and_orders_are_refused(self, client: Client, admin: Session) -> None:
+        for params in ({"before": "eyJhIjoxfQ"}, {"order": "sideways"}, {"correlationId": "x" * 129}):
+            response = await client.get("/admin/events", params=params, headers=bearer(admin))
+            assert response.status_code == 400, params
+
+    async def test_ndjson_streams_newest_first_too(self, client: Client, admin: Session, alice: Session) -> None:
+        for title in ("one", "two"):
+            await create_task(client, alice, title=title)
+        backward = await walk_back(client, admin)
+        response = await client.get(
+            "/admin/events", params={"order": "newest"}, headers=bearer(admin) | {"Accept": "application/x-ndjson"}
+        )
+        assert [msgspec.json.decode(line) for line in response.content.splitlines()] == backward
 
 
 class TestExport:
