@@ -37,8 +37,8 @@ INVALID_TASK: dict[str, Any] = {
     "requestId": "5f0c6d1e9b7a4c2d8e3f1a2b3c4d5e6f",
     "errors": [
         {"field": "title", "message": "must be 1-200 characters after trimming, with no control characters"},
-        {"field": "priority", "message": "Invalid enum value 'URGENT'"},
-        {"field": "fee.amount", "message": "Expected `int` >= 1"},
+        {"field": "priority", "message": "must be one of LOW, MEDIUM, HIGH"},
+        {"field": "fee.amount", "message": "must be at least 1"},
     ],
 }
 

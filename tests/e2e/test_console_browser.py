@@ -32,7 +32,7 @@ from infrastructure.bootstrap import open_runtime
 from infrastructure.gateway import HttpRefundGateway
 from infrastructure.log_reader import page_query
 from infrastructure.settings import Settings
-from tests.conftest import TEST_SECRET, with_database
+from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, with_database
 from tests.e2e.browser import console_errors, resources_loaded
 from tests.e2e.console_page import (
     USER,
@@ -91,6 +91,7 @@ def console(million: str, servers: tuple[str, str], tmp_path_factory: pytest.Tem
         redis_url=servers[1],
         redis_namespace=f"test-{secrets.token_hex(6)}",
         jwt_secret=TEST_SECRET,
+        audit_signing_key=TEST_AUDIT_KEY,
     )
     env = servers_environment(
         settings, PORT=str(free_port()), TASKFLOW_LOG_LEVEL="WARNING", TASKFLOW_LOGIN_RATE_LIMIT="1000/minute"

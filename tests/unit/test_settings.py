@@ -117,9 +117,12 @@ class TestMetricsToken:
         assert settings_from(tmp_path, TASKFLOW_METRICS_TOKEN="t" * 16).metrics_token == "t" * 16
 
     def test_production_refuses_to_start_without_it(self, tmp_path: Path) -> None:
+        audit_key = base64.b64encode(bytes(32)).decode()  # production's other required secret, given
         with pytest.raises(SettingsError, match=r"^TASKFLOW_METRICS_TOKEN is required when TASKFLOW_ENV=production$"):
-            settings_from(tmp_path, TASKFLOW_ENV="production")
-        assert settings_from(tmp_path, TASKFLOW_ENV="production", TASKFLOW_METRICS_TOKEN="t" * 16).metrics_token
+            settings_from(tmp_path, TASKFLOW_ENV="production", TASKFLOW_AUDIT_SIGNING_KEY=audit_key)
+        assert settings_from(
+            tmp_path, TASKFLOW_ENV="production", TASKFLOW_AUDIT_SIGNING_KEY=audit_key, TASKFLOW_METRICS_TOKEN="t" * 16
+        ).metrics_token
 
     @pytest.mark.parametrize("value", ["short", "sixteen chars with spaces", "t" * 15, "tok\u00e9n-of-sixteen-chars"])
     def test_a_weak_or_unsendable_token_is_refused_without_being_echoed(self, tmp_path: Path, value: str) -> None:
