@@ -10,7 +10,7 @@ from litestar.handlers import BaseRouteHandler
 
 from api.access_log import USER_ID
 from api.middleware import request_ids
-from application.context import AccessClaims, RequestContext
+from application.context import AccessClaims, Admission, RequestContext
 from application.errors import Unauthenticated
 from application.services import Services
 from application.sessions import admit, verify_access
@@ -35,16 +35,27 @@ def provide_anonymous(request: Request[object, object, State]) -> RequestContext
 CLAIMS = "access_claims"
 
 
+# A route's `opt` key: its caller is admitted with the cache's own round trip (a read through the task cache).
+ADMITTED_WITH_READ = "admitted_with_read"
+_ADMISSION = "admission"
+
+
 async def authenticated(connection: ASGIConnection[object, object, object, State], handler: BaseRouteHandler) -> None:
     """The guard of every protected route: a valid, unrevoked bearer access token within the per-user rate limit,
-    or 401/429, before the body, parameters or headers of the request are looked at."""
+    or 401/429, before the body, parameters or headers of the request are looked at. On a cached read's route, the
+    token is verified here and its admission asked with the read (one Redis round trip for both; a refusal still
+    comes before any answer)."""
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    services = provide_services(connection.app.state)
+    runtime = connection.app.state.runtime
+    services: Services = runtime.services
     claims = verify_access(token.strip(), services)
     connection.scope["state"][USER_ID] = str(claims.actor.user_id)  # the access log names the caller, 401 or 429 too
-    await admit(claims, services)
+    if handler.opt.get(ADMITTED_WITH_READ) and runtime.cache is not None:
+        connection.scope["state"][_ADMISSION] = Admission(claims)
+    else:
+        await admit(claims, services)
     connection.scope["state"][CLAIMS] = claims
 
 
@@ -60,4 +71,5 @@ def provide_caller(request: Request[object, object, State]) -> RequestContext:
         correlation_id=anonymous.correlation_id,
         client_address=anonymous.client_address,
         access=claims,
+        admission=request.scope["state"].get(_ADMISSION),
     )

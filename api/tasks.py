@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import ADMITTED_WITH_READ, Context, ServicesDep, authenticated
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
@@ -18,6 +18,7 @@ from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
 from application.idempotency import IdempotencyKey
+from application.sessions import admitted_read
 from application.views import ActivityReport, EventPage, TaskPage, TaskSort, TaskStats, TaskView
 from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
@@ -138,7 +139,7 @@ class TaskController(Controller):
         keyed = idempotency(request, idempotency_key)
         return _task_response(await commands.create_task(command, ctx, services, keyed), 201)
 
-    @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503))
+    @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True})
     async def list(
         self,
         ctx: Context,
@@ -169,7 +170,9 @@ class TaskController(Controller):
         )
         return await queries.list_tasks(query, ctx, services)
 
-    @get("/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503))
+    @get(
+        "/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True}
+    )
     async def stats(
         self,
         ctx: Context,
@@ -221,6 +224,7 @@ class TaskController(Controller):
         "/{task_id:uuid}",
         operation_id="getTask",
         responses=task_response(200, "The task; ETag is its version") | problems(400, 401, 404, 429, 503),
+        opt={ADMITTED_WITH_READ: True},
     )
     async def get(
         self,
@@ -232,16 +236,21 @@ class TaskController(Controller):
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
     ) -> Response[TaskView]:
         """One task, with its version as the ETag; `version` or `asOf` give it as it was then."""
-        if version is not None and as_of is not None:
-            raise InvalidInput("asOf", "give either version or asOf, not both")
-        if version is None and as_of is None:
-            view = await queries.get_task(task_id, ctx, services)
-        else:
-            moment = timestamp(as_of, "asOf")
-            view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
-        if if_none_match is not None and names_tag(if_none_match, etag(view)):
-            return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
-        return _task_response(view)
+
+        async def answer() -> Response[TaskView]:
+            if version is not None and as_of is not None:
+                raise InvalidInput("asOf", "give either version or asOf, not both")
+            if version is None and as_of is None:
+                view = await queries.get_task(task_id, ctx, services)
+            else:
+                moment = timestamp(as_of, "asOf")
+                view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
+            if if_none_match is not None and names_tag(if_none_match, etag(view)):
+                return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
+            return _task_response(view)
+
+        # Every way out of this route passes the caller's admission (with the cache's round trip when it reads one).
+        return await admitted_read(ctx, services, answer)
 
     @patch(
         "/{task_id:uuid}",

@@ -6,6 +6,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.errors import RateLimited, Unauthenticated
 from application.records import EventMetadata
 from application.views import UserView
 from domain.values import Role
@@ -30,11 +31,19 @@ class IssuedToken(msgspec.Struct, frozen=True):
 
 
 class AccessClaims(msgspec.Struct, frozen=True):
-    """What a verified access token says: who, and which token (for revocation)."""
+    """What a verified access token says: who (with the role it was issued for), which token, and when."""
 
     actor: Actor
     jti: str
     expires_at: datetime
+    issued_at: datetime
+
+    def predates(self, role: Role, role_since: datetime | None) -> bool:
+        """Whether the token was issued for another role than `role`, or before the role changed (`role_since`,
+        to the second a token's time is given in): such a token no longer speaks for its user."""
+        if self.actor.role is not role:
+            return True
+        return role_since is not None and self.issued_at < role_since.replace(microsecond=0)
 
 
 class RefreshToken(msgspec.Struct, frozen=True):
@@ -75,14 +84,34 @@ class RateLimit(msgspec.Struct, frozen=True):
     reset_after_seconds: int
 
 
+class Admission:
+    """Whether a verified token's request may go on (not revoked, its role still the user's, within the per-user
+    limit), asked once a request: of the gate alone, or, for a read through the cache, in the cache's own round
+    trip. Settled once; a refusal raises."""
+
+    def __init__(self, claims: AccessClaims) -> None:
+        self.claims = claims
+        self.settled = False
+
+    def settle(self, verdict: RateLimit | None) -> None:
+        """The gate's verdict: None for a refused token (401), else the limit's answer (429 past it)."""
+        self.settled = True
+        if verdict is None:
+            raise Unauthenticated()
+        if not verdict.allowed:
+            raise RateLimited(verdict.limit, verdict.reset_after_seconds)
+
+
 class RequestContext(msgspec.Struct, frozen=True):
-    """The caller (None before login), its token, its address, and the ids every event of the request carries."""
+    """The caller (None before login), its token, its address, and the ids every event of the request carries.
+    `admission`: the caller's admission when it is still to be asked (with a cached read's round trip)."""
 
     actor: Actor | None
     request_id: str | None = None
     correlation_id: str | None = None
     client_address: str | None = None
     access: AccessClaims | None = None
+    admission: Admission | None = None
 
     def metadata(self) -> EventMetadata:
         return EventMetadata(

@@ -67,8 +67,8 @@ class RefreshTokens(Protocol):
 
     async def revoke_family(self, family_id: UUID, at: datetime) -> None: ...
 
-    async def deny_access(self, jti: str, expires_at: datetime) -> None:
-        """Record a revoked access token durably, until it would have expired anyway."""
+    async def deny_access(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
+        """Record a revoked access token of the user durably, until it would have expired anyway."""
         ...
 
 
@@ -118,7 +118,9 @@ class UnitOfWorkFactory(Protocol):
 
 
 class TaskReadModel(Protocol):
-    async def get(self, task_id: UUID) -> TaskView | None: ...
+    async def get(self, task_id: UUID, owner_id: UUID | None = None) -> TaskView | None:
+        """The task, if it is `owner_id`'s (None: whoever's)."""
+        ...
 
     async def list(self, listing: TaskListing) -> TaskRows:
         """Up to `listing.limit` tasks after the keyset position, in the listing's order, as of its snapshot."""
@@ -263,22 +265,30 @@ class Tokens(Protocol):
         ...
 
 
-class RevokedAccessTokens(Protocol):
-    """The deny-list of access tokens revoked before their expiry (logout)."""
+class AccessRevocations(Protocol):
+    """Access tokens refused before they expire: a logout revokes one, a role change every one issued before it.
+    Both are recorded durably first (the revoked token in the unit of work, the role in the log); published here
+    for the per-request gate."""
 
-    async def add(self, jti: str, expires_at: datetime) -> None:
+    async def token_revoked(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
         """Publish a revocation already recorded durably (best effort: the durable record is the fallback)."""
         ...
 
-    async def contains(self, jti: str) -> bool: ...
+    async def role_changed(self, user_id: UUID) -> None:
+        """Publish a role change already committed (the gate reads the role, and since when, from the record)."""
+        ...
+
+    async def refuses(self, claims: AccessClaims) -> bool:
+        """From the durable records: the token is revoked, predates its user's role, or names no user."""
+        ...
 
 
 class AccessGate(Protocol):
-    """The per-request check of an authenticated call: is its token revoked, and is its caller within a limit."""
+    """The per-request check of an authenticated call: is its token still good, and is its caller within a limit."""
 
-    async def admit(self, jti: str, rule: RateRule, key: str) -> RateLimit | None:
-        """None when the token `jti` is revoked, and nothing is counted; else one hit of `rule` for `key`, counted
-        and judged as RateLimiter.hit does."""
+    async def admit(self, claims: AccessClaims, rule: RateRule) -> RateLimit | None:
+        """None when the token is refused (revoked, predating its user's role, or naming no user) and nothing is
+        counted; else one hit of `rule` for the token's user, counted and judged as RateLimiter.hit does."""
         ...
 
 

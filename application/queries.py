@@ -11,6 +11,7 @@ from application.errors import Forbidden, InvalidInput, NotFound
 from application.folds import task_state, task_view
 from application.refund_views import attach_refund
 from application.services import Services
+from application.sessions import admitted_read
 from application.tasks import acting_user
 from application.views import (
     PRIORITY_RANK,
@@ -42,12 +43,16 @@ class ListTasks(msgspec.Struct, frozen=True):
 
 
 async def get_task(task_id: UUID, ctx: RequestContext, services: Services) -> TaskView:
-    """The task, if the caller may see it."""
+    """The task, if the caller may see it (a user: among their own; an admin: anyone's)."""
     actor = acting_user(ctx)
-    view = await services.tasks.get(task_id)
-    if view is None or not actor.may_act_on(view.owner_id):
-        raise NotFound("task")
-    return view
+
+    async def read() -> TaskView:
+        view = await services.tasks.get(task_id, None if actor.is_admin else actor.user_id)
+        if view is None or not actor.may_act_on(view.owner_id):
+            raise NotFound("task")
+        return view
+
+    return await admitted_read(ctx, services, read)
 
 
 async def get_task_as_of(
@@ -66,9 +71,13 @@ async def get_task_as_of(
 async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Services) -> TaskStats:
     """The caller's counts; an admin's are every task's, or one owner's."""
     actor = acting_user(ctx)
-    if owner_id is not None and not actor.may_act_on(owner_id):
-        raise Forbidden("only an admin may see another user's stats")
-    return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
+
+    async def read() -> TaskStats:
+        if owner_id is not None and not actor.may_act_on(owner_id):
+            raise Forbidden("only an admin may see another user's stats")
+        return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
+
+    return await admitted_read(ctx, services, read)
 
 
 async def task_history(task_id: UUID, ctx: RequestContext, services: Services) -> EventPage:
@@ -137,6 +146,10 @@ def _fits(key: SortKey, sort: TaskSort) -> bool:
 
 async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) -> TaskPage:
     """One page of the tasks the caller may see (an admin: all, or one owner's), as of the walk's first page."""
+    return await admitted_read(ctx, services, lambda: _list_tasks(query, ctx, services))
+
+
+async def _list_tasks(query: ListTasks, ctx: RequestContext, services: Services) -> TaskPage:
     task_filter = _filter(query, ctx)
     walk = fingerprint([task_filter, query.sort])
     now = services.clock.now()

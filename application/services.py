@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from application.ports import (
     AccessGate,
+    AccessRevocations,
     ActivityReadModel,
     AuditTree,
     Clock,
@@ -14,7 +15,6 @@ from application.ports import (
     ProjectionMonitor,
     RateLimiter,
     RefundReadModel,
-    RevokedAccessTokens,
     TaskCacheInvalidation,
     TaskReadModel,
     Tokens,
@@ -36,7 +36,7 @@ class Services:
     ids: Ids
     hasher: PasswordHasher
     tokens: Tokens
-    revoked_access: RevokedAccessTokens
+    revocations: AccessRevocations
     rate_limiter: RateLimiter
     access_gate: AccessGate
     cache: TaskCacheInvalidation

@@ -1,14 +1,26 @@
 """Sessions: an access token (JWT) and a rotating refresh token per login, reuse detection, logout."""
 
 import hashlib
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import timedelta
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
 
-from application.context import AccessClaims, Actor, IssuedToken, RateLimit, RateRule, RefreshToken, RequestContext
+from application.context import (
+    AccessClaims,
+    Actor,
+    Admission,
+    IssuedToken,
+    RateLimit,
+    RateRule,
+    RefreshToken,
+    RequestContext,
+)
 from application.errors import RateLimited, Unauthenticated
-from application.ports import RateLimiter, RevokedAccessTokens, UnitOfWork
+from application.ports import AccessRevocations, RateLimiter, UnitOfWork
 from application.services import Services
 from application.views import UserView
 
@@ -18,6 +30,8 @@ class Session(msgspec.Struct, frozen=True):
     access: IssuedToken
     refresh_token: str
 
+
+T = TypeVar("T")
 
 # How long after a refresh its token may be presented again without being taken for theft.
 REUSE_GRACE = timedelta(seconds=10)
@@ -86,8 +100,8 @@ async def log_out(token: str, ctx: RequestContext, services: Services) -> None:
         grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
         if grant is not None and grant.token.user_id == ctx.actor.user_id:
             await uow.refresh_tokens.revoke_family(grant.token.family_id, now)
-        await uow.refresh_tokens.deny_access(ctx.access.jti, ctx.access.expires_at)
-    await services.revoked_access.add(ctx.access.jti, ctx.access.expires_at)
+        await uow.refresh_tokens.deny_access(ctx.actor.user_id, ctx.access.jti, ctx.access.expires_at)
+    await services.revocations.token_revoked(ctx.actor.user_id, ctx.access.jti, ctx.access.expires_at)
 
 
 def verify_access(token: str, services: Services) -> AccessClaims:
@@ -96,22 +110,46 @@ def verify_access(token: str, services: Services) -> AccessClaims:
 
 
 async def admit(claims: AccessClaims, services: Services) -> None:
-    """Unauthenticated if the token was revoked (logout), RateLimited past the per-user API limit; a revoked
-    token's request does not count against the limit."""
-    limit = await services.access_gate.admit(claims.jti, RateRule.API_BY_USER, str(claims.actor.user_id))
-    if limit is None:
-        raise Unauthenticated()
-    enforce(limit)
+    """Unauthenticated if the token is refused (revoked at logout, issued before its user's role changed, or naming
+    no user), RateLimited past the per-user API limit; a refused token's request does not count against the limit."""
+    Admission(claims).settle(await services.access_gate.admit(claims, RateRule.API_BY_USER))
+
+
+# The caller's admission while a read asks it with the cache's own round trip (see admitted_read).
+PENDING: ContextVar[Admission | None] = ContextVar("pending_admission", default=None)
+
+
+async def admitted_read(ctx: RequestContext, services: Services, read: Callable[[], Awaitable[T]]) -> T:
+    """Run `read` with the caller's admission still to be asked: the cache asks it in the round trip that fetches
+    the value (one round trip for both). Whatever `read` does, the caller is admitted before its result, or its
+    error, is given: a refusal (401, 429) comes first."""
+    admission = ctx.admission
+    if admission is None or admission.settled:
+        return await read()
+    pending = PENDING.set(admission)
+    try:
+        result = await read()
+    except (Unauthenticated, RateLimited):
+        raise
+    except Exception:
+        if not admission.settled:
+            admission.settle(await services.access_gate.admit(admission.claims, RateRule.API_BY_USER))
+        raise
+    finally:
+        PENDING.reset(pending)
+    if not admission.settled:  # the read went without the cache (off, or bypassed)
+        admission.settle(await services.access_gate.admit(admission.claims, RateRule.API_BY_USER))
+    return result
 
 
 class SequentialGate:
-    """An access gate made of its two ports, asked one after the other: the deny-list, then the limiter."""
+    """An access gate made of its two ports, asked one after the other: the durable refusals, then the limiter."""
 
-    def __init__(self, revoked: RevokedAccessTokens, limiter: RateLimiter) -> None:
-        self._revoked = revoked
+    def __init__(self, revocations: AccessRevocations, limiter: RateLimiter) -> None:
+        self._revocations = revocations
         self._limiter = limiter
 
-    async def admit(self, jti: str, rule: RateRule, key: str) -> RateLimit | None:
-        if await self._revoked.contains(jti):
+    async def admit(self, claims: AccessClaims, rule: RateRule) -> RateLimit | None:
+        if await self._revocations.refuses(claims):
             return None
-        return await self._limiter.hit(rule, key)
+        return await self._limiter.hit(rule, str(claims.actor.user_id))

@@ -23,7 +23,7 @@ class Aggregate(Generic[S]):
 
 AGGREGATES: dict[str, Aggregate[Any]] = {
     tasks.STREAM_TYPE: Aggregate(tasks.INITIAL, lambda state, event, _: tasks.evolve(state, event)),
-    users.STREAM_TYPE: Aggregate(users.INITIAL, lambda state, event, _: users.evolve(state, event)),
+    users.STREAM_TYPE: Aggregate(users.INITIAL, users.evolve),
     refunds.STREAM_TYPE: Aggregate(refunds.INITIAL, refunds.evolve),
 }
 

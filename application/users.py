@@ -119,9 +119,13 @@ async def list_users(limit: int, cursor: str | None, ctx: RequestContext, servic
 
 
 async def change_role(command: ChangeRole, ctx: RequestContext, services: Services) -> UserView:
-    """Change a user's role (admins only); it takes effect on the user's next access token."""
-    if not acting_user(ctx).is_admin:
+    """Change a user's role (admins only, never their own): it takes effect on the user's next request, which the
+    user's access tokens issued before the change no longer pass (a refresh issues one with the new role)."""
+    actor = acting_user(ctx)
+    if not actor.is_admin:
         raise Forbidden("only an admin may change roles")
+    if command.user_id == actor.user_id:
+        raise Forbidden("an admin may not change their own role")
     async with services.uow() as uow:
         records = await uow.events.load(command.user_id)
         state = user_state(records)
@@ -134,6 +138,8 @@ async def change_role(command: ChangeRole, ctx: RequestContext, services: Servic
                 ctx.metadata(),
                 services.clock.now(),
             )
+    if events:
+        await services.revocations.role_changed(command.user_id)
     user = await services.users.get(command.user_id)
     if user is None:
         raise NotFound("user")

@@ -1,5 +1,7 @@
 """The User aggregate as a decider."""
 
+from datetime import datetime
+
 import msgspec
 
 from domain.errors import UserAlreadyExists, UserNotFound
@@ -41,6 +43,7 @@ class User(msgspec.Struct, frozen=True):
     email: str = ""
     name: str = ""
     role: Role = Role.USER
+    role_since: datetime | None = None  # when the role last changed (None: the role it registered with)
 
 
 INITIAL = User()
@@ -57,8 +60,8 @@ def decide(command: UserCommand, state: User) -> list[UserEvent]:
     return [] if command.role is state.role else [UserRoleChanged(role=command.role)]
 
 
-def evolve(state: User, event: UserEvent) -> User:
-    """Fold one event into the state."""
+def evolve(state: User, event: UserEvent, at: datetime | None = None) -> User:
+    """Fold one event (recorded at `at`) into the state."""
     if isinstance(event, UserRegistered):
         return User(registered=True, email=event.email, name=event.name, role=event.role)
-    return msgspec.structs.replace(state, role=event.role)
+    return msgspec.structs.replace(state, role=event.role, role_since=at)

@@ -1,33 +1,38 @@
-"""The per-request gate of the authenticated API in one Redis round trip: the deny-list and the moving window.
+"""The per-request gate of the authenticated API, in one Redis round trip: the token's access record, the
+user's moving window, and, for a read through the cache, the cached value itself.
 
-Every authenticated request asks two things of Redis: is this token revoked, and is its user within the API
-limit. Asked one after the other (RedisRevokedAccessTokens, then SharedLimits) that is two round trips, each
-with redis-py's own Python work, on every request; one Lua script asks both. Its moving window is the `limits`
-library's (a list of hit times per key, trimmed to the limit; a hit is refused while the limit-th newest is
-inside the window), under keys of its own.
+One Lua script answers: is this token revoked, or issued for a role its user no longer has, or for no user (the
+user's access record, infrastructure/revocations.py); is the user within the API limit (the `limits` library's
+moving window: a list of hit times, trimmed to the limit; a hit is refused while the limit-th newest is inside the
+window); and, when the request reads through the cache, the generation of the value's scope and the value stored
+under it. Every key but a cached value of another owner's scope carries the user's hash tag, so a user's reads of
+their own tasks run unchanged on Redis Cluster. A refused token is not counted.
 
-Whenever Redis cannot answer for the whole deny-list, the parts answer one after the other with their own
-fallbacks: a revocation this process could not publish; the database when the list is not loaded in Redis (then
-the window alone, still in Redis); and when Redis does not answer at all, the database and per-process windows.
+When Redis cannot answer for the record (never loaded, expired, lost in a flush or restart), PostgreSQL does, the
+record is stored for the next requests, and the window is counted in a second call. When Redis does not answer
+at all, the database and per-process windows do (SequentialGate).
 """
 
 import time
+from dataclasses import dataclass
 
-from application.context import RateLimit, RateRule
+from application.context import AccessClaims, RateLimit, RateRule
 from application.sessions import SequentialGate
 from infrastructure.rate_limits import SharedLimits, rules
 from infrastructure.redis_guard import RedisGuard, RedisUnavailable
-from infrastructure.revocations import RedisRevokedAccessTokens
+from infrastructure.revocations import RedisAccessRecords
 from infrastructure.settings import Settings
 
-# KEYS: the deny-list's loaded marker, the token's deny-list entry, the window. ARGV: now (seconds), the limit,
-# the window (seconds), whether to look at the deny-list ("1") or only count the hit ("0").
-# Answers {1, 0}: within the limit, counted; {0, oldest}: refused, with the hit time that frees a slot when it
-# leaves the window; {-1, 0}: the deny-list is not loaded in Redis; {-2, 0}: the token is revoked.
+# KEYS: the access record, its epoch, the window[, a scope's generation]. ARGV: now (seconds), the limit, the window
+# (seconds), whether to look at the record ("1") or only count the hit ("0"), the token's jti, role and issue time
+# (seconds)[, the cached value's key without its generation, a new generation's first value, its ttl].
+# Answers {1}: within the limit, counted (and then the generation and the value, if any); {0, oldest}: refused,
+# with the hit time that frees a slot when it leaves the window; {-1, epoch}: no record; {-2}: the token is refused.
 _ADMIT = """
 if ARGV[4] == '1' then
-    if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
-    if redis.call('EXISTS', KEYS[2]) == 1 then return {-2, 0} end
+    local record = redis.call('HMGET', KEYS[1], 'role', 'since', 'r:' .. ARGV[5])
+    if not record[1] then return {-1, redis.call('GET', KEYS[2]) or '0'} end
+    if record[3] or record[1] ~= ARGV[6] or tonumber(ARGV[7]) < tonumber(record[2]) then return {-2} end
 end
 local now, limit, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local oldest = redis.call('LINDEX', KEYS[3], limit - 1)
@@ -37,47 +42,97 @@ end
 redis.call('LPUSH', KEYS[3], ARGV[1])
 redis.call('LTRIM', KEYS[3], 0, limit - 1)
 redis.call('EXPIRE', KEYS[3], window)
-return {1, 0}
+if not KEYS[4] then return {1} end
+local generation = redis.call('GET', KEYS[4])
+if not generation then
+    redis.call('SET', KEYS[4], ARGV[9], 'NX', 'EX', ARGV[10])
+    generation = redis.call('GET', KEYS[4])
+end
+return {1, generation, redis.call('GET', ARGV[8] .. generation)}
 """
-WITHIN, REFUSED, NOT_LOADED, REVOKED = 1, 0, -1, -2
+WITHIN, REFUSED, NOT_LOADED, DENIED = 1, 0, -1, -2
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """A cached value to read in the gate's round trip: its scope's generation key, and its key without the
+    generation; `seed`, a new generation's first value, and its ttl."""
+
+    generation_key: str
+    prefix: str
+    seed: int
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The generation of the value's scope, and the value stored under it (None: not cached)."""
+
+    generation: str
+    value: bytes | None
 
 
 class RedisAccessGate:
     def __init__(
-        self, guard: RedisGuard, revocations: RedisRevokedAccessTokens, limits: SharedLimits, settings: Settings
+        self, guard: RedisGuard, records: RedisAccessRecords, limits: SharedLimits, settings: Settings
     ) -> None:
         self._guard = guard
-        self._revocations = revocations
+        self._records = records
         self._rules = rules(settings)
-        self._prefix = f"{settings.redis_namespace}:gate:"
+        self._prefix = settings.redis_namespace
         self._script = guard.client.register_script(_ADMIT)
-        self._one_by_one = SequentialGate(revocations, limits)
+        self._one_by_one = SequentialGate(records, limits)
 
-    async def admit(self, jti: str, rule: RateRule, key: str) -> RateLimit | None:
-        if self._revocations.held_back(jti):
-            return None
+    def _window_key(self, claims: AccessClaims, rule: RateRule) -> str:
         item = self._rules[rule]
-        window = item.get_expiry()
         # The limit is part of the window's name, as in `limits`: instances set to different limits (a rolling
         # change of TASKFLOW_API_RATE_LIMIT) keep windows of their own instead of trimming each other's.
-        keys = [*self._revocations.deny_list_keys(jti), f"{self._prefix}{rule.value}:{item.amount}/{window}:{key}"]
+        return f"{self._prefix}:{{u:{claims.actor.user_id}}}:window:{rule.value}:{item.amount}/{item.get_expiry()}"
+
+    async def admit(self, claims: AccessClaims, rule: RateRule) -> RateLimit | None:
+        verdict, _ = await self.admit_and_fetch(claims, rule, None)
+        return verdict
+
+    async def admit_and_fetch(
+        self, claims: AccessClaims, rule: RateRule, fetch: Fetch | None
+    ) -> tuple[RateLimit | None, Fetched | None]:
+        """The gate's verdict (as `admit`), and, when admitted and `fetch` is given, the cached value read in the
+        same round trip (None when Redis did not answer: read without the cache)."""
+        if self._records.held_back(claims):
+            return None, None
+        item = self._rules[rule]
+        window = item.get_expiry()
+        keys = [*self._records.keys(claims.actor.user_id), self._window_key(claims, rule)]
+        tail: tuple[str | int, ...] = ()
+        if fetch is not None:
+            keys.append(fetch.generation_key)
+            tail = (fetch.prefix, fetch.seed, fetch.ttl)
+        token = (claims.jti, claims.actor.role.value, int(claims.issued_at.timestamp()))
         now = time.time()
         try:
-            answer, oldest = await self._guard.call(self._script(keys=keys, args=[repr(now), item.amount, window, 1]))
-            if answer == NOT_LOADED:
-                if await self._revocations.in_database(jti):
-                    return None
+            answer = await self._guard.call(
+                self._script(keys=keys, args=[repr(now), item.amount, window, 1, *token, *tail])
+            )
+            if answer[0] == NOT_LOADED:
+                record = await self._records.load(claims.actor.user_id, answer[1].decode())
+                if record.refuses(claims):
+                    return None, None
                 now = time.time()  # after the database's answer: the window's entries stay newest first
-                answer, oldest = await self._guard.call(
-                    self._script(keys=keys, args=[repr(now), item.amount, window, 0])
+                answer = await self._guard.call(
+                    self._script(keys=keys, args=[repr(now), item.amount, window, 0, *token, *tail])
                 )
         except RedisUnavailable:
-            return await self._one_by_one.admit(jti, rule, key)
-        if answer == REVOKED:
-            return None
-        if answer == WITHIN:
-            return RateLimit(allowed=True, limit=item.amount, remaining=-1, reset_after_seconds=0)
-        frees_at = float(oldest) + window
-        return RateLimit(
+            return await self._one_by_one.admit(claims, rule), None
+        if answer[0] == DENIED:
+            return None, None
+        if answer[0] == WITHIN:
+            within = RateLimit(allowed=True, limit=item.amount, remaining=-1, reset_after_seconds=0)
+            if fetch is None:
+                return within, None
+            value = answer[2] if len(answer) > 2 else None  # a Lua table stops at its first nil
+            return within, Fetched(answer[1].decode(), bytes(value) if value is not None else None)
+        frees_at = float(answer[1]) + window
+        refused = RateLimit(
             allowed=False, limit=item.amount, remaining=0, reset_after_seconds=max(0, int(frees_at - now) + 1)
         )
+        return refused, None

@@ -25,7 +25,7 @@ from infrastructure.read_models import (
     PostgresUserReadModel,
 )
 from infrastructure.redis_guard import RedisGuard
-from infrastructure.revocations import RedisRevokedAccessTokens
+from infrastructure.revocations import RedisAccessRecords
 from infrastructure.security import Argon2Hasher, JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.system import RandomIds, SystemClock
@@ -43,7 +43,7 @@ class Runtime:
     services: Services
     pool: Pool
     redis: aioredis.Redis
-    revocations: RedisRevokedAccessTokens
+    revocations: RedisAccessRecords
     cache: TaskCache | None
     deployment_figures: DeploymentFiguresCache
 
@@ -58,13 +58,14 @@ def redis_client(settings: Settings) -> aioredis.Redis:
 
 
 def task_reads(
-    pool: Pool, guard: RedisGuard, settings: Settings
+    pool: Pool, guard: RedisGuard, settings: Settings, gate: RedisAccessGate
 ) -> tuple[TaskReadModel, TaskCacheInvalidation, TaskCache | None]:
-    """The task read model, behind the Redis cache unless TASKFLOW_CACHE_TTL_SECONDS is 0."""
+    """The task read model, behind the Redis cache unless TASKFLOW_CACHE_TTL_SECONDS is 0 (the gate admits a
+    cached read's caller in the cache's round trip)."""
     tasks = PostgresTaskReadModel(pool)
     if not settings.cache_ttl_seconds:
         return tasks, NoCache(), None
-    cache = TaskCache(guard, settings.redis_namespace, settings.cache_ttl_seconds)
+    cache = TaskCache(guard, settings.redis_namespace, settings.cache_ttl_seconds, gate)
     return CachedTaskReadModel(tasks, cache), cache, cache
 
 
@@ -82,9 +83,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     ) as pool:
         client = redis_client(settings)
         guard = RedisGuard(client, settings.redis_timeout_seconds)
-        revocations = RedisRevokedAccessTokens(guard, pool, settings.redis_namespace, clock)
-        tasks, invalidation, cache = task_reads(pool, guard, settings)
+        revocations = RedisAccessRecords(guard, pool, settings.redis_namespace, clock)
         limits = SharedLimits(guard, settings)
+        gate = RedisAccessGate(guard, revocations, limits, settings)
+        tasks, invalidation, cache = task_reads(pool, guard, settings, gate)
         try:
             services = Services(
                 uow=lambda: PostgresUnitOfWork(pool),
@@ -98,9 +100,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 ids=RandomIds(),
                 hasher=Argon2Hasher(settings.argon2_memory_kib, settings.argon2_rounds),
                 tokens=JwtTokens(settings.jwt_secret, settings.access_token_ttl_seconds, clock),
-                revoked_access=revocations,
+                revocations=revocations,
                 rate_limiter=limits,
-                access_gate=RedisAccessGate(guard, revocations, limits, settings),
+                access_gate=gate,
                 cache=invalidation,
                 audit_tree=PostgresAuditTree(pool),
                 audit_signer=Ed25519Signer(settings.audit_signing_key),

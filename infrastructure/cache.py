@@ -1,9 +1,11 @@
 """The Redis cache in front of the task read model: encoded bytes under generation-numbered keys.
 
-Every value key ends in a generation: the task's own for a task, the owner's for that owner's lists and stats,
-and one for "every owner" (admins' views). A commit that touches tasks bumps those generations before the
-client hears back, so any later read, on any instance, looks under new keys and misses: read-your-writes.
-A value computed from an older state can only be stored under an older generation, where no one looks again.
+Every value key ends in a generation: its owner's (a user's lists, stats and task details), or "every owner's"
+(admins' views across owners). A commit that touches tasks bumps those generations before the client hears back,
+so any later read, on any instance, looks under new keys and misses: read-your-writes. A value computed from an
+older state can only be stored under an older generation, where no one looks again. An owner's keys carry the
+owner's hash tag (`{u:<id>}`, as the owner's access record and rate window do), so a user's cached read is one
+script call in one slot: the access gate's, which fetches the value in the same round trip (access_gate.py).
 
 A miss is computed once per key at a time: one computation per process (single flight) and one across
 processes (a short Redis lock; the others wait briefly for its value, then compute themselves rather than
@@ -24,7 +26,10 @@ from uuid import UUID
 
 import msgspec
 
+from application.context import RateRule
+from application.sessions import PENDING
 from application.views import TaskListing, TaskRows, TaskStats, TaskView
+from infrastructure.access_gate import Fetch, Fetched, RedisAccessGate
 from infrastructure.metrics import count_cache_read
 from infrastructure.read_models import PostgresTaskReadModel
 from infrastructure.redis_guard import RedisGuard, RedisUnavailable
@@ -71,8 +76,11 @@ return #KEYS
 
 
 class TaskCache:
-    def __init__(self, guard: RedisGuard, namespace: str, ttl_seconds: int) -> None:
+    def __init__(
+        self, guard: RedisGuard, namespace: str, ttl_seconds: int, gate: RedisAccessGate | None = None
+    ) -> None:
         self._guard = guard
+        self._gate = gate
         self._prefix = namespace
         self._ttl = ttl_seconds
         self._fetch = guard.client.register_script(_FETCH)
@@ -82,28 +90,45 @@ class TaskCache:
         self.hits = self.misses = 0
 
     def generation_key(self, scope: str) -> str:
-        return f"{self._prefix}:gen:{scope}"
+        return f"{self._prefix}:{_tag(scope)}:gen"
 
     async def read(self, scope: str, name: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
-        """The bytes cached for `name` under the current generation of `scope`, computed on a miss."""
+        """The bytes cached for `name` under the current generation of `scope`, computed on a miss. A caller whose
+        admission is still to be asked (sessions.admitted_read) is admitted in the same round trip."""
+        admission = PENDING.get()
+        if admission is not None and admission.settled:
+            admission = None
         if not await self._flush():
-            count_cache_read("bypass")
-            return await compute()  # until this instance's own invalidations are out, its reads skip the cache
-        prefix = f"{self._prefix}:{scope}:{name}:"
-        try:
-            generation, cached = await self._guard.call(
-                self._fetch(keys=[self.generation_key(scope)], args=[prefix, time.time_ns(), GENERATION_TTL_SECONDS])
-            )
-        except RedisUnavailable:
+            count_cache_read("bypass")  # until this instance's own invalidations are out, its reads skip the cache
+            if admission is not None and self._gate is not None:
+                admission.settle(await self._gate.admit(admission.claims, RateRule.API_BY_USER))
+            return await compute()
+        prefix = f"{self._prefix}:{_tag(scope)}:{name}:"
+        fetch = Fetch(self.generation_key(scope), prefix, time.time_ns(), GENERATION_TTL_SECONDS)
+        if admission is not None and self._gate is not None:
+            verdict, fetched = await self._gate.admit_and_fetch(admission.claims, RateRule.API_BY_USER, fetch)
+            admission.settle(verdict)  # a refused caller learns nothing, not even whether it was cached
+        else:
+            fetched = await self._fetch_generation(fetch)
+        if fetched is None:
             count_cache_read("bypass")
             return await compute()
-        if cached is not None:
+        if fetched.value is not None:
             self.hits += 1
             count_cache_read("hit")
-            return bytes(cached)
+            return fetched.value
         self.misses += 1
         count_cache_read("miss")
-        return await self._single_flight(prefix + generation.decode(), compute)
+        return await self._single_flight(prefix + fetched.generation, compute)
+
+    async def _fetch_generation(self, fetch: Fetch) -> Fetched | None:
+        try:
+            generation, cached = await self._guard.call(
+                self._fetch(keys=[fetch.generation_key], args=[fetch.prefix, fetch.seed, fetch.ttl])
+            )
+        except RedisUnavailable:
+            return None
+        return Fetched(generation.decode(), bytes(cached) if cached is not None else None)
 
     async def _single_flight(self, key: str, compute: Callable[[], Awaitable[bytes]]) -> bytes:
         running = self._inflight.get(key)
@@ -153,7 +178,9 @@ class TaskCache:
 
     async def tasks_changed(self, task_ids: Collection[UUID], owner_ids: Collection[UUID]) -> None:
         """Bump the generations a commit made stale; kept for later if Redis does not take them now."""
-        scopes = [f"task:{task_id}" for task_id in task_ids] + [f"owner:{owner}" for owner in owner_ids] + ["all"]
+        # Task details are kept under their owner's generation (and admins' under everyone's): bumping the owners'
+        # covers them, whatever the number of tasks.
+        scopes = [f"owner:{owner}" for owner in owner_ids] + ["all"]
         self._unsent.update(self.generation_key(scope) for scope in scopes)
         await self._flush()
 
@@ -187,11 +214,11 @@ class CachedTaskReadModel:
         self._inner = inner
         self._cache = cache
 
-    async def get(self, task_id: UUID) -> TaskView | None:
+    async def get(self, task_id: UUID, owner_id: UUID | None = None) -> TaskView | None:
         async def compute() -> bytes:
-            return msgspec.json.encode(await self._inner.get(task_id))
+            return msgspec.json.encode(await self._inner.get(task_id, owner_id))
 
-        cached = await self._cache.read(f"task:{task_id}", "detail", compute)
+        cached = await self._cache.read(_scope(owner_id), f"task:{task_id}", compute)
         return msgspec.json.decode(cached, type=TaskView | None)
 
     async def list(self, listing: TaskListing) -> TaskRows:
@@ -218,6 +245,11 @@ class CachedTaskReadModel:
 
 def _scope(owner_id: UUID | None) -> str:
     return f"owner:{owner_id}" if owner_id else "all"
+
+
+def _tag(scope: str) -> str:
+    """A scope's hash tag: an owner's keys share a slot with that user's access record and rate window."""
+    return "{u:" + scope.removeprefix("owner:") + "}" if scope.startswith("owner:") else "{" + scope + "}"
 
 
 class NoCache:

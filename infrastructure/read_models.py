@@ -44,7 +44,9 @@ _TASK_COLUMNS = (
     "id, title, description, status, priority, due_date, owner_id, fee_amount, fee_currency,"
     f" version, created_at, updated_at, {REFUND_OF_TASK} AS refund"
 )
-TASK_BY_ID = f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s AND valid_to IS NULL"
+TASK_BY_ID = (
+    f"SELECT {_TASK_COLUMNS} FROM tasks_view WHERE id = %s AND valid_to IS NULL AND (%s::uuid IS NULL OR owner_id = %s)"
+)
 
 
 def _task(row: tuple[Any, ...]) -> TaskView:
@@ -74,9 +76,9 @@ class PostgresTaskReadModel:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
-    async def get(self, task_id: UUID) -> TaskView | None:
+    async def get(self, task_id: UUID, owner_id: UUID | None = None) -> TaskView | None:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(TASK_BY_ID, (task_id,))
+            cursor = await conn.execute(TASK_BY_ID, (task_id, owner_id, owner_id))
             row = await cursor.fetchone()
         return _task(row) if row else None
 

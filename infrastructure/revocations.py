@@ -1,89 +1,169 @@
-"""Revoked access tokens: a Redis deny-list in front of the durable PostgreSQL record.
+"""Access records: per user, what the per-request gate needs to refuse a token before it expires.
 
-Redis answers the per-request question while it holds the whole list: a `loaded` marker says so, and it
-expires unless the upkeep loop republishes the list (every few seconds). When Redis does not answer, or was
-flushed or restarted (marker gone), the database answers instead. When publishing one revocation fails, this
-process remembers it and tries to drop the marker, so every instance falls back to the database. The one gap
-left: Redis refuses both writes yet answers other instances; they then accept the token until the next
-republish (at most REPUBLISH_SECONDS) or the marker's expiry.
+PostgreSQL holds the truth: `revoked_access_tokens` (a logout's revoked token, with its user) and `users_view`
+(the user's role, and since when). Redis holds a copy per user, loaded on that user's first request (and again
+after it expires or Redis loses it), under the user's hash tag, so the gate reads it in the same script, and the
+same slot, as the user's rate window and cache generation:
+
+    <namespace>:{u:<user>}:access   hash: role ("" for no such user), since (epoch seconds), r:<jti> per revoked token
+    <namespace>:{u:<user>}:epoch    bumped by every revocation and role change of the user
+
+A revocation or role change is committed in PostgreSQL first, then published: a revoked token is added to a loaded
+record, a role change drops the record (the next request loads it afresh), and either bumps the epoch, so a load
+that read PostgreSQL before the change cannot store what it read after it. A publication Redis did not take is
+refused in this process until the upkeep loop's next republication (every REPUBLISH_SECONDS) has put it in Redis
+for every instance.
 """
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from application.context import AccessClaims
 from application.ports import Clock
+from domain.values import Role
 from infrastructure.postgres import Pool, translated_errors
 from infrastructure.redis_guard import RedisGuard, RedisUnavailable
 
 log = logging.getLogger(__name__)
 
-
 REPUBLISH_SECONDS = 5.0
-# The marker outlives a few missed republish rounds, no more.
-LOADED_TTL_SECONDS = int(REPUBLISH_SECONDS * 3)
+RECORD_SECONDS = 3600  # a loaded record is read again from PostgreSQL at least this often
+EPOCH_SECONDS = 7 * 86_400
+
+# KEYS: the record, the epoch. ARGV: jti, its expiry (epoch seconds; 0: drop the record, a role change).
+_PUBLISH = """
+if ARGV[2] == '0' then
+    redis.call('DEL', KEYS[1])
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], ARGV[2])
+end
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+
+# KEYS: the record, the epoch. ARGV: the epoch read before PostgreSQL was, the record's ttl, then field, value pairs.
+_STORE = """
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+# KEYS: a record. ARGV: field, value pairs added if the record is loaded (a republication).
+_AMEND = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 1
+"""
+
+_USER = """
+SELECT u.role, u.role_since,
+       ARRAY(SELECT jti FROM revoked_access_tokens WHERE user_id = %(user)s AND expires_at > now())
+FROM (SELECT 1) AS one LEFT JOIN users_view u ON u.id = %(user)s
+"""
 
 
-class RedisRevokedAccessTokens:
+@dataclass(frozen=True)
+class AccessRecord:
+    """What PostgreSQL says of a user's tokens: the role (None: no such user), since when, the revoked ones."""
+
+    role: Role | None
+    role_since: datetime | None
+    revoked: frozenset[str]
+
+    def refuses(self, claims: AccessClaims) -> bool:
+        return self.role is None or claims.jti in self.revoked or claims.predates(self.role, self.role_since)
+
+    def fields(self) -> list[str]:
+        since = str(int(self.role_since.timestamp())) if self.role_since else "0"
+        revoked = [value for jti in self.revoked for value in (f"r:{jti}", "1")]
+        return ["role", self.role.value if self.role else "", "since", since, *revoked]
+
+
+class RedisAccessRecords:
     def __init__(self, redis: RedisGuard, pool: Pool, namespace: str, clock: Clock) -> None:
         self._redis = redis
         self._pool = pool
-        self._prefix = f"{namespace}:revoked:"
-        self._loaded = f"{namespace}:revoked-loaded"
+        self._namespace = namespace
         self._clock = clock
-        self._unpublished: dict[str, datetime] = {}
+        self._publish = redis.client.register_script(_PUBLISH)
+        self._store = redis.client.register_script(_STORE)
+        self._amend = redis.client.register_script(_AMEND)
+        self._unpublished_tokens: dict[str, datetime] = {}
+        self._unpublished_users: set[UUID] = set()
 
-    async def add(self, jti: str, expires_at: datetime) -> None:
-        seconds = int((expires_at - self._clock.now()).total_seconds()) + 1
-        if seconds <= 0:
+    def keys(self, user_id: UUID) -> tuple[str, str]:
+        """(the user's record, the user's epoch): one hash tag, one slot."""
+        tag = f"{self._namespace}:{{u:{user_id}}}"
+        return f"{tag}:access", f"{tag}:epoch"
+
+    def held_back(self, claims: AccessClaims) -> bool:
+        """Refused here by a revocation or role change this process could not publish yet."""
+        return claims.jti in self._unpublished_tokens or claims.actor.user_id in self._unpublished_users
+
+    async def token_revoked(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
+        if expires_at <= self._clock.now():
             return
         try:
-            await self._redis.call(self._redis.client.set(self._prefix + jti, 1, ex=seconds))
-        except RedisUnavailable:
-            log.warning("revocation not published to Redis; the database answers until it is republished")
-            self._unpublished[jti] = expires_at
-            with contextlib.suppress(RedisUnavailable):
-                await self._redis.call(self._redis.client.delete(self._loaded))
-
-    async def contains(self, jti: str) -> bool:
-        if self.held_back(jti):
-            return True
-        with contextlib.suppress(RedisUnavailable):
-            loaded, revoked = await self._redis.call(self._redis.client.mget(*self.deny_list_keys(jti)))
-            if loaded is not None:
-                return revoked is not None
-        return await self.in_database(jti)
-
-    def held_back(self, jti: str) -> bool:
-        """Revoked here, and not yet published to Redis."""
-        return jti in self._unpublished
-
-    def deny_list_keys(self, jti: str) -> tuple[str, str]:
-        """(the marker that says Redis holds the whole list, the token's entry in it)."""
-        return self._loaded, self._prefix + jti
-
-    async def in_database(self, jti: str) -> bool:
-        async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT 1 FROM revoked_access_tokens WHERE jti = %s AND expires_at > now()", (jti,)
+            await self._redis.call(
+                self._publish(keys=self.keys(user_id), args=[jti, int(expires_at.timestamp()), EPOCH_SECONDS])
             )
-            return await cursor.fetchone() is not None
+        except RedisUnavailable:
+            log.warning("revocation not published to Redis; refused here until it is republished")
+            self._unpublished_tokens[jti] = expires_at
+
+    async def role_changed(self, user_id: UUID) -> None:
+        try:
+            await self._redis.call(self._publish(keys=self.keys(user_id), args=["", 0, EPOCH_SECONDS]))
+        except RedisUnavailable:
+            log.warning("role change not published to Redis; refused here until it is republished")
+            self._unpublished_users.add(user_id)
+
+    async def refuses(self, claims: AccessClaims) -> bool:
+        return self.held_back(claims) or (await self.record(claims.actor.user_id)).refuses(claims)
+
+    async def record(self, user_id: UUID) -> AccessRecord:
+        async with translated_errors(), self._pool.connection() as conn:
+            cursor = await conn.execute(_USER, {"user": user_id})
+            row = await cursor.fetchone()
+        assert row is not None, "one row, whether or not the user exists"
+        role, since, revoked = row
+        return AccessRecord(Role(role) if role else None, since, frozenset(revoked))
+
+    async def load(self, user_id: UUID, epoch: str) -> AccessRecord:
+        """The user's record from PostgreSQL, stored in Redis unless a revocation or role change came since the
+        gate read `epoch` (then the next request loads it again)."""
+        found = await self.record(user_id)
+        with contextlib.suppress(RedisUnavailable):
+            await self._redis.call(self._store(keys=self.keys(user_id), args=[epoch, RECORD_SECONDS, *found.fields()]))
+        return found
 
     async def republish(self, conn: psycopg.AsyncConnection[TupleRow]) -> int:
-        """Copy every unexpired revocation into Redis, then mark the list loaded; returns the count."""
+        """Add every unexpired revocation to its user's loaded record, and give every role changed within a token's
+        lifetime to its user's loaded record (a publication Redis missed); returns how many."""
         cursor = await conn.execute(
-            "SELECT jti, ceil(extract(epoch FROM expires_at - now()))::int FROM revoked_access_tokens"
-            " WHERE expires_at > now()"
+            "SELECT user_id, jti FROM revoked_access_tokens WHERE expires_at > now() AND user_id IS NOT NULL"
         )
-        rows = await cursor.fetchall()
+        revoked = await cursor.fetchall()
+        cursor = await conn.execute(
+            "SELECT id, role, role_since FROM users_view WHERE role_since > now() - interval '1 day'"
+        )
+        roles = await cursor.fetchall()
         async with self._redis.client.pipeline(transaction=False) as pipe:
-            for jti, seconds in rows:
-                pipe.set(self._prefix + jti, 1, ex=max(1, seconds))
-            pipe.set(self._loaded, 1, ex=LOADED_TTL_SECONDS)
+            for user_id, jti in revoked:
+                await self._amend(keys=[self.keys(user_id)[0]], args=[f"r:{jti}", "1"], client=pipe)
+            for user_id, role, since in roles:
+                fields = ["role", role, "since", str(int(since.timestamp()))]
+                await self._amend(keys=[self.keys(user_id)[0]], args=fields, client=pipe)
             await self._redis.call(pipe.execute(), timeout_seconds=2.0)
         now = self._clock.now()
-        self._unpublished = {jti: until for jti, until in self._unpublished.items() if until > now}
-        return len(rows)
+        self._unpublished_tokens = {jti: until for jti, until in self._unpublished_tokens.items() if until > now}
+        self._unpublished_users.clear()
+        return len(revoked) + len(roles)

@@ -1,6 +1,7 @@
 """Password hashing (argon2 through passlib) and JWT access tokens (PyJWT, pinned algorithm)."""
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -17,6 +18,9 @@ AUDIENCE = "taskflow-api"
 ALGORITHM = "HS256"
 CLOCK_LEEWAY_SECONDS = 10
 REFRESH_TOKEN_BYTES = 32  # 256 bits
+# Verified tokens remembered per process: a few minutes of distinct callers at a busy instance (each entry is a
+# token and its claims, about 1 KB), bounded so that a flood of valid tokens cannot grow it.
+VERIFIED_TOKENS = 10_000
 
 
 class Argon2Hasher:
@@ -46,6 +50,7 @@ class JwtTokens:
         self._secret = secret
         self._ttl = ttl_seconds
         self._clock = clock
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}  # token -> (its claims, its exp as a timestamp)
 
     def issue(self, actor: Actor) -> IssuedToken:
         now = self._clock.now()
@@ -64,6 +69,23 @@ class JwtTokens:
         return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
 
     def verify(self, token: str) -> AccessClaims:
+        """The token's claims. A token verified before is not decoded again (its signature and claims cannot have
+        changed): its expiry alone is checked, against the same clock and leeway; whether it was revoked since is
+        the gate's question, asked every request."""
+        known = self._verified.get(token)
+        if known is not None:
+            claims, expires = known
+            if time.time() < expires + CLOCK_LEEWAY_SECONDS:
+                return claims
+            del self._verified[token]
+            raise Unauthenticated()
+        claims = self._decode(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest: dicts keep insertion order
+        self._verified[token] = (claims, claims.expires_at.timestamp())
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
@@ -76,7 +98,10 @@ class JwtTokens:
             )
             actor = Actor(user_id=UUID(claims["sub"]), role=Role(claims["role"]))
             return AccessClaims(
-                actor=actor, jti=str(claims["jti"]), expires_at=datetime.fromtimestamp(claims["exp"], UTC)
+                actor=actor,
+                jti=str(claims["jti"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                issued_at=datetime.fromtimestamp(claims["iat"], UTC),
             )
         except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
             # OverflowError: a signed `exp` past any date (10**20), which PyJWT accepts as a number.

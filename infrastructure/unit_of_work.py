@@ -85,11 +85,12 @@ class PostgresRefreshTokens:
             "UPDATE refresh_tokens SET revoked_at = %s WHERE family_id = %s AND revoked_at IS NULL", (at, family_id)
         )
 
-    async def deny_access(self, jti: str, expires_at: datetime) -> None:
+    async def deny_access(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
         await self._begin()
         await self._conn.execute(
-            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING",
-            (jti, expires_at),
+            "INSERT INTO revoked_access_tokens (jti, user_id, expires_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (jti) DO NOTHING",
+            (jti, user_id, expires_at),
         )
 
 

@@ -10,11 +10,18 @@ from uuid import UUID
 
 import msgspec
 
-from application.context import RefreshGrant, RefreshToken
+from application.context import AccessClaims, RefreshGrant, RefreshToken
 from application.errors import ConcurrencyError, EmailTaken
 from application.folds import view_of_refund, view_of_task
 from application.projections.kinds import CountChanges, Mode, RowChanges, Table, changes
-from application.projections.registry import PROJECTIONS, REFUNDS_VIEW, TASK_ACTIVITY, TASK_COUNTERS, TASKS_VIEW
+from application.projections.registry import (
+    PROJECTIONS,
+    REFUNDS_VIEW,
+    TASK_ACTIVITY,
+    TASK_COUNTERS,
+    TASKS_VIEW,
+    USERS_VIEW,
+)
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from application.streams import fold
 from application.views import (
@@ -203,19 +210,25 @@ class MemoryRefreshTokens:
             if token.family_id == family_id and token.revoked_at is None:
                 self.pending[token_hash] = msgspec.structs.replace(token, revoked_at=at)
 
-    async def deny_access(self, jti: str, expires_at: datetime) -> None:
+    async def deny_access(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
         self.denied[jti] = expires_at
 
 
-class MemoryRevokedAccessTokens:
+class MemoryAccessRevocations:
+    """The durable records answer at once here: the revoked tokens and the users' roles of the memory log."""
+
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
 
-    async def add(self, jti: str, expires_at: datetime) -> None:
+    async def token_revoked(self, user_id: UUID, jti: str, expires_at: datetime) -> None:
         self._log.revoked_access[jti] = expires_at
 
-    async def contains(self, jti: str) -> bool:
-        return jti in self._log.revoked_access
+    async def role_changed(self, user_id: UUID) -> None:
+        return None  # the role is read from the users table on each check
+
+    async def refuses(self, claims: AccessClaims) -> bool:
+        user = self._log.tables[USERS_VIEW.name].get((claims.actor.user_id,))
+        return user is None or claims.jti in self._log.revoked_access or claims.predates(user.role, user.role_since)
 
 
 class MemoryIdempotencyKeys:
@@ -274,9 +287,11 @@ class MemoryTaskReadModel:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
 
-    async def get(self, task_id: UUID) -> TaskView | None:
+    async def get(self, task_id: UUID, owner_id: UUID | None = None) -> TaskView | None:
         row = self._log.tables[TASKS_VIEW.name].get((task_id,))
-        return view_of_task(row, self._log.refund_of(task_id)) if row is not None else None
+        if row is None or owner_id not in (None, row.owner_id):
+            return None
+        return view_of_task(row, self._log.refund_of(task_id))
 
     async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
         counts = [c for c in self._log.rows(TASK_COUNTERS.name) if owner_id is None or c.owner_id == owner_id]

@@ -75,6 +75,7 @@ def user_row(stream: Stream[users.User]) -> UserRow | None:
         version=stream.version,
         created_at=stream.created_at,
         updated_at=stream.updated_at,
+        role_since=user.role_since,
     )
 
 

@@ -42,6 +42,7 @@ class UserRow(msgspec.Struct, frozen=True):
     version: int
     created_at: datetime
     updated_at: datetime
+    role_since: datetime | None  # when the role last changed: the user's access tokens from before are refused
 
 
 class RefundRow(msgspec.Struct, frozen=True):

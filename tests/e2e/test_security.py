@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import jwt
@@ -18,8 +19,11 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from application.context import Actor
 from application.services import Services
 from application.sessions import REUSE_GRACE
+from domain.values import Role
+from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock
 from tests.conftest import TEST_SECRET
@@ -158,7 +162,7 @@ class TestLogout:
         assert settings.redis_url
         redis = aioredis.Redis.from_url(settings.redis_url)
         async with redis:
-            keys = [key async for key in redis.scan_iter(f"{settings.redis_namespace}:revoked*")]
+            keys = [key async for key in redis.scan_iter(f"{settings.redis_namespace}:{{u:*}}:access")]
             assert keys
             await redis.delete(*keys)
         assert (await client.get("/auth/me", headers=bearer(alice))).status_code == 401
@@ -181,11 +185,38 @@ class TestRoles:
     ) -> None:
         changed = await client.patch(f"/users/{bob['user']['id']}/role", json={"role": "admin"}, headers=bearer(admin))
         assert changed.json()["role"] == "admin"
-        assert (await client.get("/users", headers=bearer(bob))).status_code == 403  # the old token says "user"
+        # The token issued before the change is refused on the next request (it says "user"); a refresh issues one
+        # with the new role.
+        assert (await client.get("/auth/me", headers=bearer(bob))).status_code == 401
         renewed = (await client.post("/auth/refresh", json={"refreshToken": bob["refreshToken"]})).json()
         listed = await client.get("/users", headers=bearer(renewed))
         assert listed.status_code == 200
         assert {u["email"] for u in listed.json()["data"]} == {"admin@example.com", "bob@example.com"}
+
+    async def test_a_demoted_admin_is_no_admin_on_the_next_request(
+        self, client: Client, admin: Session, bob: Session
+    ) -> None:
+        promoted = await client.patch(f"/users/{bob['user']['id']}/role", json={"role": "admin"}, headers=bearer(admin))
+        assert promoted.status_code == 200
+        bob_admin = (await client.post("/auth/refresh", json={"refreshToken": bob["refreshToken"]})).json()
+        assert (await client.get("/users", headers=bearer(bob_admin))).status_code == 200
+        demoted = await client.patch(f"/users/{bob['user']['id']}/role", json={"role": "user"}, headers=bearer(admin))
+        assert demoted.status_code == 200
+        assert (await client.get("/users", headers=bearer(bob_admin))).status_code == 401
+        back = await client.patch(f"/users/{bob['user']['id']}/role", json={"role": "admin"}, headers=bearer(bob_admin))
+        assert back.status_code == 401, "the demoted admin's token cannot promote its user again"
+        assert (await client.get(f"/users/{bob['user']['id']}", headers=bearer(admin))).json()["role"] == "user"
+        bob_user = (await client.post("/auth/refresh", json={"refreshToken": bob_admin["refreshToken"]})).json()
+        assert (await client.get("/users", headers=bearer(bob_user))).status_code == 403
+
+    async def test_an_admin_may_not_change_their_own_role(self, client: Client, admin: Session) -> None:
+        own = await client.patch(f"/users/{admin['user']['id']}/role", json={"role": "user"}, headers=bearer(admin))
+        assert own.status_code == 403
+        assert (await client.get("/users", headers=bearer(admin))).status_code == 200
+
+    async def test_a_token_whose_subject_is_no_user_is_refused(self, client: Client, settings: Settings) -> None:
+        forged = JwtTokens(settings.jwt_secret, 900, SystemClock()).issue(Actor(uuid4(), Role.ADMIN))
+        assert (await client.get("/tasks", headers={"Authorization": f"Bearer {forged.token}"})).status_code == 401
 
     async def test_mass_assignment_is_refused(self, client: Client, alice: Session) -> None:
         created = await client.post(

@@ -12,7 +12,7 @@ from hypothesis import given as for_all
 from hypothesis import strategies as st
 
 from application.batch import BatchAction, BatchItem, BatchTasks, ItemError, batch_tasks
-from application.context import Actor, RateRule, RequestContext
+from application.context import AccessClaims, Actor, RateRule, RequestContext
 from application.cursors import Cursor, encode_cursor
 from application.errors import (
     EmailTaken,
@@ -28,7 +28,7 @@ from application.records import RecordedEvent
 from application.services import Services
 from application.sessions import SequentialGate, Session
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
-from application.users import LogIn, RegisterUser, get_user, log_in, register_user
+from application.users import ChangeRole, LogIn, RegisterUser, change_role, get_user, log_in, register_user
 from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
@@ -39,12 +39,12 @@ from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
 from tests.fake_audit import MemoryAuditTree
 from tests.fakes import (
+    MemoryAccessRevocations,
     MemoryActivityReadModel,
     MemoryEventLog,
     MemoryLog,
     MemoryProjectionMonitor,
     MemoryRefundReadModel,
-    MemoryRevokedAccessTokens,
     MemoryTaskReadModel,
     MemoryUnitOfWork,
     MemoryUserReadModel,
@@ -120,7 +120,7 @@ class World:
         self.clock = SteppingClock(clock_step)
         self.hasher = ReversingHasher()
         self.units_of_work = 0
-        revoked = MemoryRevokedAccessTokens(self.log)
+        revoked = MemoryAccessRevocations(self.log)
         limiter = ProcessLimits(Settings(jwt_secret=JWT_SECRET, audit_signing_key=AUDIT_KEY))
         self.services = Services(
             uow=self._unit_of_work,
@@ -134,7 +134,7 @@ class World:
             ids=RandomIds(),
             hasher=self.hasher,
             tokens=JwtTokens(JWT_SECRET, 900, self.clock),
-            revoked_access=revoked,
+            revocations=revoked,
             rate_limiter=limiter,
             access_gate=SequentialGate(revoked, limiter),
             cache=NoCache(),
@@ -207,19 +207,44 @@ class TestAuthentication:
 
 
 class TestAdmission:
+    @staticmethod
+    def claims(ctx: RequestContext, jti: str, world: World, role: Role | None = None) -> AccessClaims:
+        assert ctx.actor is not None
+        now = world.clock.now()
+        actor = Actor(ctx.actor.user_id, role or ctx.actor.role)
+        return AccessClaims(actor=actor, jti=jti, expires_at=now + timedelta(minutes=5), issued_at=now)
+
     async def test_a_revoked_token_is_refused_and_not_counted_against_the_limit(self, world: World) -> None:
         limited = msgspec.structs.replace(
             Settings(jwt_secret=JWT_SECRET, audit_signing_key=AUDIT_KEY), api_rate_limit="1/minute"
         )
-        revoked = MemoryRevokedAccessTokens(world.log)
+        alice = await world.register("alice@example.com")
+        revoked = MemoryAccessRevocations(world.log)
         gate = SequentialGate(revoked, ProcessLimits(limited))
-        await revoked.add("stolen", world.clock.now() + timedelta(minutes=5))
-        assert await gate.admit("stolen", RateRule.API_BY_USER, "alice") is None
-        first = await gate.admit("fine", RateRule.API_BY_USER, "alice")
-        second = await gate.admit("fine", RateRule.API_BY_USER, "alice")
+        await revoked.token_revoked(user_id(alice), "stolen", world.clock.now() + timedelta(minutes=5))
+        assert await gate.admit(self.claims(alice, "stolen", world), RateRule.API_BY_USER) is None
+        first = await gate.admit(self.claims(alice, "fine", world), RateRule.API_BY_USER)
+        second = await gate.admit(self.claims(alice, "fine", world), RateRule.API_BY_USER)
         assert first is not None
         assert second is not None
         assert (first.allowed, second.allowed) == (True, False)
+
+    async def test_a_token_for_a_role_its_user_no_longer_has_or_for_no_user_is_refused(self, world: World) -> None:
+        admin = await world.register("root@example.com", Role.ADMIN)
+        bob = await world.register("bob@example.com", Role.ADMIN)
+        before = self.claims(bob, "before", world)
+        await change_role(ChangeRole(user_id(bob), Role.USER), admin, world.services)
+        gate = world.services.access_gate
+        assert await gate.admit(before, RateRule.API_BY_USER) is None, "an admin's token outlived the demotion"
+        after = self.claims(bob, "after", world, Role.USER)
+        assert await gate.admit(after, RateRule.API_BY_USER) is not None
+        nobody = AccessClaims(Actor(uuid4(), Role.ADMIN), "forged", before.expires_at, before.issued_at)
+        assert await gate.admit(nobody, RateRule.API_BY_USER) is None
+
+    async def test_an_admin_may_not_change_their_own_role(self, world: World) -> None:
+        admin = await world.register("root@example.com", Role.ADMIN)
+        with pytest.raises(Forbidden):
+            await change_role(ChangeRole(user_id(admin), Role.USER), admin, world.services)
 
 
 class TestCreate:
