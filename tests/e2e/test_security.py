@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import dataclasses
+import inspect
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from api.dependencies import authenticated, provide_caller
 from application.context import Actor
 from application.services import Services
 from application.sessions import REUSE_GRACE
@@ -420,3 +422,18 @@ class TestHostileBodies:
         assert query.status_code == 400
         kept = await client.post("/tasks", json={"title": "t", "description": "line\n\tnext"}, headers=bearer(alice))
         assert kept.status_code == 201
+
+
+def test_every_route_with_a_caller_authenticates_before_anything_else(settings: Settings) -> None:
+    """A route that takes the authenticated caller (`ctx` from provide_caller) and lacks the guard answers 401 to
+    everyone: every such route has the `authenticated` guard (the guard checks the token before the input)."""
+    app = create_app(settings)
+    unguarded = [
+        f"{sorted(handler.http_methods)} {route.path}"
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if "ctx" in inspect.signature(handler.fn).parameters
+        and handler.resolve_dependencies()["ctx"].dependency is provide_caller
+        and authenticated not in handler.resolve_guards()
+    ]
+    assert unguarded == []
