@@ -67,7 +67,7 @@ async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Servi
     actor = acting_user(ctx)
     if owner_id is not None and not actor.may_act_on(owner_id):
         raise Forbidden("only an admin may see another user's stats")
-    return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
+    return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id)
 
 
 async def task_history(task_id: UUID, ctx: RequestContext, services: Services) -> EventPage:
@@ -130,11 +130,11 @@ async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) 
     walk = fingerprint([task_filter, query.sort])
     now = services.clock.now()
     cursor = decode_cursor(services.cursor_secret, query.cursor, walk, now) if query.cursor else None
+    began_at = cursor.began_at if cursor else now
     listing = TaskListing(
         filter=task_filter,
         sort=query.sort,
         limit=query.limit + 1,
-        now=cursor.began_at if cursor else now,
         after=(cursor.key, cursor.id) if cursor else None,
         snapshot=cursor.snapshot if cursor else None,
     )
@@ -145,7 +145,7 @@ async def list_tasks(query: ListTasks, ctx: RequestContext, services: Services) 
     snapshot = listing.snapshot or found.snapshot
 
     def after(task: TaskView) -> Cursor:
-        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, snapshot, found.epoch)
+        return Cursor(walk, sort_key(task, query.sort), task.id, began_at, snapshot, found.epoch)
 
     page, next_cursor = page_of(services.cursor_secret, found.rows, query.limit, after)
     return TaskPage(data=page, next_cursor=next_cursor)

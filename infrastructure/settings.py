@@ -48,6 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A job whose worker went silent (killed, hung) this long is delivered again; longer than a gateway call.
     job_redelivery_seconds: float = 60.0
     worker_concurrency: int = 8
+    # How often each scheduler looks for tasks that have passed their due date.
+    overdue_check_seconds: float = 60.0
     # How long a stopping process may take to finish what it is doing (requests, jobs) before it is cut short.
     shutdown_seconds: float = 20.0
     # Touched every few seconds by the projector, scheduler and worker while they run, for container health checks.
@@ -95,6 +97,16 @@ def _positive_float(raw: str) -> float:
     if not value > 0:
         raise ValueError(raw)
     return value
+
+
+def _seconds_in(low: float, high: float) -> Callable[[str], float]:
+    def convert(raw: str) -> float:
+        value = float(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return convert
 
 
 def _rate(raw: str) -> str:
@@ -213,6 +225,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_JOB_REDELIVERY_SECONDS", _positive_float, 60.0, "a positive number of seconds"
         ),
         worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
+        overdue_check_seconds=_parse(
+            env, "TASKFLOW_OVERDUE_CHECK_SECONDS", _seconds_in(0.1, 86_400), 60.0, "seconds, 0.1-86400"
+        ),
         shutdown_seconds=_parse(
             env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"
         ),

@@ -227,7 +227,7 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
     live = [view for view in folded.values() if view is not None]
     assert await run.projected_ids(pool) == {view.id for view in live}
     for actor in run.actors.values():
-        stats = await run.services.tasks.stats(actor.user_id, datetime.now(UTC))
+        stats = await run.services.tasks.stats(actor.user_id)
         mine = [view for view in live if view.owner_id == actor.user_id]
         assert (stats.total, stats.pending, stats.in_progress, stats.completed, stats.high_priority) == (
             len(mine),

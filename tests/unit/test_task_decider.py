@@ -402,13 +402,15 @@ class TestDeciderLaws:
                 continue
             state = tasks.fold(events, state)
             if isinstance(command, tasks.MarkOverdue) and events:
+                assert state.due_date is not None
+                assert state.due_date < command.now
                 assert events == [tasks.TaskBecameOverdue(due_date=state.due_date)]
-                assert state.due_date is not None and state.due_date < command.now
                 never = tasks.MarkOverdue(now=datetime.max.replace(tzinfo=UTC))
                 assert tasks.decide(never, state) == [], "a second event for the same due date"
             if state.is_overdue:
                 assert state.status is not TaskStatus.COMPLETED
-                assert state.due_date is not None and state.overdue_for is not None
+                assert state.due_date is not None
+                assert state.overdue_for is not None
                 assert state.due_date <= state.overdue_for, "overdue only for a due date that has passed"
 
     @for_all(command_sequences)
