@@ -101,6 +101,15 @@ class TestConfiguration:
         lines = result.stderr.decode().strip().splitlines()
         assert lines == ["Error: PORT='eighty' is invalid: a port number 1-65535"]
 
+    def test_a_bad_overdue_check_period_stops_the_scheduler_at_start(self, tmp_path: Path) -> None:
+        env = base_environment(TASKFLOW_OVERDUE_CHECK_SECONDS="-5", TASKFLOW_DATA_DIR=str(tmp_path))
+        result = subprocess.run(
+            [sys.executable, "-m", "api.cli", "scheduler"], env=env, capture_output=True, timeout=60, check=False
+        )
+        assert result.returncode != 0
+        lines = result.stderr.decode().strip().splitlines()
+        assert lines == ["Error: TASKFLOW_OVERDUE_CHECK_SECONDS='-5' is invalid: seconds, 0.1-86400"]
+
     def test_production_requires_a_jwt_secret(self, tmp_path: Path) -> None:
         env = base_environment(TASKFLOW_ENV="production", TASKFLOW_DATA_DIR=str(tmp_path))
         del env["TASKFLOW_JWT_SECRET"]
