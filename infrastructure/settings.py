@@ -13,6 +13,7 @@ import msgspec
 from infrastructure.audit_keys import new_signing_key, parse_signing_key
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 
 class Environment(enum.StrEnum):
@@ -82,14 +83,18 @@ def _parse(env: Mapping[str, str], name: str, convert: Callable[[str], T], defau
         raise SettingsError(f"{name}={raw!r} is invalid: {rule}") from exc
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def convert(raw: str) -> int:
-        value = int(raw)
+def _number_in(kind: Callable[[str], N], low: N, high: N) -> Callable[[str], N]:
+    def convert(raw: str) -> N:
+        value = kind(raw)
         if not low <= value <= high:
             raise ValueError(raw)
         return value
 
     return convert
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    return _number_in(int, low, high)
 
 
 def _positive_float(raw: str) -> float:
@@ -97,16 +102,6 @@ def _positive_float(raw: str) -> float:
     if not value > 0:
         raise ValueError(raw)
     return value
-
-
-def _seconds_in(low: float, high: float) -> Callable[[str], float]:
-    def convert(raw: str) -> float:
-        value = float(raw)
-        if not low <= value <= high:
-            raise ValueError(raw)
-        return value
-
-    return convert
 
 
 def _rate(raw: str) -> str:
@@ -226,7 +221,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
         overdue_check_seconds=_parse(
-            env, "TASKFLOW_OVERDUE_CHECK_SECONDS", _seconds_in(0.1, 86_400), 60.0, "seconds, 0.1-86400"
+            env, "TASKFLOW_OVERDUE_CHECK_SECONDS", _number_in(float, 0.1, 86_400.0), 60.0, "seconds, 0.1-86400"
         ),
         shutdown_seconds=_parse(
             env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"

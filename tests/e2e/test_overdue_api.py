@@ -2,8 +2,7 @@
 stats, the task, its history and the admin feed show it, through caches filled before it ran."""
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,6 +12,7 @@ from application.overdue import SCHEDULER_ACTOR
 from infrastructure.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
+from tests.integration.test_refund_jobs import eventually
 
 Session = dict[str, Any]
 PAST, FUTURE = "2020-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
@@ -28,13 +28,6 @@ async def scheduler(settings: Settings) -> AsyncIterator[None]:
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.05)
 
 
 class TestOverdue:

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, free_port, login, taskflow
@@ -92,23 +93,27 @@ class TestRun:
 
 
 class TestConfiguration:
-    def test_a_bad_value_stops_the_program_with_one_line_naming_it(self, tmp_path: Path) -> None:
-        env = base_environment(PORT="eighty", TASKFLOW_DATA_DIR=str(tmp_path))
+    @pytest.mark.parametrize(
+        ("command", "variable", "value", "line"),
+        [
+            ("migrate", "PORT", "eighty", "Error: PORT='eighty' is invalid: a port number 1-65535"),
+            (
+                "scheduler",
+                "TASKFLOW_OVERDUE_CHECK_SECONDS",
+                "-5",
+                "Error: TASKFLOW_OVERDUE_CHECK_SECONDS='-5' is invalid: seconds, 0.1-86400",
+            ),
+        ],
+    )
+    def test_a_bad_value_stops_the_program_with_one_line_naming_it(
+        self, tmp_path: Path, command: str, variable: str, value: str, line: str
+    ) -> None:
+        env = base_environment(TASKFLOW_DATA_DIR=str(tmp_path), **{variable: value})
         result = subprocess.run(
-            [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+            [sys.executable, "-m", "api.cli", command], env=env, capture_output=True, timeout=60, check=False
         )
         assert result.returncode != 0
-        lines = result.stderr.decode().strip().splitlines()
-        assert lines == ["Error: PORT='eighty' is invalid: a port number 1-65535"]
-
-    def test_a_bad_overdue_check_period_stops_the_scheduler_at_start(self, tmp_path: Path) -> None:
-        env = base_environment(TASKFLOW_OVERDUE_CHECK_SECONDS="-5", TASKFLOW_DATA_DIR=str(tmp_path))
-        result = subprocess.run(
-            [sys.executable, "-m", "api.cli", "scheduler"], env=env, capture_output=True, timeout=60, check=False
-        )
-        assert result.returncode != 0
-        lines = result.stderr.decode().strip().splitlines()
-        assert lines == ["Error: TASKFLOW_OVERDUE_CHECK_SECONDS='-5' is invalid: seconds, 0.1-86400"]
+        assert result.stderr.decode().strip().splitlines() == [line]
 
     def test_production_requires_a_jwt_secret(self, tmp_path: Path) -> None:
         env = base_environment(TASKFLOW_ENV="production", TASKFLOW_DATA_DIR=str(tmp_path))
