@@ -33,9 +33,9 @@ clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # Benchmarks against this machine's PostgreSQL and Redis when they answer, else embedded ones (see BENCHMARKS.md).
-# BENCH_PARTS picks parts (reads,rebuild,writes,audit); BENCH_ARGS, REBUILD_ARGS, WRITES_ARGS and AUDIT_ARGS pass
-# options to each.
-BENCH_PARTS ?= reads,rebuild,writes,audit
+# BENCH_PARTS picks parts (reads,rebuild,writes,audit,overdue); BENCH_ARGS, REBUILD_ARGS, WRITES_ARGS, AUDIT_ARGS and
+# OVERDUE_ARGS pass options to each.
+BENCH_PARTS ?= reads,rebuild,writes,audit,overdue
 BENCH_STAMP := $(VENV)/.bench-stamp
 
 $(BENCH_STAMP): $(STAMP)
@@ -52,4 +52,5 @@ bench: $(BENCH_STAMP)
 	case ",$(BENCH_PARTS)," in *,rebuild,*) $(BIN)/python bench/rebuild.py $(REBUILD_ARGS);; esac; \
 	case ",$(BENCH_PARTS)," in *,writes,*) $(BIN)/python bench/writes.py $(WRITES_ARGS);; esac; \
 	case ",$(BENCH_PARTS)," in *,audit,*) $(BIN)/python bench/audit.py $(AUDIT_ARGS);; esac; \
+	case ",$(BENCH_PARTS)," in *,overdue,*) $(BIN)/python bench/overdue.py $(OVERDUE_ARGS);; esac; \
 	$(BIN)/python bench/report.py

@@ -267,7 +267,8 @@ def worker() -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Dispatch refund jobs from the log: each attempt queued when due, lost ones queued again."""
+    """Dispatch refund jobs from the log (each attempt queued when due, lost ones queued again) and mark tasks
+    overdue as their due dates pass."""
     from infrastructure.scheduler import run_scheduler
 
     with resolved_settings() as settings:
@@ -281,7 +282,7 @@ register_audit(main, resolved_settings)
 
 @main.command()
 def run() -> None:
-    """Run the whole service: migrate, seed on first start, then the projector, the refund scheduler and worker, and
+    """Run the whole service: migrate, seed on first start, then the projector, the scheduler and the worker, and
     the API (embedded servers when no URLs are set)."""
     with resolved_settings() as settings:
         assert settings.database_url is not None

@@ -51,6 +51,7 @@ TASK: dict[str, Any] = {
     "status": "COMPLETED",
     "priority": "HIGH",
     "dueDate": "2026-11-30T17:00:00Z",
+    "overdue": False,
     "ownerId": "6a1f9e2d-3b4c-4d5e-8f70-1a2b3c4d5e6f",
     "fee": {"amount": 1500, "currency": "EUR"},
     "refund": {

@@ -48,6 +48,7 @@ def view_of_task(row: TaskRow, refund: RefundView | None = None) -> TaskView:
         status=row.status,
         priority=row.priority,
         due_date=row.due_date,
+        overdue=row.overdue,
         owner_id=row.owner_id,
         fee=fee,
         refund=refund,

@@ -117,6 +117,24 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 
+class DueTasks(Protocol):
+    async def take(self, now: datetime, limit: int) -> list[UUID]:
+        """Up to `limit` tasks whose due date is before `now` and that are not overdue for it yet, the earliest due
+        first, held until the unit of work ends; tasks another unit of work holds are skipped, never waited for."""
+        ...
+
+
+class OverdueUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work that also takes due tasks (the overdue check's)."""
+
+    @property
+    def due_tasks(self) -> DueTasks: ...
+
+
+class OverdueUnitOfWorkFactory(Protocol):
+    def __call__(self) -> OverdueUnitOfWork: ...
+
+
 class TaskReadModel(Protocol):
     async def get(self, task_id: UUID, owner_id: UUID | None = None) -> TaskView | None:
         """The task, if it is `owner_id`'s (None: whoever's)."""
@@ -126,8 +144,8 @@ class TaskReadModel(Protocol):
         """Up to `listing.limit` tasks after the keyset position, in the listing's order, as of its snapshot."""
         ...
 
-    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
-        """Counts for one owner's tasks, or every task (None); overdue as of `now`."""
+    async def stats(self, owner_id: UUID | None) -> TaskStats:
+        """Counts for one owner's tasks, or every task (None)."""
         ...
 
 

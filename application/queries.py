@@ -75,7 +75,7 @@ async def task_stats(owner_id: UUID | None, ctx: RequestContext, services: Servi
     async def read() -> TaskStats:
         if owner_id is not None and not actor.may_act_on(owner_id):
             raise Forbidden("only an admin may see another user's stats")
-        return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id, services.clock.now())
+        return await services.tasks.stats(owner_id if actor.is_admin else actor.user_id)
 
     return await admitted_read(ctx, services, read)
 
@@ -156,11 +156,11 @@ async def _list_tasks(query: ListTasks, ctx: RequestContext, services: Services)
     cursor = decode_cursor(services.cursor_secret, query.cursor, walk, now) if query.cursor else None
     if cursor is not None and not _fits(cursor.key, query.sort):
         raise InvalidInput("cursor", "is not a cursor this service issued")
+    began_at = cursor.began_at if cursor else now
     listing = TaskListing(
         filter=task_filter,
         sort=query.sort,
         limit=query.limit + 1,
-        now=cursor.began_at if cursor else now,
         after=(cursor.key, cursor.id) if cursor else None,
         snapshot=cursor.snapshot if cursor else None,
     )
@@ -171,7 +171,7 @@ async def _list_tasks(query: ListTasks, ctx: RequestContext, services: Services)
     snapshot = listing.snapshot or found.snapshot
 
     def after(task: TaskView) -> Cursor:
-        return Cursor(walk, sort_key(task, query.sort), task.id, listing.now, snapshot, found.epoch)
+        return Cursor(walk, sort_key(task, query.sort), task.id, began_at, snapshot, found.epoch)
 
     page, next_cursor = page_of(services.cursor_secret, found.rows, query.limit, after)
     return TaskPage(data=page, next_cursor=next_cursor)

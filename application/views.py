@@ -31,6 +31,7 @@ class TaskView(msgspec.Struct, frozen=True, rename="camel"):
     status: TaskStatus
     priority: Priority
     due_date: datetime | None
+    overdue: bool  # from the TaskBecameOverdue event, until the task is completed or its due date moves later
     owner_id: UUID
     fee: Money | None
     refund: RefundView | None
@@ -115,12 +116,12 @@ class TaskFilter(msgspec.Struct, frozen=True):
 
 
 class TaskListing(msgspec.Struct, frozen=True):
-    """A page request, already authorised: filter, order, and where the previous page ended."""
+    """A page request, already authorised: filter, order, and where the previous page ended (no clock: nothing a
+    page shows depends on the time it is read)."""
 
     filter: TaskFilter
     sort: TaskSort
     limit: int
-    now: datetime
     after: tuple[datetime | int | None, UUID] | None = None
     snapshot: str | None = None
 

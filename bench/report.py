@@ -231,6 +231,7 @@ def rows() -> list[Row]:
             )
         )
     found += audit_rows(load("audit"))
+    found += overdue_rows(load("overdue"))
     if rss := reads.get("worker_rss_mb"):
         worst = max(rss)
         found.append(
@@ -293,6 +294,25 @@ def audit_rows(audit: dict[str, Any]) -> list[Row]:
                 )
             )
     return found
+
+
+def overdue_rows(overdue: dict[str, Any]) -> list[Row]:
+    """Tasks falling due in one minute, all marked within two check periods: one run of them all within one."""
+    marked = overdue.get("marked")
+    if not marked:
+        return []
+    seconds, period = marked["seconds_to_mark"], marked["period_seconds"]
+    return [
+        Row(
+            f"{marked['tasks']:,} tasks due in one minute: a scheduler's run marks them all (start-up included)",
+            f"{seconds:.1f} s ({marked['tasks'] / marked['run_span_seconds']:,.0f} tasks/s)",
+            f"one check period, {period:g} s",
+            seconds / period,
+            f"≤ 1{TIMES}: all within two periods",
+            seconds <= period,
+            overdue.get("date", "")[:10],
+        )
+    ]
 
 
 def _line_plot(name: str, xs: list[int], lines: dict[str, list[float]], xlabel: str, ylabel: str, title: str) -> str:

@@ -18,6 +18,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         tasks.TaskCompleted,
         tasks.TaskDeleted,
         tasks.TaskRefundRequested,
+        tasks.TaskBecameOverdue,
         users.UserRegistered,
         users.UserRoleChanged,
         refunds.RefundRequested,

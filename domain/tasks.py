@@ -59,7 +59,20 @@ class TaskRefundRequested(msgspec.Struct, frozen=True, rename="camel"):
     refund_id: UUID
 
 
-TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskDeleted | TaskRefundRequested
+class TaskBecameOverdue(msgspec.Struct, frozen=True, rename="camel"):
+    """The task, live and not completed, passed its due date `due_date` (the scheduler's overdue check decides it,
+    once per due date).
+
+    The task stays overdue until it is completed, or its due date moves later than `due_date` or is cleared: the
+    fold then forgets `due_date`, and a later due date that passes in turn is a new TaskBecameOverdue. A due date
+    moved earlier has passed as well, so the task stays overdue for it with no new event. Completing ends it for
+    good: a task reopened after its due date becomes overdue again with a new event, when the next check runs.
+    """
+
+    due_date: datetime
+
+
+TaskEvent = TaskCreated | TaskUpdated | TaskCompleted | TaskDeleted | TaskRefundRequested | TaskBecameOverdue
 
 
 class CreateTask(msgspec.Struct, frozen=True):
@@ -93,7 +106,13 @@ class RequestTaskRefund(msgspec.Struct, frozen=True):
     refund_id: UUID
 
 
-TaskCommand = CreateTask | UpdateTask | CompleteTask | DeleteTask | RequestTaskRefund
+class MarkOverdue(msgspec.Struct, frozen=True):
+    """Time has come to `now` (the domain has no clock of its own): a task past its due date becomes overdue."""
+
+    now: datetime
+
+
+TaskCommand = CreateTask | UpdateTask | CompleteTask | DeleteTask | RequestTaskRefund | MarkOverdue
 
 
 class Task(msgspec.Struct, frozen=True):
@@ -109,10 +128,16 @@ class Task(msgspec.Struct, frozen=True):
     due_date: datetime | None = None
     fee: Money | None = None
     refund_id: UUID | None = None
+    # The due date the task became overdue for (TaskBecameOverdue); None once it is completed or due later.
+    overdue_for: datetime | None = None
 
     @property
     def is_live(self) -> bool:
         return self.created and not self.deleted
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_live and self.overdue_for is not None
 
 
 INITIAL = Task()
@@ -155,7 +180,17 @@ def decide(command: TaskCommand, state: Task) -> list[TaskEvent]:
         return _decide_update(command, state)
     if isinstance(command, CompleteTask):
         return [] if state.status is TaskStatus.COMPLETED else [TaskCompleted()]
+    if isinstance(command, MarkOverdue):
+        return _decide_overdue(command, state)
     return [TaskDeleted()]
+
+
+def _decide_overdue(command: MarkOverdue, state: Task) -> list[TaskEvent]:
+    """Overdue once per due date: an open task whose due date is before `now`, not overdue for it already."""
+    due = state.due_date
+    if state.status is TaskStatus.COMPLETED or due is None or due >= command.now or state.overdue_for is not None:
+        return []
+    return [TaskBecameOverdue(due_date=due)]
 
 
 def _decide_refund(command: RequestTaskRefund, state: Task) -> list[TaskEvent]:
@@ -193,12 +228,21 @@ def evolve(state: Task, event: TaskEvent) -> Task:
         return Task(created=True, **msgspec.structs.asdict(event))
     if isinstance(event, TaskUpdated):
         changes = {name: value for name in _UPDATABLE if (value := getattr(event, name)) is not UNSET}
+        if "due_date" in changes and not _still_passed(changes["due_date"], state.overdue_for):
+            changes["overdue_for"] = None
         return msgspec.structs.replace(state, **changes)
     if isinstance(event, TaskCompleted):
-        return msgspec.structs.replace(state, status=TaskStatus.COMPLETED)
+        return msgspec.structs.replace(state, status=TaskStatus.COMPLETED, overdue_for=None)
     if isinstance(event, TaskRefundRequested):
         return msgspec.structs.replace(state, refund_id=event.refund_id)
+    if isinstance(event, TaskBecameOverdue):
+        return msgspec.structs.replace(state, overdue_for=event.due_date)
     return msgspec.structs.replace(state, deleted=True)
+
+
+def _still_passed(due_date: datetime | None, passed: datetime | None) -> bool:
+    """Whether a task overdue for `passed` is still overdue with `due_date`: only if that date is no later."""
+    return passed is not None and due_date is not None and due_date <= passed
 
 
 def refund_on_delete(state: Task, new_refund_id: Callable[[], UUID]) -> RequestTaskRefund | None:

@@ -20,7 +20,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
-from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
 
@@ -50,13 +49,6 @@ return {generation, redis.call('GET', ARGV[1] .. generation)}
 LOCK_MILLISECONDS = 2000
 WAIT_STEPS, WAIT_SECONDS = 10, 0.02
 GENERATION_TTL_SECONDS = 7 * 86_400  # longer than any value lives (the TTL setting is at most a day)
-# Results that depend on the time (overdue) are computed for the start of their 10-second bucket.
-TIME_BUCKET_SECONDS = 10
-
-
-def time_bucket(moment: datetime) -> datetime:
-    seconds = int(moment.timestamp()) // TIME_BUCKET_SECONDS * TIME_BUCKET_SECONDS
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 class LeaderGone(Exception):
@@ -222,10 +214,7 @@ class CachedTaskReadModel:
         return msgspec.json.decode(cached, type=TaskView | None)
 
     async def list(self, listing: TaskListing) -> TaskRows:
-        # Only overdue depends on the time; other lists are the same whatever `now` says.
-        at = time_bucket(listing.now) if listing.filter.overdue else datetime(1970, 1, 1, tzinfo=UTC)
-        listing = msgspec.structs.replace(listing, now=at) if listing.filter.overdue else listing
-        name = "list:" + hashlib.sha256(msgspec.json.encode(msgspec.structs.replace(listing, now=at))).hexdigest()
+        name = "list:" + hashlib.sha256(msgspec.json.encode(listing)).hexdigest()
 
         async def compute() -> bytes:
             return msgspec.json.encode(await self._inner.list(listing))
@@ -233,13 +222,11 @@ class CachedTaskReadModel:
         cached = await self._cache.read(_scope(listing.filter.owner_id), name, compute)
         return msgspec.json.decode(cached, type=TaskRows)
 
-    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
-        at = time_bucket(now)
-
+    async def stats(self, owner_id: UUID | None) -> TaskStats:
         async def compute() -> bytes:
-            return msgspec.json.encode(await self._inner.stats(owner_id, at))
+            return msgspec.json.encode(await self._inner.stats(owner_id))
 
-        cached = await self._cache.read(_scope(owner_id), f"stats:{at.timestamp():.0f}", compute)
+        cached = await self._cache.read(_scope(owner_id), "stats", compute)
         return msgspec.json.decode(cached, type=TaskStats)
 
 

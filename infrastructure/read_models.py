@@ -41,7 +41,7 @@ _REFUND_FIELDS = ", ".join(
 )
 REFUND_OF_TASK = f"(SELECT json_build_object({_REFUND_FIELDS}) FROM refunds_view r WHERE r.task_id = tasks_view.id)"
 _TASK_COLUMNS = (
-    "id, title, description, status, priority, due_date, owner_id, fee_amount, fee_currency,"
+    "id, title, description, status, priority, due_date, overdue, owner_id, fee_amount, fee_currency,"
     f" version, created_at, updated_at, {REFUND_OF_TASK} AS refund"
 )
 TASK_BY_ID = (
@@ -50,7 +50,8 @@ TASK_BY_ID = (
 
 
 def _task(row: tuple[Any, ...]) -> TaskView:
-    id_, title, description, status, priority, due, owner, amount, currency, version, created, updated, refund = row
+    id_, title, description, status, priority, due, overdue, owner = row[:8]
+    amount, currency, version, created, updated, refund = row[8:]
     return TaskView(
         id=id_,
         title=title,
@@ -58,6 +59,7 @@ def _task(row: tuple[Any, ...]) -> TaskView:
         status=TaskStatus(status),
         priority=Priority(priority),
         due_date=due,
+        overdue=overdue,
         owner_id=owner,
         fee=Money(amount=amount, currency=currency) if amount is not None else None,
         refund=msgspec.convert(refund, RefundView) if refund is not None else None,
@@ -82,9 +84,9 @@ class PostgresTaskReadModel:
             row = await cursor.fetchone()
         return _task(row) if row else None
 
-    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+    async def stats(self, owner_id: UUID | None) -> TaskStats:
         async with translated_errors(), self._pool.connection() as conn:
-            cursor = await conn.execute(STATS_QUERY, {"owner": owner_id, "now": now})
+            cursor = await conn.execute(STATS_QUERY, {"owner": owner_id})
             row = await cursor.fetchone()
         assert row is not None, "an aggregate always has a row"
         return TaskStats(*(int(value) for value in row))
@@ -109,10 +111,7 @@ class PostgresTaskReadModel:
 
 STATS_QUERY = """
 SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), coalesce(sum(in_progress), 0),
-       coalesce(sum(completed), 0), coalesce(sum(high_priority), 0),
-       (SELECT count(*) FROM tasks_view
-        WHERE valid_to IS NULL AND status <> 'COMPLETED' AND due_date IS NOT NULL AND due_date < %(now)s
-          AND (%(owner)s::uuid IS NULL OR owner_id = %(owner)s))
+       coalesce(sum(completed), 0), coalesce(sum(high_priority), 0), coalesce(sum(overdue), 0)
 FROM task_counters WHERE %(owner)s::uuid IS NULL OR owner_id = %(owner)s
 """
 
@@ -141,7 +140,7 @@ def _visible(listing: TaskListing) -> tuple[sql.Composable, list[Any]]:
     )
 
 
-def _filters(task_filter: TaskFilter, now: datetime) -> tuple[list[sql.Composable], list[Any]]:
+def _filters(task_filter: TaskFilter) -> tuple[list[sql.Composable], list[Any]]:
     conditions: list[sql.Composable] = []
     params: list[Any] = []
 
@@ -160,7 +159,7 @@ def _filters(task_filter: TaskFilter, now: datetime) -> tuple[list[sql.Composabl
     if task_filter.due_after is not None:
         where("due_date > %s", task_filter.due_after)
     if task_filter.overdue:
-        where("due_date < %s AND status <> 'COMPLETED'", now)
+        where("overdue")
     if task_filter.text:
         where("search @@ websearch_to_tsquery('simple', %s)", task_filter.text)
     return conditions, params
@@ -169,7 +168,7 @@ def _filters(task_filter: TaskFilter, now: datetime) -> tuple[list[sql.Composabl
 def task_page_query(listing: TaskListing) -> tuple[sql.Composed, list[Any]]:
     """The one SQL statement of a page: filters, keyset position and order, all on indexed columns."""
     visible, params = _visible(listing)
-    conditions, filter_params = _filters(listing.filter, listing.now)
+    conditions, filter_params = _filters(listing.filter)
     conditions.insert(0, visible)
     params += filter_params
     column_name = _SORT_COLUMNS[listing.sort.value.removeprefix("-")]

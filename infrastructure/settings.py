@@ -13,6 +13,7 @@ import msgspec
 from infrastructure.audit_keys import new_signing_key, parse_signing_key
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
 
 
 class Environment(enum.StrEnum):
@@ -49,6 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # A job whose worker went silent (killed, hung) this long is delivered again; longer than a gateway call.
     job_redelivery_seconds: float = 60.0
     worker_concurrency: int = 8
+    # How often each scheduler looks for tasks that have passed their due date.
+    overdue_check_seconds: float = 60.0
     # How long a stopping process may take to finish what it is doing (requests, jobs) before it is cut short.
     shutdown_seconds: float = 20.0
     # Touched every few seconds by the projector, scheduler and worker while they run, for container health checks.
@@ -84,14 +87,18 @@ def _parse(env: Mapping[str, str], name: str, convert: Callable[[str], T], defau
         raise SettingsError(f"{name}={raw!r} is invalid: {rule}") from exc
 
 
-def _int_in(low: int, high: int) -> Callable[[str], int]:
-    def convert(raw: str) -> int:
-        value = int(raw)
+def _number_in(kind: Callable[[str], N], low: N, high: N) -> Callable[[str], N]:
+    def convert(raw: str) -> N:
+        value = kind(raw)
         if not low <= value <= high:
             raise ValueError(raw)
         return value
 
     return convert
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    return _number_in(int, low, high)
 
 
 def _positive_float(raw: str) -> float:
@@ -233,6 +240,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             env, "TASKFLOW_JOB_REDELIVERY_SECONDS", _positive_float, 60.0, "a positive number of seconds"
         ),
         worker_concurrency=_parse(env, "TASKFLOW_WORKER_CONCURRENCY", _int_in(1, 256), 8, "an integer 1-256"),
+        overdue_check_seconds=_parse(
+            env, "TASKFLOW_OVERDUE_CHECK_SECONDS", _number_in(float, 0.1, 86_400.0), 60.0, "seconds, 0.1-86400"
+        ),
         shutdown_seconds=_parse(
             env, "TASKFLOW_SHUTDOWN_SECONDS", _positive_float, 20.0, "a positive number of seconds"
         ),

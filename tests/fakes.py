@@ -19,6 +19,7 @@ from application.projections.registry import (
     REFUNDS_VIEW,
     TASK_ACTIVITY,
     TASK_COUNTERS,
+    TASK_DEADLINES,
     TASKS_VIEW,
     USERS_VIEW,
 )
@@ -283,6 +284,34 @@ class MemoryUnitOfWork:
             self._log.idempotency.update(self.idempotency.pending)
 
 
+class MemoryDueTasks:
+    """task_deadlines' due rows, earliest first, held (as the log's locks) until the unit of work ends."""
+
+    def __init__(self, log: MemoryLog, held: set[UUID]) -> None:
+        self._log = log
+        self._held = held
+
+    async def take(self, now: datetime, limit: int) -> list[UUID]:
+        due = sorted(
+            (
+                row
+                for row in self._log.rows(TASK_DEADLINES.name)
+                if row.due_date < now and row.id not in self._log.locks
+            ),
+            key=lambda row: (row.due_date, row.id),
+        )[:limit]
+        taken = [row.id for row in due]
+        self._log.locks.update(taken)
+        self._held.update(taken)
+        return taken
+
+
+class MemoryOverdueUnitOfWork(MemoryUnitOfWork):
+    def __init__(self, log: MemoryLog) -> None:
+        super().__init__(log)
+        self.due_tasks = MemoryDueTasks(log, self._locked)
+
+
 class MemoryTaskReadModel:
     def __init__(self, log: MemoryLog) -> None:
         self._log = log
@@ -293,16 +322,15 @@ class MemoryTaskReadModel:
             return None
         return view_of_task(row, self._log.refund_of(task_id))
 
-    async def stats(self, owner_id: UUID | None, now: datetime) -> TaskStats:
+    async def stats(self, owner_id: UUID | None) -> TaskStats:
         counts = [c for c in self._log.rows(TASK_COUNTERS.name) if owner_id is None or c.owner_id == owner_id]
-        mine = [t for t in self._log.rows(TASKS_VIEW.name) if owner_id is None or t.owner_id == owner_id]
         return TaskStats(
             total=sum(c.total for c in counts),
             pending=sum(c.pending for c in counts),
             in_progress=sum(c.in_progress for c in counts),
             completed=sum(c.completed for c in counts),
             high_priority=sum(c.high_priority for c in counts),
-            overdue=sum(t.due_date is not None and t.due_date < now and t.status != "COMPLETED" for t in mine),
+            overdue=sum(c.overdue for c in counts),
         )
 
     async def list(self, listing: TaskListing) -> TaskRows:
@@ -318,7 +346,7 @@ class MemoryTaskReadModel:
                 and (not found.priorities or task.priority in found.priorities)
                 and (found.due_before is None or (due is not None and due < found.due_before))
                 and (found.due_after is None or (due is not None and due > found.due_after))
-                and (not found.overdue or (due is not None and due < listing.now and task.status != "COMPLETED"))
+                and (not found.overdue or task.overdue)
                 and (not found.text or set(found.text.lower().split()) <= words)
             )
 

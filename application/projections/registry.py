@@ -9,7 +9,7 @@ from datetime import UTC
 from uuid import UUID
 
 from application.projections.kinds import EVERY_STREAM, Mode, Projection, Reaction, Rows, Tally, Totals
-from application.projections.tables import ActivityCounts, RefundRow, TaskCounts, TaskRow, UserRow
+from application.projections.tables import ActivityCounts, RefundRow, TaskCounts, TaskDeadline, TaskRow, UserRow
 from application.streams import Stream
 from domain import refunds, tasks, users
 from domain.events import DomainEvent
@@ -33,6 +33,7 @@ def task_row(stream: Stream[tasks.Task]) -> TaskRow | None:
         status=task.status,
         priority=task.priority,
         due_date=task.due_date,
+        overdue=task.is_overdue,
         fee_amount=fee.amount if fee else None,
         fee_currency=fee.currency if fee else None,
         version=stream.version,
@@ -60,7 +61,16 @@ def task_counts(stream: Stream[tasks.Task]) -> TaskCounts | None:
         in_progress=int(task.status is TaskStatus.IN_PROGRESS),
         completed=int(task.status is TaskStatus.COMPLETED),
         high_priority=int(task.priority is Priority.HIGH),
+        overdue=int(task.is_overdue),
     )
+
+
+def task_deadline(stream: Stream[tasks.Task]) -> TaskDeadline | None:
+    """A live, open task with a due date it is not yet overdue for: the overdue check finds it here by due date."""
+    task = stream.state
+    if not task.is_live or task.status is TaskStatus.COMPLETED or task.due_date is None or task.is_overdue:
+        return None
+    return TaskDeadline(id=stream.id, due_date=task.due_date)
 
 
 def user_row(stream: Stream[users.User]) -> UserRow | None:
@@ -134,6 +144,16 @@ TASK_COUNTERS = Totals(
     key=("owner_id", "stripe"),
     counts=task_counts,
 )
+# Kept inline, so a task is watched from the commit that gives it a due date, and stops being watched in the
+# transaction that marks it overdue (the check takes its rows FOR UPDATE SKIP LOCKED).
+TASK_DEADLINES = Rows(
+    name="task_deadlines",
+    stream_types=TASKS,
+    mode=Mode.INLINE,
+    table=TaskDeadline,
+    key=("id",),
+    row=task_deadline,
+)
 USERS_VIEW = Rows(
     name="users_view",
     stream_types=frozenset({users.STREAM_TYPE}),
@@ -186,6 +206,7 @@ AUDIT_TREE = Reaction(
 PROJECTIONS: tuple[Projection, ...] = (
     TASKS_VIEW,
     TASK_COUNTERS,
+    TASK_DEADLINES,
     USERS_VIEW,
     REFUNDS_VIEW,
     TASK_ACTIVITY,

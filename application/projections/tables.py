@@ -17,6 +17,7 @@ class TaskRow(msgspec.Struct, frozen=True):
     status: TaskStatus
     priority: Priority
     due_date: datetime | None
+    overdue: bool
     fee_amount: int | None
     fee_currency: str | None
     version: int
@@ -32,6 +33,14 @@ class TaskCounts(msgspec.Struct, frozen=True):
     in_progress: int
     completed: int
     high_priority: int
+    overdue: int
+
+
+class TaskDeadline(msgspec.Struct, frozen=True):
+    """A task the overdue check watches: due at `due_date`, and not overdue for it yet."""
+
+    id: UUID
+    due_date: datetime
 
 
 class UserRow(msgspec.Struct, frozen=True):

@@ -229,6 +229,7 @@ class TestProjections:
         assert set(states) == {
             "tasks_view",
             "task_counters",
+            "task_deadlines",
             "users_view",
             "refunds_view",
             "task_activity",

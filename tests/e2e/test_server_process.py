@@ -92,12 +92,12 @@ class TestRun:
             assert len(httpx.get(f"{url}/tasks", headers=admin, timeout=10).json()["data"]) == 6
 
 
-def migrate_with(tmp_path: Path, **variables: str) -> tuple[int, list[str]]:
-    """`taskflow migrate` in this environment: its exit code and the lines it wrote on stderr."""
+def run_with(tmp_path: Path, command: str = "migrate", **variables: str) -> tuple[int, list[str]]:
+    """`taskflow <command>` in this environment: its exit code and the lines it wrote on stderr."""
     env = base_environment(TASKFLOW_DATA_DIR=str(tmp_path), **variables)
     env = {name: value for name, value in env.items() if value}  # an empty value unsets the variable
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", "migrate"], env=env, capture_output=True, timeout=60, check=False
+        [sys.executable, "-m", "api.cli", command], env=env, capture_output=True, timeout=60, check=False
     )
     return result.returncode, result.stderr.decode().strip().splitlines()
 
@@ -117,6 +117,11 @@ class TestConfiguration:
     def test_a_bad_or_missing_value_stops_the_program_with_one_line_naming_it(
         self, tmp_path: Path, variables: dict[str, str], line: str
     ) -> None:
-        code, lines = migrate_with(tmp_path, **variables)
+        code, lines = run_with(tmp_path, **variables)
         assert code != 0
         assert lines == [line]
+
+    def test_the_scheduler_stops_at_a_bad_check_period(self, tmp_path: Path) -> None:
+        code, lines = run_with(tmp_path, "scheduler", TASKFLOW_OVERDUE_CHECK_SECONDS="-5")
+        assert code != 0
+        assert lines == ["Error: TASKFLOW_OVERDUE_CHECK_SECONDS='-5' is invalid: seconds, 0.1-86400"]

@@ -1,4 +1,5 @@
-"""Property: after any sequence of task commands, tasks_view holds exactly what folding the log gives."""
+"""Property: after any sequence of task commands and overdue checks at any moments, tasks_view (overdue included)
+holds exactly what folding the log gives."""
 
 import contextlib
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import NotFound
 from application.folds import task_state, task_view
+from application.overdue import mark_overdue_tasks
 from application.projections.registry import TASK_ACTIVITY
 from application.refund_views import attach_refund
 from application.refunds import RequestRefund, request_refund
@@ -31,8 +33,9 @@ from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
 from infrastructure.unit_of_work import PostgresUnitOfWork
+from tests.clock import ManualClock
 from tests.integration.test_followers import activity_counts, log_counts
-from tests.integration.wiring import services_over
+from tests.integration.wiring import overdue_check, services_over
 
 Who = Literal["owner", "stranger", "admin"]
 
@@ -72,7 +75,14 @@ class Refund:
     target: Target
 
 
-Step = Create | Update | Delete | Batch | Refund
+@dataclass(frozen=True)
+class Tick:
+    """The scheduler's overdue check, with the clock at `at`."""
+
+    at: datetime
+
+
+Step = Create | Update | Delete | Batch | Refund | Tick
 
 # Text the API accepts: no control characters (PostgreSQL cannot store NUL in JSONB at all).
 texts = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=30)
@@ -132,18 +142,23 @@ refunds: st.SearchStrategy[Step] = st.builds(Refund, who=actors, target=targets)
 batches: st.SearchStrategy[Step] = st.builds(
     Batch, who=actors, action=st.sampled_from(BatchAction), targets=st.lists(targets, min_size=1, max_size=6)
 )
+# Moments across the due dates above, so a check marks some tasks and leaves others.
+ticks: st.SearchStrategy[Step] = st.builds(
+    Tick, at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+)
 # A few tasks first, then a mix weighted towards changing them.
 scripts = st.tuples(
     st.lists(creates, min_size=1, max_size=4),
-    st.lists(st.one_of(updates, updates, batches, creates, deletes, refunds), min_size=3, max_size=20),
+    st.lists(st.one_of(updates, updates, batches, creates, deletes, refunds, ticks), min_size=3, max_size=20),
 ).map(lambda parts: parts[0] + parts[1])
 
 
 class Run:
     """One example's actors (fresh ids, so examples sharing a database never see each other's tasks)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, pool: Pool) -> None:
         self.services = services
+        self.pool = pool
         self.actors: dict[Who, Actor] = {
             "owner": Actor(user_id=uuid4(), role=Role.USER),
             "stranger": Actor(user_id=uuid4(), role=Role.USER),
@@ -159,6 +174,9 @@ class Run:
 
     async def step(self, step: Step) -> None:
         """Run one command through its handler; refusals (NotFound) are expected and change nothing."""
+        if isinstance(step, Tick):
+            await mark_overdue_tasks(overdue_check(self.pool, ManualClock(step.at)))
+            return
         ctx = self.context(step.who)
         # Refused commands append nothing, which the final comparison checks.
         with contextlib.suppress(NotFound, InvalidTask, TaskHasNoFee, RefundAlreadyRequested, FeeLocked):
@@ -208,7 +226,7 @@ async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
 @hypothesis.settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=scripts)
 async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, script: list[Step]) -> None:
-    run = Run(services)
+    run = Run(services, pool)
     for step in script:
         await run.step(step)
 
@@ -227,14 +245,15 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
     live = [view for view in folded.values() if view is not None]
     assert await run.projected_ids(pool) == {view.id for view in live}
     for actor in run.actors.values():
-        stats = await run.services.tasks.stats(actor.user_id, datetime.now(UTC))
+        stats = await run.services.tasks.stats(actor.user_id)
         mine = [view for view in live if view.owner_id == actor.user_id]
-        assert (stats.total, stats.pending, stats.in_progress, stats.completed, stats.high_priority) == (
+        assert (stats.total, stats.pending, stats.in_progress, stats.completed, stats.high_priority, stats.overdue) == (
             len(mine),
             sum(v.status is TaskStatus.PENDING for v in mine),
             sum(v.status is TaskStatus.IN_PROGRESS for v in mine),
             sum(v.status is TaskStatus.COMPLETED for v in mine),
             sum(v.priority is Priority.HIGH for v in mine),
+            sum(v.overdue for v in mine),
         ), "the counters equal counting the folded log"
 
 
@@ -244,13 +263,12 @@ async def test_a_rebuild_and_the_activity_projection_equal_the_log(
     pool: Pool, services: Services, database_url: str, script: list[Step]
 ) -> None:
     """(b) rebuilt tables equal the live ones; (c) the activity projection equals counting the log."""
-    run = Run(services)
+    run = Run(services, pool)
     for step in script:
         await run.step(step)
     live = await read_models(pool)
-    await rebuild(database_url, "tasks_view")
-    await rebuild(database_url, "users_view")
-    await rebuild(database_url, "refunds_view")
+    for name in ("tasks_view", "task_counters", "task_deadlines", "users_view", "refunds_view"):
+        await rebuild(database_url, name)
     assert await read_models(pool) == live
     activity = ProjectionFollower(TASK_ACTIVITY)
     while await run_batch(pool, activity):
@@ -260,9 +278,10 @@ async def test_a_rebuild_and_the_activity_projection_equal_the_log(
 
 async def read_models(pool: Pool) -> list[list[tuple[object, ...]]]:
     queries = (
-        "SELECT id, owner_id, title, description, status, priority, due_date, fee_amount, fee_currency, version,"
-        " created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id",
+        "SELECT id, owner_id, title, description, status, priority, due_date, overdue, fee_amount, fee_currency,"
+        " version, created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id",
         "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id, stripe",
+        "SELECT * FROM task_deadlines ORDER BY id",
         "SELECT * FROM users_view ORDER BY id",
         "SELECT * FROM refunds_view ORDER BY id",
     )

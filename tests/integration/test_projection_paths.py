@@ -1,8 +1,9 @@
 """Property: every path that keeps a read model gives the same rows, because each runs the registry's one definition.
 
 One script of commands over several users (tasks created, changed, completed in batches, deleted, refunded and
-their refunds attempted; users registered and their roles changed), with some tasks' creations stored as an older
-release wrote them (TaskCreated v1), runs twice: through the handlers on PostgreSQL, and through the same handlers
+their refunds attempted, marked overdue by the scheduler's check at moments across their due dates; users
+registered and their roles changed), with some tasks' creations stored as an older release wrote them
+(TaskCreated v1), runs twice: through the handlers on PostgreSQL, and through the same handlers
 on the in-memory fakes, with the same ids and times. Then these all hold the same rows, table by table:
 - the fakes' tables;
 - the inline tables, kept by each command's own statement;
@@ -14,7 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -31,6 +32,7 @@ from psycopg import sql
 from application.batch import BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError
+from application.overdue import OverdueCheck, mark_overdue_tasks
 from application.payments import AttemptRefund, Payments, attempt_refund
 from application.ports import PaymentOutcome, RefundOrder
 from application.projections.kinds import Mode, Rows, Table
@@ -44,16 +46,28 @@ from domain.errors import DomainError
 from domain.refunds import RetryPolicy
 from domain.values import Role
 from infrastructure import event_store
+from infrastructure.cache import NoCache
 from infrastructure.event_hash import event_hash, new_records
 from infrastructure.followers import run_batch
 from infrastructure.postgres import Pool, open_pool
 from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
+from infrastructure.system import RandomIds
 from tests import fakes
+from tests.clock import ManualClock
 from tests.conftest import fresh_database
-from tests.integration.test_projection_matches_log import Batch, Create, Delete, Refund, Update, creates, scripts
-from tests.integration.wiring import services_over
+from tests.integration.test_projection_matches_log import (
+    Batch,
+    Create,
+    Delete,
+    Refund,
+    Tick,
+    Update,
+    creates,
+    scripts,
+)
+from tests.integration.wiring import overdue_check, services_over
 from tests.unit.test_handlers import World
 
 Connection = psycopg.AsyncConnection[Any]
@@ -90,7 +104,7 @@ class Old:
     create: Create
 
 
-Step = Create | Update | Delete | Batch | Refund | Register | Promote | Attempt | Old
+Step = Create | Update | Delete | Batch | Refund | Tick | Register | Promote | Attempt | Old
 Who = Literal["owner", "stranger", "admin"]
 
 users = st.builds(Register, name=st.sampled_from(["ann", "bob", "cy"]), admin=st.booleans())
@@ -163,11 +177,13 @@ def stored_as_v1() -> Iterator[None]:
 
 
 class Run:
-    """One script's run through one set of services (the actors and ids are the same in every run)."""
+    """One script's run through one set of services (the actors and ids are the same in every run), and its overdue
+    check with the clock at a given moment."""
 
-    def __init__(self, services: Services, gateway: Gateway) -> None:
+    def __init__(self, services: Services, gateway: Gateway, check: Callable[[datetime], OverdueCheck]) -> None:
         self.services = dataclasses.replace(services, ids=CountingIds(), clock=SteppingClock())
         self.gateway = gateway
+        self.check = check
         self.payments = Payments(gateway, RetryPolicy(max_attempts=1, base_seconds=1, max_seconds=1), lambda: 1.0)
         self.actors: dict[Who, Actor] = {
             "owner": Actor(UUID(int=1), Role.USER),
@@ -196,6 +212,8 @@ class Run:
                 await self._step(step.create)
             finally:
                 _as_v1.reset(token)
+        elif isinstance(step, Tick):
+            await mark_overdue_tasks(self.check(step.at))
         elif isinstance(step, Create):
             self.tasks.append((await create_task(step.command, self.context(step.who), services)).id)
         elif isinstance(step, Update):
@@ -224,6 +242,11 @@ class Run:
             await attempt_refund(
                 AttemptRefund(self.refunds[step.refund % len(self.refunds)], 1), services, self.payments
             )
+
+
+def fake_check(log: fakes.MemoryLog, at: datetime) -> OverdueCheck:
+    """The overdue check on the fakes, with the clock at `at`."""
+    return OverdueCheck(lambda: fakes.MemoryOverdueUnitOfWork(log), ManualClock(at), RandomIds(), NoCache())
 
 
 # Counts that came to nothing are no rows: a rebuild writes none, a live table may keep a zeroed one.
@@ -289,10 +312,10 @@ async def test_every_path_gives_the_same_rows(
     servers: tuple[str, str], template_database: str, settings: Settings, first: list[Step], second: list[Step]
 ) -> None:
     world = World()
-    fake = Run(world.services, Gateway())
+    fake = Run(world.services, Gateway(), lambda at: fake_check(world.log, at))
     async with example_database(servers, template_database) as url, open_pool(url, size=6, checkout_seconds=10) as pool:
         async with services_over(pool, msgspec.structs.replace(settings, database_url=url)) as wired:
-            live = Run(wired, Gateway())
+            live = Run(wired, Gateway(), lambda at: overdue_check(pool, ManualClock(at)))
             with stored_as_v1():
                 for step in first:
                     await fake.step(step)

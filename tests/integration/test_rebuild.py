@@ -3,7 +3,7 @@
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
@@ -13,6 +13,7 @@ from psycopg import sql
 
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError, InvalidInput
+from application.overdue import mark_overdue_tasks
 from application.payments import AttemptRefund, Payments, attempt_refund
 from application.projections.registry import BY_NAME, TASK_ACTIVITY, TASKS_VIEW
 from application.projections.tables import TaskRow
@@ -31,13 +32,14 @@ from infrastructure.postgres import Pool
 from infrastructure.projections.followed import ProjectionFollower
 from infrastructure.rebuild import rebuild
 from infrastructure.settings import Settings
+from tests.clock import ManualClock
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_followers import activity_counts, log_counts
-from tests.integration.wiring import services_over
+from tests.integration.wiring import overdue_check, services_over
 
 NOBODY = RequestContext(actor=None, request_id="test")
 CURRENT_TASKS = (
-    "SELECT id, owner_id, title, description, status, priority, due_date, fee_amount, fee_currency, version,"
+    "SELECT id, owner_id, title, description, status, priority, due_date, overdue, fee_amount, fee_currency, version,"
     " created_at, updated_at FROM tasks_view WHERE valid_to IS NULL ORDER BY id"
 )
 
@@ -58,22 +60,23 @@ async def snapshot(pool: Pool) -> dict[str, Any]:
     return {
         "tasks": await rows(pool, CURRENT_TASKS),
         "counters": await rows(pool, "SELECT * FROM task_counters WHERE total <> 0 ORDER BY owner_id, stripe"),
+        "deadlines": await rows(pool, "SELECT * FROM task_deadlines ORDER BY id"),
         "users": await rows(pool, "SELECT * FROM users_view ORDER BY id"),
         "refunds": await rows(pool, "SELECT * FROM refunds_view ORDER BY id"),
         "storage": await rows(
             pool,
             "SELECT relname, reloptions FROM pg_class WHERE relname IN"
-            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1",
+            " ('tasks_view', 'task_counters', 'task_deadlines', 'users_view', 'refunds_view') ORDER BY 1",
         ),
         "indexes": await rows(
             pool,
             "SELECT tablename, indexname FROM pg_indexes WHERE tablename IN"
-            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1, 2",
+            " ('tasks_view', 'task_counters', 'task_deadlines', 'users_view', 'refunds_view') ORDER BY 1, 2",
         ),
         "keys": await rows(
             pool,
             "SELECT conrelid::regclass::text, conname, contype FROM pg_constraint WHERE conrelid::regclass::text IN"
-            " ('tasks_view', 'task_counters', 'users_view', 'refunds_view') ORDER BY 1, 2",
+            " ('tasks_view', 'task_counters', 'task_deadlines', 'users_view', 'refunds_view') ORDER BY 1, 2",
         ),
     }
 
@@ -198,6 +201,27 @@ class TestRebuild:
         await rebuild(database_url, "tasks_view")
         assert await snapshot(pool) == live
 
+    async def test_overdue_tasks_are_rebuilt_as_the_check_marked_them(
+        self, services: Services, pool: Pool, database_url: str
+    ) -> None:
+        session = await register_user(RegisterUser(f"o-{uuid4()}@example.com", "O", "long enough"), NOBODY, services)
+        ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t")
+        due = datetime(2030, 1, 1, tzinfo=UTC)
+        made = [
+            await create_task(CreateTask(f"t{n}", due_date=due + timedelta(days=n)), ctx, services) for n in range(6)
+        ]
+        clock = ManualClock(due + timedelta(days=3, hours=1))
+        assert await mark_overdue_tasks(overdue_check(pool, clock)) == 4
+        later = tasks.UpdateTask(due_date=due + timedelta(days=10))
+        await update_task(UpdateTask(made[0].id, later), ctx, services)
+        await update_task(UpdateTask(made[1].id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, services)
+        live = await snapshot(pool)
+        overdue = await rows(pool, "SELECT count(*) FROM tasks_view WHERE valid_to IS NULL AND overdue")
+        assert overdue == [(2,)], "marked, then one given a later due date and one completed"
+        for name in ("tasks_view", "task_counters", "task_deadlines"):
+            await rebuild(database_url, name)
+        assert await snapshot(pool) == live
+
     async def test_the_rebuilt_tables_keep_working(self, services: Services, pool: Pool, database_url: str) -> None:
         await some_history(services, 4)
         await rebuild(database_url, "tasks_view")
@@ -269,6 +293,7 @@ class TestCommand:
             "rebuilt refunds_view",
             "rebuilt task_activity",
             "rebuilt task_counters",
+            "rebuilt task_deadlines",
             "rebuilt tasks_view",
             "rebuilt users_view",
         ]

@@ -4,11 +4,16 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from application.overdue import OverdueCheck
+from application.ports import Clock
 from application.services import Services
 from infrastructure.bootstrap import open_runtime
+from infrastructure.cache import NoCache
+from infrastructure.overdue_check import PostgresOverdueUnitOfWork
 from infrastructure.postgres import Pool
 from infrastructure.read_models import PostgresRefundReadModel, PostgresTaskReadModel, PostgresUserReadModel
 from infrastructure.settings import Settings
+from infrastructure.system import RandomIds
 from infrastructure.unit_of_work import PostgresUnitOfWork
 
 
@@ -23,3 +28,8 @@ async def services_over(pool: Pool, settings: Settings) -> AsyncIterator[Service
             users=PostgresUserReadModel(pool),
             refunds=PostgresRefundReadModel(pool),
         )
+
+
+def overdue_check(pool: Pool, clock: Clock, batch_size: int = 1000) -> OverdueCheck:
+    """The scheduler's overdue check on `pool`, with the test's clock (no cache to tell)."""
+    return OverdueCheck(lambda: PostgresOverdueUnitOfWork(pool), clock, RandomIds(), NoCache(), batch_size)

@@ -28,6 +28,7 @@ class TestRefundsAndOperations:
         assert (settings.database_pool_size, settings.database_timeout_seconds) == (10, 5.0)
         assert settings.heartbeat_file is None
         assert settings.metrics_port is None
+        assert settings.overdue_check_seconds == 60.0
 
     def test_each_is_read(self, tmp_path: Path) -> None:
         settings = settings_from(
@@ -44,6 +45,7 @@ class TestRefundsAndOperations:
             TASKFLOW_DATABASE_TIMEOUT_SECONDS="1.5",
             TASKFLOW_HEARTBEAT_FILE="/run/taskflow/alive",
             TASKFLOW_METRICS_PORT="9100",
+            TASKFLOW_OVERDUE_CHECK_SECONDS="2.5",
         )
         assert settings.refund_gateway_url == "https://pay.example.com/refunds"
         assert (settings.refund_retry_base_seconds, settings.refund_retry_max_seconds) == (0.5, 30.0)
@@ -53,6 +55,7 @@ class TestRefundsAndOperations:
         assert settings.database_timeout_seconds == 1.5
         assert settings.heartbeat_file == Path("/run/taskflow/alive")
         assert settings.metrics_port == 9100
+        assert settings.overdue_check_seconds == 2.5
 
     @pytest.mark.parametrize(
         ("name", "value"),
@@ -64,6 +67,9 @@ class TestRefundsAndOperations:
             ("TASKFLOW_SHUTDOWN_SECONDS", "soon"),
             ("TASKFLOW_DATABASE_POOL_SIZE", "0"),
             ("TASKFLOW_METRICS_PORT", "70000"),
+            ("TASKFLOW_OVERDUE_CHECK_SECONDS", "0"),
+            ("TASKFLOW_OVERDUE_CHECK_SECONDS", "hourly"),
+            ("TASKFLOW_OVERDUE_CHECK_SECONDS", "86401"),
         ],
     )
     def test_a_bad_value_names_its_variable(self, tmp_path: Path, name: str, value: str) -> None:

@@ -199,11 +199,81 @@ class TestDeletedTask:
         given(CREATED, DELETED).when(command).raises(TaskNotFound)
 
 
+AFTER_DUE = DUE + timedelta(seconds=1)
+OVERDUE = tasks.TaskBecameOverdue(due_date=DUE)
+
+
+class TestBecomingOverdue:
+    def test_an_open_task_past_its_due_date_becomes_overdue_for_that_date(self) -> None:
+        given(CREATED).when(tasks.MarkOverdue(now=AFTER_DUE)).then(OVERDUE)
+
+    def test_an_in_progress_task_becomes_overdue_too(self) -> None:
+        started = tasks.TaskUpdated(status=TaskStatus.IN_PROGRESS)
+        given(CREATED, started).when(tasks.MarkOverdue(now=AFTER_DUE)).then(OVERDUE)
+
+    def test_not_before_the_due_date_has_passed(self) -> None:
+        given(CREATED).when(tasks.MarkOverdue(now=DUE)).then()
+        given(CREATED).when(tasks.MarkOverdue(now=DUE - timedelta(days=1))).then()
+
+    def test_a_task_without_a_due_date_never_is(self) -> None:
+        given(CREATED, tasks.TaskUpdated(due_date=None)).when(tasks.MarkOverdue(now=AFTER_DUE)).then()
+
+    def test_a_completed_task_never_is(self) -> None:
+        given(CREATED, COMPLETED).when(tasks.MarkOverdue(now=AFTER_DUE)).then()
+
+    def test_once_per_due_date(self) -> None:
+        given(CREATED, OVERDUE).when(tasks.MarkOverdue(now=AFTER_DUE + timedelta(days=30))).then()
+
+    def test_a_deleted_task_is_not_found(self) -> None:
+        given(CREATED, DELETED).when(tasks.MarkOverdue(now=AFTER_DUE)).raises(TaskNotFound)
+
+    def test_the_folded_state_is_overdue_for_the_date_it_passed(self) -> None:
+        state = tasks.fold([CREATED, OVERDUE])
+        assert (state.is_overdue, state.overdue_for) == (True, DUE)
+
+
+class TestLeavingOverdue:
+    def test_completing_ends_it(self) -> None:
+        state = tasks.fold([CREATED, OVERDUE, COMPLETED])
+        assert not state.is_overdue
+
+    def test_a_task_reopened_after_its_due_date_becomes_overdue_again(self) -> None:
+        reopened = tasks.TaskUpdated(status=TaskStatus.PENDING)
+        given(CREATED, OVERDUE, COMPLETED, reopened).when(tasks.MarkOverdue(now=AFTER_DUE)).then(OVERDUE)
+
+    def test_a_later_due_date_ends_it_until_that_date_passes(self) -> None:
+        later = DUE + timedelta(days=2)
+        history = given(CREATED, OVERDUE, tasks.TaskUpdated(due_date=later))
+        assert not history.when(tasks.MarkOverdue(now=later)).state.is_overdue
+        history.when(tasks.MarkOverdue(now=later)).then()
+        history.when(tasks.MarkOverdue(now=later + timedelta(seconds=1))).then(tasks.TaskBecameOverdue(due_date=later))
+
+    def test_clearing_the_due_date_ends_it(self) -> None:
+        assert not tasks.fold([CREATED, OVERDUE, tasks.TaskUpdated(due_date=None)]).is_overdue
+
+    def test_an_earlier_due_date_has_passed_too_and_it_stays_overdue(self) -> None:
+        earlier = DUE - timedelta(days=2)
+        history = given(CREATED, OVERDUE, tasks.TaskUpdated(due_date=earlier))
+        assert history.when(tasks.MarkOverdue(now=AFTER_DUE)).state.is_overdue
+        history.when(tasks.MarkOverdue(now=AFTER_DUE)).then()
+
+    def test_moved_back_later_but_still_before_the_date_it_passed_it_stays_overdue(self) -> None:
+        earlier, between = DUE - timedelta(days=2), DUE - timedelta(days=1)
+        state = tasks.fold([CREATED, OVERDUE, tasks.TaskUpdated(due_date=earlier), tasks.TaskUpdated(due_date=between)])
+        assert (state.is_overdue, state.overdue_for) == (True, DUE)
+
+    def test_other_changes_leave_it_overdue(self) -> None:
+        assert tasks.fold([CREATED, OVERDUE, tasks.TaskUpdated(title="Renamed", priority=Priority.HIGH)]).is_overdue
+
+    def test_a_deleted_task_is_not_overdue(self) -> None:
+        assert not tasks.fold([CREATED, OVERDUE, DELETED]).is_overdue
+
+
 class TestTaskNeverCreated:
     @pytest.mark.parametrize(
         "command",
-        [tasks.UpdateTask(title="x"), tasks.CompleteTask(), tasks.DeleteTask()],
-        ids=["update", "complete", "delete"],
+        [tasks.UpdateTask(title="x"), tasks.CompleteTask(), tasks.DeleteTask(), tasks.MarkOverdue(now=AFTER_DUE)],
+        ids=["update", "complete", "delete", "mark-overdue"],
     )
     def test_is_not_found(self, command: tasks.TaskCommand) -> None:
         given().when(command).raises(TaskNotFound)
@@ -241,8 +311,10 @@ updates = st.builds(
     due_date=unset_or(due_dates),
     fee=unset_or(fees),
 )
+# The clock at a few moments around the due dates above.
+overdue_checks = st.builds(tasks.MarkOverdue, now=st.sampled_from([DUE, AFTER_DUE, DUE + timedelta(days=5)]))
 later_commands: st.SearchStrategy[tasks.TaskCommand] = st.one_of(
-    updates, updates, updates, st.just(tasks.CompleteTask()), st.just(tasks.DeleteTask()), creates
+    updates, updates, updates, st.just(tasks.CompleteTask()), st.just(tasks.DeleteTask()), creates, overdue_checks
 )
 command_sequences = st.tuples(creates, st.lists(later_commands, max_size=15)).map(lambda t: [t[0], *t[1]])
 
@@ -319,6 +391,27 @@ class TestDeciderLaws:
                     asked = getattr(command, name)
                     assert getattr(after, name) == (getattr(state, name) if asked is UNSET else asked)
             state = after
+
+    @for_all(command_sequences)
+    def test_overdue_once_per_due_date_and_only_while_open_and_past_it(self, commands: list[tasks.TaskCommand]) -> None:
+        state = tasks.INITIAL
+        for command in commands:
+            try:
+                events = tasks.decide(command, state)
+            except DomainError:
+                continue
+            state = tasks.fold(events, state)
+            if isinstance(command, tasks.MarkOverdue) and events:
+                assert state.due_date is not None
+                assert state.due_date < command.now
+                assert events == [tasks.TaskBecameOverdue(due_date=state.due_date)]
+                never = tasks.MarkOverdue(now=datetime.max.replace(tzinfo=UTC))
+                assert tasks.decide(never, state) == [], "a second event for the same due date"
+            if state.is_overdue:
+                assert state.status is not TaskStatus.COMPLETED
+                assert state.due_date is not None
+                assert state.overdue_for is not None
+                assert state.due_date <= state.overdue_for, "overdue only for a due date that has passed"
 
     @for_all(command_sequences)
     def test_every_decided_event_survives_the_log_round_trip(self, commands: list[tasks.TaskCommand]) -> None:
