@@ -17,6 +17,7 @@ from api.access_log import access_log
 from api.admin import AdminController
 from api.audit import AuditController
 from api.auth import AuthController, SessionController
+from api.bench_floor import floor_router
 from api.console import CONSOLE_PATH, CONSOLE_POLICY, console_router
 from api.dependencies import provide_caller, provide_services
 from api.docs import OfflineSwagger
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
             health,
             ready,
             metrics,
+            *([floor_router(settings.redis_namespace)] if settings.bench_floor else []),
         ],
         lifespan=[runtime],
         state=State({METRICS_TOKEN: settings.metrics_token}),

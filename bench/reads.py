@@ -31,8 +31,10 @@ from uuid import UUID, uuid4
 import httpx
 import jwt
 import psycopg
+import redis
 from psycopg import sql
 
+from api.bench_floor import BODY_KEY
 from application.cursors import Cursor, encode_cursor, fingerprint
 from application.views import TaskFilter, TaskSort
 from infrastructure.embedded import with_servers
@@ -146,7 +148,8 @@ def serve(env: dict[str, str], workers: int, rss: list[float] | None = None, com
 def wrk(
     url: str, headers: dict[str, str], connections: int, seconds: int, script: str | None = None
 ) -> dict[str, float]:
-    """Requests per second and latency percentiles (ms) of `url` under wrk (`script`: a Lua file, e.g. a POST)."""
+    """Requests per second and latency percentiles (ms) of `url` under wrk (`script`: a Lua file, e.g. a POST); any
+    answer but a 2xx or 3xx fails the measurement."""
     args = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *(["-s", script] if script else [])]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
@@ -219,9 +222,19 @@ def run(url: str, redis_url: str, sizes: list[int], options: Any) -> dict[str, A
                 results["health_uncached_server"] = wrk(f"{base}/health", {}, 32, options.seconds)
         if rows == sizes[0]:
             rss: list[float] = []
-            with serve(env | {"TASKFLOW_CACHE_TTL_SECONDS": "60"}, options.workers, rss) as base:
-                httpx.get(f"{base}/tasks?limit=20", headers=headers, timeout=30)
+            cached_env = env | {"TASKFLOW_CACHE_TTL_SECONDS": "60", "TASKFLOW_BENCH_FLOOR": "1"}
+            with serve(cached_env, options.workers, rss) as base:
+                page = httpx.get(f"{base}/tasks?limit=20", headers=headers, timeout=30)
+                # The floor answers the same bytes, from one script call, after the same token check.
+                with redis.Redis.from_url(redis_url) as client:
+                    client.set(f"{env['TASKFLOW_REDIS_NAMESPACE']}:{BODY_KEY}", page.content)
+                task = page.json()["data"][0]
+                tag = httpx.get(f"{base}/tasks/{task['id']}", headers=headers, timeout=30).headers["etag"]
                 results["cached"] = wrk(f"{base}/tasks?limit=20", headers, 32, options.seconds)
+                results["floor"] = wrk(f"{base}/bench/floor", headers, 32, options.seconds)
+                results["not_modified"] = wrk(
+                    f"{base}/tasks/{task['id']}", headers | {"If-None-Match": tag}, 32, options.seconds
+                )
                 results["health"] = wrk(f"{base}/health", {}, 32, options.seconds)
             results["worker_rss_mb"] = rss
     return results

@@ -58,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     heartbeat_file: Path | None = None
     # Where the projector, scheduler and worker serve their own /metrics (the API serves it on its own port).
     metrics_port: int | None = None
+    # Benchmarks only: the API also serves /bench/floor, the least an authenticated cached read must do.
+    bench_floor: bool = False
     # The bearer token a scrape of /metrics must bring (None: /metrics is open; required in production).
     metrics_token: str | None = None
     log_level: str = "INFO"
@@ -179,6 +181,12 @@ def _kept(path: Path, make: Callable[[], str]) -> str:
     return path.read_text().strip()
 
 
+def _flag(value: str) -> bool:
+    if value not in ("0", "1"):
+        raise ValueError(value)
+    return value == "1"
+
+
 def _metrics_token(env: Mapping[str, str], environment: Environment) -> str | None:
     # Not through _parse: a refused value must not be echoed into the logs.
     raw = env.get("TASKFLOW_METRICS_TOKEN")
@@ -256,7 +264,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_namespace=_parse(env, "TASKFLOW_REDIS_NAMESPACE", _namespace, "taskflow", "letters, digits, - and _"),
         cors_origins=_parse(env, "TASKFLOW_CORS_ORIGINS", _origins, (), "comma-separated http(s):// origins"),
         log_level=_parse(env, "TASKFLOW_LOG_LEVEL", _log_level, "INFO", "one of " + ", ".join(_LOG_LEVELS)),
+        bench_floor=_parse(env, "TASKFLOW_BENCH_FLOOR", _flag, False, "0 or 1"),
     )
+    if settings.bench_floor and environment is Environment.PRODUCTION:
+        raise SettingsError("TASKFLOW_BENCH_FLOOR is invalid: benchmarks only, never with TASKFLOW_ENV=production")
     if settings.job_redelivery_seconds <= settings.refund_gateway_timeout_seconds:
         # Otherwise a job still waiting on the gateway would be handed to a second worker.
         raise SettingsError(
