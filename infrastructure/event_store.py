@@ -60,18 +60,6 @@ _RETURN = "SELECT stream_id, version, position FROM w0"
 _RETURN_AND_NOTIFY = f"SELECT stream_id, version, position FROM w0, (SELECT pg_notify('{CHANNEL}', '')) AS woken"
 
 
-class _EventRow(msgspec.Struct):
-    stream_id: UUID
-    stream_type: str
-    version: int
-    type: str
-    schema_version: int
-    data: dict[str, Any]
-    metadata: EventMetadata
-    recorded_at: datetime
-    hash: bytes
-
-
 _ENCODE = msgspec.json.Encoder().encode
 INLINE_READS = stream_types_read(INLINE)
 
@@ -146,21 +134,8 @@ class PostgresEventStore:
             if record.stream_id not in before and record.stream_type in INLINE_READS:
                 before[record.stream_id] = fold(self._read.get(record.stream_id, []))
         statement = Statement()
-        rows = [
-            _EventRow(
-                r.stream_id,
-                r.stream_type,
-                r.version,
-                r.type,
-                r.schema_version,
-                r.data,
-                r.metadata,
-                r.recorded_at,
-                r.hash,
-            )
-            for r, _ in staged
-        ]
-        statement.add(_APPEND, _ENCODE(rows).decode())
+        # The records themselves, as JSON: json_to_recordset takes the columns it names (not `position`, 0 here).
+        statement.add(_APPEND, _ENCODE([record for record, _ in staged]).decode())
         write_changes(statement, BY_NAME, changes(INLINE, before, staged))
         text = statement.text(_RETURN_AND_NOTIFY if WAKEUPS.due() else _RETURN)
         try:
