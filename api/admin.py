@@ -11,7 +11,8 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.schemas import NO_CONTROL
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
@@ -38,7 +39,7 @@ class AdminController(Controller):
     path = "/admin"
     tags = ["admin"]
     security = BEARER
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
 
     @get("/events", operation_id="listEvents", responses=problems(400, 401, 403, 429, 503))
     async def events(

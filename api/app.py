@@ -4,12 +4,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import msgspec
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -22,42 +20,18 @@ from api.console import CONSOLE_PATH, CONSOLE_POLICY, console_router
 from api.dependencies import provide_caller, provide_services
 from api.docs import OfflineSwagger
 from api.health import health, ready
+from api.hooks import MAX_BODY_BYTES, require_json
 from api.metrics import METRICS_TOKEN, metrics
 from api.middleware import response_headers
 from api.openapi import document_problems_only
-from api.problems import RAW_BODY, problem_response
+from api.problems import problem_response
 from api.refunds import RefundController
 from api.streams import StreamController
 from api.tasks import TaskController
 from api.users import UserController
-from api.validation import MAX_NESTING, nested_too_deep
-from application.errors import InvalidInput
 from infrastructure.bootstrap import open_runtime
 from infrastructure.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
-
-MAX_BODY_BYTES = 1024 * 1024
-
-
-async def require_json(request: Request[object, object, State]) -> None:
-    """415 for a body that is not JSON; else read it (413 past the limit) and keep it for error reports."""
-    if request.method not in ("POST", "PUT", "PATCH") or request.route_handler.parsed_data_field is None:
-        return
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise HTTPException(status_code=415, detail="Send the body as application/json.")
-    raw = await request.body()
-    if nested_too_deep(raw):
-        raise InvalidInput("body", f"is nested more than {MAX_NESTING} levels deep")
-    request.scope["state"][RAW_BODY] = raw
-    # Litestar decodes bodies leniently (a number for a timestamp, a string for a number); the contract's types
-    # are exact, so the body must first decode strictly. The problem handler then lists every invalid field.
-    body_type = request.route_handler.parsed_data_field.annotation
-    if isinstance(body_type, type) and issubclass(body_type, msgspec.Struct):
-        try:
-            msgspec.json.decode(raw, type=body_type, strict=True)
-        except (msgspec.ValidationError, msgspec.DecodeError) as error:
-            raise ValidationException(detail="Validation failed") from error
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -102,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
         before_send=[
             response_headers({"/schema/swagger": swagger.content_security_policy, CONSOLE_PATH: CONSOLE_POLICY})
         ],
-        before_request=require_json,
+        before_request=require_json,  # protected routes: api.dependencies.authenticated, which also calls it
         exception_handlers={Exception: problem_response},
         request_max_body_size=MAX_BODY_BYTES,
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,

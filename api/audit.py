@@ -5,7 +5,8 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from application.audit_proofs import (
     ConsistencyProof,
@@ -24,7 +25,7 @@ LARGEST = 2**63 - 1
 
 class AuditController(Controller):
     path = "/admin/audit"
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
     tags = ["admin"]
     security = BEARER
 

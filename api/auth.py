@@ -4,7 +4,8 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody
 
-from api.dependencies import Context, ServicesDep, authenticated, provide_anonymous
+from api.dependencies import Context, ServicesDep, provide_anonymous
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.schemas import LoginBody, RefreshBody, RegisterBody, SessionResponse
 from application.sessions import Session, log_out, refresh
@@ -49,7 +50,7 @@ class SessionController(Controller):
     path = "/auth"
     tags = ["auth"]
     security = BEARER
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
 
     @post("/logout", operation_id="logout", status_code=204, responses=problems(400, 401, 413, 415, 429, 503))
     async def logout(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> None:

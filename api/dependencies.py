@@ -3,17 +3,13 @@
 from typing import TypeAlias
 
 from litestar import Request
-from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.handlers import BaseRouteHandler
 
-from api.access_log import USER_ID
 from api.middleware import request_ids
-from application.context import AccessClaims, Admission, RequestContext
+from application.context import AccessClaims, RequestContext
 from application.errors import Unauthenticated
 from application.services import Services
-from application.sessions import admit, verify_access
 
 # Named dependencies: resolved by parameter name from the app's `dependencies`.
 Context: TypeAlias = NamedDependency[RequestContext]
@@ -31,36 +27,16 @@ def provide_anonymous(request: Request[object, object, State]) -> RequestContext
     return RequestContext(actor=None, request_id=request_id, correlation_id=correlation_id, client_address=address)
 
 
-# Where the authentication guard leaves the verified claims for the caller's dependency.
+# Where the authentication hook leaves the verified claims (and a pending admission) for the caller's dependency.
 CLAIMS = "access_claims"
+ADMISSION = "admission"
 
 
-# A route's `opt` key: its caller is admitted with the cache's own round trip (a read through the task cache).
-ADMITTED_WITH_READ = "admitted_with_read"
-_ADMISSION = "admission"
+def provide_caller(request: Request[object, object, State], services: ServicesDep) -> RequestContext:
+    """The authenticated caller, as the `authenticated` hook verified it (401 on a route without the hook).
 
-
-async def authenticated(connection: ASGIConnection[object, object, object, State], handler: BaseRouteHandler) -> None:
-    """The guard of every protected route: a valid, unrevoked bearer access token within the per-user rate limit,
-    or 401/429, before the body, parameters or headers of the request are looked at. On a cached read's route, the
-    token is verified here and its admission asked with the read (one Redis round trip for both; a refusal still
-    comes before any answer)."""
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated()
-    runtime = connection.app.state.runtime
-    services: Services = runtime.services
-    claims = verify_access(token.strip(), services)
-    connection.scope["state"][USER_ID] = str(claims.actor.user_id)  # the access log names the caller, 401 or 429 too
-    if handler.opt.get(ADMITTED_WITH_READ) and runtime.cache is not None:
-        connection.scope["state"][_ADMISSION] = Admission(claims)
-    else:
-        await admit(claims, services)
-    connection.scope["state"][CLAIMS] = claims
-
-
-def provide_caller(request: Request[object, object, State]) -> RequestContext:
-    """The authenticated caller, as the `authenticated` guard verified it (401 on a route without the guard)."""
+    It takes the services only to be resolved after them: Litestar resolves a route's independent dependencies
+    concurrently, in a task group made for each request, which costs more than resolving them one by one."""
     claims: AccessClaims | None = request.scope["state"].get(CLAIMS)
     if claims is None:
         raise Unauthenticated()
@@ -71,5 +47,5 @@ def provide_caller(request: Request[object, object, State]) -> RequestContext:
         correlation_id=anonymous.correlation_id,
         client_address=anonymous.client_address,
         access=claims,
-        admission=request.scope["state"].get(_ADMISSION),
+        admission=request.scope["state"].get(ADMISSION),
     )

@@ -6,7 +6,8 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.tasks import IdempotencyKeyHeader, idempotency
 from application import refunds
@@ -16,7 +17,7 @@ from application.views import RefundView
 class RefundController(Controller):
     tags = ["refunds"]
     security = BEARER
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
 
     @post(
         "/tasks/{task_id:uuid}/refund",

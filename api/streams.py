@@ -7,7 +7,8 @@ from uuid import UUID
 from litestar import Controller, get
 from litestar.params import FromPath, QueryParameter
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.tasks import timestamp, timestamp_parameter
 from application.stream_history import StreamHistory, StreamQuery, stream_history, verify_stream
@@ -16,7 +17,7 @@ from application.views import StreamVerification
 
 class StreamController(Controller):
     path = "/admin/streams"
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
     tags = ["admin"]
     security = BEARER
 

@@ -10,7 +10,8 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.dependencies import ADMITTED_WITH_READ, Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import ADMITTED_WITH_READ, authenticated
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
@@ -111,7 +112,7 @@ class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
     security = BEARER
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
 
     @post(
         operation_id="createTask",

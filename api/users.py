@@ -6,7 +6,8 @@ from uuid import UUID
 from litestar import Controller, get, patch
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.dependencies import Context, ServicesDep, authenticated
+from api.dependencies import Context, ServicesDep
+from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.schemas import RoleBody
 from application.users import ChangeRole, change_role, get_user, list_users
@@ -17,7 +18,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["users"]
     security = BEARER
-    guards = [authenticated]
+    before_request = staticmethod(authenticated)
 
     @get(operation_id="listUsers", responses=problems(400, 401, 403, 429, 503))
     async def list(

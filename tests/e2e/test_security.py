@@ -20,7 +20,8 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.dependencies import authenticated, provide_caller
+from api.dependencies import provide_caller
+from api.hooks import authenticated
 from application.context import Actor
 from application.services import Services
 from application.sessions import REUSE_GRACE
@@ -425,8 +426,8 @@ class TestHostileBodies:
 
 
 def test_every_route_with_a_caller_authenticates_before_anything_else(settings: Settings) -> None:
-    """A route that takes the authenticated caller (`ctx` from provide_caller) and lacks the guard answers 401 to
-    everyone: every such route has the `authenticated` guard (the guard checks the token before the input)."""
+    """A route that takes the authenticated caller (`ctx` from provide_caller) and lacks the hook answers 401 to
+    everyone: every such route runs the `authenticated` hook (it checks the token before the input)."""
     app = create_app(settings)
     unguarded = [
         f"{sorted(handler.http_methods)} {route.path}"
@@ -434,6 +435,6 @@ def test_every_route_with_a_caller_authenticates_before_anything_else(settings: 
         for handler in getattr(route, "route_handlers", [])
         if "ctx" in inspect.signature(handler.fn).parameters
         and handler.resolve_dependencies()["ctx"].dependency is provide_caller
-        and authenticated not in handler.resolve_guards()
+        and handler.resolve_before_request() is not authenticated
     ]
     assert unguarded == []
