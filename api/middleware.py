@@ -5,7 +5,7 @@ The ids are made lazily, on first use, and kept in the scope's state: route hand
 """
 
 import re
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -32,7 +32,7 @@ def request_ids(scope: Scope | dict[str, Any]) -> tuple[str, str]:
     state = scope.setdefault("state", {})
     ids: tuple[str, str] | None = state.get(_IDS)
     if ids is None:
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = _header(scope, b"x-request-id") or secrets.token_hex(16)  # 128 random bits, as a uuid4's hex
         ids = state[_IDS] = (request_id, _header(scope, b"x-correlation-id") or request_id)
     return ids
 

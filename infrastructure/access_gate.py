@@ -110,16 +110,14 @@ class RedisAccessGate:
         token = (claims.jti, claims.actor.role.value, int(claims.issued_at.timestamp()))
         now = time.time()
         try:
-            answer = await self._guard.call(
-                self._script(keys=keys, args=[repr(now), item.amount, window, 1, *token, *tail])
-            )
+            answer = await self._guard.script(self._script, keys, [repr(now), item.amount, window, 1, *token, *tail])
             if answer[0] == NOT_LOADED:
                 record = await self._records.load(claims.actor.user_id, answer[1].decode())
                 if record.refuses(claims):
                     return None, None
                 now = time.time()  # after the database's answer: the window's entries stay newest first
-                answer = await self._guard.call(
-                    self._script(keys=keys, args=[repr(now), item.amount, window, 0, *token, *tail])
+                answer = await self._guard.script(
+                    self._script, keys, [repr(now), item.amount, window, 0, *token, *tail]
                 )
         except RedisUnavailable:
             return await self._one_by_one.admit(claims, rule), None

@@ -115,8 +115,8 @@ class TaskCache:
 
     async def _fetch_generation(self, fetch: Fetch) -> Fetched | None:
         try:
-            generation, cached = await self._guard.call(
-                self._fetch(keys=[fetch.generation_key], args=[fetch.prefix, fetch.seed, fetch.ttl])
+            generation, cached = await self._guard.script(
+                self._fetch, [fetch.generation_key], [fetch.prefix, fetch.seed, fetch.ttl]
             )
         except RedisUnavailable:
             return None
@@ -191,7 +191,7 @@ class TaskCache:
         # Taken out before the await: a bump kept meanwhile by another commit stays kept.
         keys, self._unsent = self._unsent, set()
         try:
-            await self._guard.call(self._bump(keys=sorted(keys), args=[time.time_ns(), GENERATION_TTL_SECONDS]))
+            await self._guard.script(self._bump, sorted(keys), [time.time_ns(), GENERATION_TTL_SECONDS])
         except RedisUnavailable:
             self._unsent |= keys
             log.warning("cache invalidations kept for later: Redis did not answer", extra={"pending": len(keys)})

@@ -4,10 +4,11 @@ during which callers skip Redis at once, so a hung Redis costs one timeout, not 
 import asyncio
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, RedisError
 
 T = TypeVar("T")
 
@@ -43,3 +44,17 @@ class RedisGuard:
         except REDIS_ERRORS as exc:
             self._down_until = time.monotonic() + self._pause
             raise RedisUnavailable() from exc
+
+    async def script(self, script: AsyncScript, keys: list[str], args: list[str | int | float]) -> Any:
+        """Run a registered Lua script within the timeout (EVALSHA, loading it once when the server lacks it).
+
+        Called directly rather than through redis-py's Script object, whose every call checks its client against a
+        runtime Protocol: several microseconds of a cached read's few hundred."""
+        return await self.call(self._evalsha(script, keys, args))
+
+    async def _evalsha(self, script: AsyncScript, keys: list[str], args: list[str | int | float]) -> Any:
+        try:
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            script.sha = await self.client.script_load(script.script)
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
