@@ -25,6 +25,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
+    # The lines name no source file, thread or process: skip gathering them for every record (the logging HOWTO's
+    # "Optimization": finding the caller's frame alone is a stack walk a record; the access log writes one a request).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -213,13 +213,5 @@ async def test_a_walk_returns_the_first_pages_tasks_once_each_in_order(
             break
         for write in between_pages[page_number] if page_number < len(between_pages) else []:
             await world.write(write, owners, admin, now)
-    print(
-        "DEBUG pages",
-        page_number,
-        "expected",
-        len(expected),
-        "writes",
-        sum(len(w) for w in between_pages[:page_number]),
-    )
     assert [t.id for t in seen] == [t.id for t in expected]
     assert seen == expected, "every page shows the tasks as they were at the first page"
