@@ -106,6 +106,19 @@ def rows() -> list[Row]:
                     wdate,
                 )
             )
+    if (post := writes.get("post")) and "post_floor" in post:
+        ratio = post["post_tasks"]["rps"] / post["post_floor"]["rps"]
+        found.append(
+            Row(
+                "`POST /tasks` vs the stack's floor for a create, 32 connections",
+                f"{post['post_tasks']['rps']:,.0f}/s",
+                f"`POST /bench/floor` (token, Redis, two-row statement, Redis) {post['post_floor']['rps']:,.0f}/s",
+                ratio,
+                "(context)",
+                True,
+                wdate,
+            )
+        )
     if reads.get("cached"):
         ratio = reads["cached"]["rps"] / reads["health"]["rps"]
         target, met = at_least(ratio, 0.35)

@@ -26,17 +26,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
-import jwt
 import psycopg
 from psycopg import sql
-from reads import RESULTS, SECRET, free_port, serve, service_environment, with_database, wrk
+from reads import RESULTS, SECRET, free_port, seed, serve, service_environment, signed_in, with_database, wrk
 
+from api.bench_floor import MINIMAL_TABLES
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.records import EventMetadata, StreamAppend
@@ -82,10 +82,6 @@ COMMIT;
 
 # The least a create must write, the cheapest way: one event row and one read row, each with only its primary
 # key, in one statement (its own transaction). POST /tasks is measured against this floor of the database.
-MINIMAL_TABLES = """
-CREATE TABLE IF NOT EXISTS minimal_events (position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, data jsonb);
-CREATE TABLE IF NOT EXISTS minimal_reads (id uuid PRIMARY KEY, title text)
-"""
 MINIMAL_SQL = """
 WITH e AS (INSERT INTO minimal_events (data) VALUES ('{"title":"bench task"}') RETURNING position)
 INSERT INTO minimal_reads (id, title) SELECT gen_random_uuid(), 'bench task' FROM e;
@@ -276,29 +272,25 @@ async def write_candidates(url: str, clients: int, seconds: float) -> dict[str, 
     return found
 
 
-def user_token(user_id: UUID) -> str:
-    now = datetime.now(UTC)
-    claims = {"sub": str(user_id), "role": "user", "jti": uuid4().hex, "iat": now, "exp": now + timedelta(hours=1)}
-    from infrastructure.security import AUDIENCE, ISSUER
-
-    return jwt.encode(claims | {"iss": ISSUER, "aud": AUDIENCE}, SECRET, algorithm="HS256")
-
-
 def measure_post(url: str, env: dict[str, str], seconds: int, workers: int) -> dict[str, Any]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.body = \'{"title":"bench task"}\'\nwrk.headers["Content-Type"] = "application/json"\n'
     )
-    headers = {"Authorization": f"Bearer {user_token(OWNER)}"}
-    with serve(env, workers) as base:
-        posted = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
-    # The whole service: the followers' work on each event (projector, scheduler) is part of a write's cost.
-    with serve(env, workers, command="run") as base:
-        whole = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
+    seed(env)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(MINIMAL_TABLES)
+    with serve(env | {"TASKFLOW_BENCH_FLOOR": "1"}, workers) as base:
+        headers = signed_in(base, "user@example.com", "user123")
+        posted = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
+        floor = wrk(f"{base}/bench/floor", headers, 32, seconds, script=str(script))
+    # The whole service: the followers' work on each event (projector, scheduler) is part of a write's cost.
+    with serve(env, workers, command="run") as base:
+        headers = signed_in(base, "user@example.com", "user123")
+        whole = wrk(f"{base}/tasks", headers, 32, seconds, script=str(script))
     return {
         "post_tasks": posted,
+        "post_floor": floor,
         "post_tasks_whole_service": whole,
         "pgbench": pgbench(url, CREATE_SQL, 32, seconds),
         "pgbench_minimal": pgbench(url, MINIMAL_SQL, 32, seconds),
