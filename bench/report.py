@@ -217,6 +217,19 @@ def rows() -> list[Row]:
                 wdate,
             )
         )
+        if "floor_seconds" in batch:
+            floor_rate = 1000 / batch["floor_seconds"]
+            found.append(
+                Row(
+                    "batch complete of 1,000 vs the database's floor for 1,000",
+                    f"{rate:,.0f}/s",
+                    f"1,000 event rows and 1,000 read rows, one statement {floor_rate:,.0f}/s",
+                    rate / floor_rate,
+                    "(context)",
+                    True,
+                    wdate,
+                )
+            )
     runs = {run["events"]: run for run in rebuild.get("runs", [])}
     if runs:
         largest, smallest = runs[max(runs)], runs[min(runs)]

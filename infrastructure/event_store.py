@@ -48,11 +48,21 @@ class _Wakeups:
 
 WAKEUPS = _Wakeups()
 
+# The events of one unit of work share their metadata and time (one append): given once, not parsed a row each.
 _APPEND = """
 INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)
+SELECT stream_id, stream_type, version, type, schema_version, data, %s::jsonb, %s, decode(hash, 'base64')
+FROM jsonb_to_recordset(%s::jsonb) AS r(stream_id uuid, stream_type text, version int, type text, schema_version int,
+                                        data jsonb, hash text)
+ORDER BY stream_id, version
+RETURNING stream_id, version, position
+"""
+# Several appends of different metadata or time in one unit of work (a seed): each row says its own.
+_APPEND_EACH = """
+INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)
 SELECT stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, decode(hash, 'base64')
-FROM json_to_recordset(%s::json) AS r(stream_id uuid, stream_type text, version int, type text, schema_version int,
-                                      data jsonb, metadata jsonb, recorded_at timestamptz, hash text)
+FROM jsonb_to_recordset(%s::jsonb) AS r(stream_id uuid, stream_type text, version int, type text, schema_version int,
+                                        data jsonb, metadata jsonb, recorded_at timestamptz, hash text)
 ORDER BY stream_id, version
 RETURNING stream_id, version, position
 """
@@ -134,8 +144,14 @@ class PostgresEventStore:
             if record.stream_id not in before and record.stream_type in INLINE_READS:
                 before[record.stream_id] = fold(self._read.get(record.stream_id, []))
         statement = Statement()
-        # The records themselves, as JSON: json_to_recordset takes the columns it names (not `position`, 0 here).
-        statement.add(_APPEND, _ENCODE([record for record, _ in staged]).decode())
+        # The records themselves, as JSON: jsonb_to_recordset takes the columns it names (not `position`, 0 here).
+        records = [record for record, _ in staged]
+        first = records[0]
+        if all(r.metadata == first.metadata and r.recorded_at == first.recorded_at for r in records):
+            metadata = _ENCODE(first.metadata).decode()
+            statement.add(_APPEND, metadata, first.recorded_at, _ENCODE(records).decode())
+        else:
+            statement.add(_APPEND_EACH, _ENCODE(records).decode())
         write_changes(statement, BY_NAME, changes(INLINE, before, staged))
         text = statement.text(_RETURN_AND_NOTIFY if WAKEUPS.due() else _RETURN)
         try:

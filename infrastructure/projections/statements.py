@@ -1,8 +1,9 @@
 """What projection changes look like in SQL: data-modifying CTEs that one statement runs together.
 
-Every table's changes travel as one JSON parameter (msgspec encodes them in C; PostgreSQL reads them with
-json_to_recordset), so a statement's text depends only on which tables change, never on how many rows: it is
-prepared once per shape, and a batch of 1,000 tasks costs the same Python work per row as a single one.
+Every table's changes travel as one JSON parameter: msgspec encodes them in C, and PostgreSQL reads them with
+jsonb_to_recordset (parsed once into jsonb, whose keys a binary search finds: twice the speed of json's). A statement's
+text depends only on which tables change, never on how many rows: it is prepared once per shape, and a batch of 1,000
+tasks costs the same Python work per row as a single one.
 """
 
 import functools
@@ -46,7 +47,8 @@ def _pg_type(annotation: Any) -> str:
 def _rows_of(projection: Table[Any], columns: tuple[str, ...]) -> str:
     """The rows of a JSON parameter, typed as `columns` of the projection's table."""
     hints = typing.get_type_hints(projection.table)
-    return f"json_to_recordset(%s::json) AS r({', '.join(f'{column} {_pg_type(hints[column])}' for column in columns)})"
+    typed = ", ".join(f"{column} {_pg_type(hints[column])}" for column in columns)
+    return f"jsonb_to_recordset(%s::jsonb) AS r({typed})"
 
 
 class Statement:
@@ -56,11 +58,11 @@ class Statement:
         self.ctes: list[str] = []
         self.params: list[Any] = []
 
-    def add(self, body: str, param: Any) -> str:
-        """Add a CTE; returns its name."""
+    def add(self, body: str, *params: Any) -> str:
+        """Add a CTE (its parameters, in the order of its placeholders); returns its name."""
         name = f"w{len(self.ctes)}"
         self.ctes.append(f"{name} AS ({body})")
-        self.params.append(param)
+        self.params.extend(params)
         return name
 
     def text(self, main: str) -> str:
@@ -86,7 +88,7 @@ def _write_rows(statement: Statement, projection: Rows[Any], change: RowChanges,
         versions = [_Ended(id_, version) for id_, version in change.ended]
         ended = statement.add(
             f"UPDATE {table} AS t SET valid_to = pg_current_xact_id(), superseded_at = now()"
-            " FROM json_to_recordset(%s::json) AS r(id uuid, version bigint)"
+            " FROM jsonb_to_recordset(%s::jsonb) AS r(id uuid, version bigint)"
             " WHERE t.id = r.id AND t.version = r.version AND t.valid_to IS NULL RETURNING 1",
             _ENCODE(versions).decode(),
         )
