@@ -171,8 +171,9 @@ def _cycle_collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-async def _bulk(database_url: str, conn: Connection, load: _Load, progress: Progress) -> str:
-    """Fold and COPY every stream the projection reads as of one snapshot; returns that snapshot.
+async def _bulk(database_url: str, conn: Connection, load: _Load, progress: Progress) -> tuple[str, str]:
+    """Fold and COPY every stream the projection reads as of one snapshot; returns that snapshot, and the oldest of
+    this database's transactions it saw running (events_horizon()): where the events it missed begin.
 
     The log is read on a read-only connection of its own, which takes no transaction id: a long rebuild must
     not hold back the followers, which read only below the oldest running transaction. Three things overlap:
@@ -191,10 +192,10 @@ async def _bulk(database_url: str, conn: Connection, load: _Load, progress: Prog
     ):
         await reader.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         await reader.execute("SET TIME ZONE 'UTC'")  # timestamps as RFC 3339 with a whole-minute offset, for msgspec
-        cursor = await reader.execute("SELECT pg_current_snapshot()::text")
+        cursor = await reader.execute("SELECT pg_current_snapshot()::text, events_horizon()::text")
         row = await cursor.fetchone()
         assert row is not None
-        snapshot = str(row[0])
+        snapshot, horizon = str(row[0]), str(row[1])
         await events.execute(READ_LOG, (stream_type,))
         carried: list[RecordedEvent] = []
         pending = asyncio.ensure_future(events.fetchmany(BATCH))
@@ -219,7 +220,7 @@ async def _bulk(database_url: str, conn: Connection, load: _Load, progress: Prog
             # Nothing of this load may still be running on either connection when the error leaves.
             await _stopped(pending, writing, leaving=error)
             raise
-    return snapshot
+    return snapshot, horizon
 
 
 class _Index(NamedTuple):
@@ -286,11 +287,12 @@ ORDER BY events.transaction_id, events.position LIMIT %(limit)s
 """
 
 
-def _first_missed(snapshot: str) -> tuple[str, int]:
-    """Where the events `snapshot` did not see begin in commit order: at its xmin (every transaction before it is
-    visible to it, or aborted). Catching up from there reads an index range, not the whole log; the swap runs the
-    last catch-up while appends wait on its lock (from the start of the log: 0.2 s a million events)."""
-    return snapshot.split(":", 1)[0], 0
+def _first_missed(horizon: str) -> tuple[str, int]:
+    """Where the events a snapshot did not see begin in commit order: at the oldest of this database's transactions it
+    saw running (every transaction before it is visible to it, or aborted; another database's write no event here).
+    Catching up from there reads an index range, not the whole log; the swap runs the last catch-up while appends wait
+    on its lock (from the start of the log: 0.2 s a million events)."""
+    return horizon, 0
 
 
 async def _catch_up(
@@ -401,14 +403,14 @@ async def _rebuild_inline(database_url: str, projection: Rows[Any] | Totals[Any]
         await _one_at_a_time(conn, name)
         await _prepare(conn, tables)
         started = time.monotonic()
-        snapshot = await _bulk(database_url, conn, _Load(projection), progress)
+        snapshot, horizon = await _bulk(database_url, conn, _Load(projection), progress)
         log.info("rebuild %s: bulk load in %.1f s", name, time.monotonic() - started)
         started = time.monotonic()
         indexes, keys = await _index(database_url, conn, tables)
         await conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(name + SUFFIX)))
         log.info("rebuild %s: %d indexes in %.1f s", name, len(indexes), time.monotonic() - started)
         started = time.monotonic()
-        checkpoint = await _catch_up(conn, projection, snapshot, _first_missed(snapshot), final=False)
+        checkpoint = await _catch_up(conn, projection, snapshot, _first_missed(horizon), final=False)
         for attempt in range(SWAP_ATTEMPTS):
             try:
                 async with conn.transaction():

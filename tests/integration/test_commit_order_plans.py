@@ -49,8 +49,9 @@ def index_pages_read(conn: psycopg.Connection[Any], query: str, params: Any) -> 
 
 def test_a_catch_up_reads_from_the_snapshots_xmin_not_the_whole_log(database_url: str) -> None:
     """The rebuild's catch-up (the swap runs the last one while appends wait on its lock) starts its index range at
-    the bulk snapshot's xmin: behind 20,000 events committed before that snapshot, it reads a few pages, where
-    starting at the beginning of the log reads them all."""
+    the oldest of this database's transactions the bulk snapshot saw running: behind 20,000 events committed before
+    that snapshot, it reads a few pages, where starting at the beginning of the log reads them all (and so does
+    starting at the snapshot's xmin, while another database holds a transaction open)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at,"
@@ -58,11 +59,11 @@ def test_a_catch_up_reads_from_the_snapshots_xmin_not_the_whole_log(database_url
             " FROM generate_series(1, 20000)"
         )
         conn.execute("VACUUM ANALYZE events")
-        row = conn.execute("SELECT pg_current_snapshot()::text").fetchone()
+        row = conn.execute("SELECT pg_current_snapshot()::text, events_horizon()::text").fetchone()
         assert row is not None
-        snapshot = str(row[0])
+        snapshot, horizon = str(row[0]), str(row[1])
         query = MISSED_QUERY.format(bound="")
-        xid, position = _first_missed(snapshot)
+        xid, position = _first_missed(horizon)
         params = {"type": "task", "snapshot": snapshot, "limit": 5000}
         from_xmin = index_pages_read(conn, query, params | {"xid": xid, "position": position})
         from_start = index_pages_read(conn, query, params | {"xid": "0", "position": 0})
