@@ -19,6 +19,12 @@ from domain.events import SCHEMA_VERSIONS, to_data, type_name
 _ENCODER = msgspec.json.Encoder(order="sorted")
 
 
+def _rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds (`...T08:00:00.000000Z`), as strftime would write it, at a fraction of its
+    cost (the hash of every appended event needs one)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").removesuffix("+00:00") + "Z"
+
+
 def event_hash(previous: bytes, record: RecordedEvent) -> bytes:
     """The hash of `record`, chained to the hash of the event before it in its stream."""
     canonical = _ENCODER.encode(
@@ -30,7 +36,7 @@ def event_hash(previous: bytes, record: RecordedEvent) -> bytes:
             record.schema_version,
             record.data,
             msgspec.to_builtins(record.metadata),
-            record.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            _rfc3339(record.recorded_at),
         ]
     )
     return hashlib.sha256(previous + canonical).digest()

@@ -152,7 +152,8 @@ class PostgresEventStore:
             statement.add(_APPEND, metadata, first.recorded_at, _ENCODE(records).decode())
         else:
             statement.add(_APPEND_EACH, _ENCODE(records).decode())
-        write_changes(statement, BY_NAME, changes(INLINE, before, staged))
+        if before:  # some appended stream is one an inline projection reads
+            write_changes(statement, BY_NAME, changes(INLINE, before, staged))
         text = statement.text(_RETURN_AND_NOTIFY if WAKEUPS.due() else _RETURN)
         try:
             cursor = await self._conn.execute(text, statement.params)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     REGISTRY,
@@ -75,9 +76,15 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     REQUEST_SECONDS.labels(label, route, str(status)).observe(seconds)
 
 
+_APPENDED_BY_TYPE: dict[str, Any] = {}  # each type's labelled counter, looked up once
+
+
 def count_appended(types: Iterable[str]) -> None:
     for event_type, count in collections.Counter(types).items():
-        EVENTS_APPENDED.labels(event_type).inc(count)
+        counter = _APPENDED_BY_TYPE.get(event_type)
+        if counter is None:
+            counter = _APPENDED_BY_TYPE[event_type] = EVENTS_APPENDED.labels(event_type)
+        counter.inc(count)
 
 
 def count_cache_read(result: str) -> None:
