@@ -33,7 +33,7 @@ from api.users import UserController
 from api.validation import MAX_NESTING, nested_too_deep
 from application.errors import InvalidInput
 from infrastructure.bootstrap import open_runtime
-from infrastructure.maintenance import keep_up, record_pool_state
+from infrastructure.processes.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024

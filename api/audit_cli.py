@@ -13,13 +13,13 @@ import msgspec
 
 from application.audit_proofs import Digest, SignedFacts, make_digest, signed_facts
 from application.errors import InvalidInput
-from infrastructure.audit import Finding, Report, verify_log
 from infrastructure.audit_keys import KEY_BYTES, Ed25519Signer, key_id, signature_verifies
-from infrastructure.merkle import PostgresAuditTree
-from infrastructure.merkle_audit import check_against_digest
-from infrastructure.postgres import open_pool
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.audit_tree import PostgresAuditTree
+from infrastructure.postgres.digest_check import check_against_digest
+from infrastructure.postgres.log_audit import Finding, Report, verify_log
+from infrastructure.postgres.pool import open_pool
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
 
 
 def _read_digest(path: Path) -> Digest:

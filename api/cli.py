@@ -36,18 +36,18 @@ from application.projections.kinds import Mode
 from application.projections.registry import BY_NAME, PROJECTIONS, rebuildable
 from application.seed import ADMIN, USER, seed
 from application.views import ProjectionState, event_view
-from infrastructure.embedded import with_servers
-from infrastructure.heartbeat import with_heartbeat
 from infrastructure.logs import configure_logging
 from infrastructure.metrics import shared_directory
-from infrastructure.migrate import apply_migrations
-from infrastructure.postgres import open_pool
-from infrastructure.projection_status import projection_states
-from infrastructure.rebuild import rebuild
-from infrastructure.scrape import serve_process_metrics
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.projection_status import projection_states
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.processes.embedded_servers import with_servers
+from infrastructure.processes.heartbeat import with_heartbeat
+from infrastructure.processes.metrics_server import serve_process_metrics
+from infrastructure.processes.signals import run_bounded
 from infrastructure.settings import Environment, Settings, SettingsError, load_settings
-from infrastructure.signals import run_bounded
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 
 @contextmanager
@@ -248,7 +248,7 @@ def serve() -> None:
 @main.command()
 def projector() -> None:
     """Run the log followers: asynchronous projections and the cache backstop (one active per follower)."""
-    from infrastructure.projector import run_projector
+    from infrastructure.processes.projector import run_projector
 
     with resolved_settings() as settings:
         serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)
@@ -258,7 +258,7 @@ def projector() -> None:
 @main.command()
 def worker() -> None:
     """Run refund jobs from the queue (Taskiq, Redis stream; any number of workers may run)."""
-    from infrastructure.worker import run_worker
+    from infrastructure.processes.refund_worker import run_worker
 
     with resolved_settings() as settings:
         serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)
@@ -269,7 +269,7 @@ def worker() -> None:
 def scheduler() -> None:
     """Dispatch refund jobs from the log (each attempt queued when due, lost ones queued again) and mark tasks
     overdue as their due dates pass."""
-    from infrastructure.scheduler import run_scheduler
+    from infrastructure.processes.scheduler import run_scheduler
 
     with resolved_settings() as settings:
         serve_process_metrics(settings.host, settings.metrics_port, settings.metrics_token)

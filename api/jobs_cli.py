@@ -20,7 +20,7 @@ from domain.values import Role
 from infrastructure.settings import Settings
 
 if TYPE_CHECKING:
-    from infrastructure.job_status import JobStatus
+    from infrastructure.redis.job_status import JobStatus
 
 T = TypeVar("T")
 
@@ -115,8 +115,8 @@ def register(main: click.Group, resolved_settings: Callable[[], contextlib.Abstr
 
 async def _status(settings: Settings) -> "JobStatus":
     from infrastructure.bootstrap import open_runtime
-    from infrastructure.job_queue import RefundStreamBroker
-    from infrastructure.job_status import job_status
+    from infrastructure.redis.job_queue import RefundStreamBroker
+    from infrastructure.redis.job_status import job_status
 
     broker = RefundStreamBroker(settings)
     try:

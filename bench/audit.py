@@ -35,10 +35,10 @@ from application.context import Actor, RequestContext
 from application.services import Services
 from domain.values import Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import with_servers
-from infrastructure.followers import follow, run_batch
-from infrastructure.merkle import AuditTreeFollower, tree_size
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.audit_tree import AuditTreeFollower, tree_size
+from infrastructure.postgres.followers import follow, run_batch
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import Settings, load_settings
 
 ADMIN = RequestContext(actor=Actor(UUID(int=1), Role.ADMIN), request_id="bench")

@@ -37,8 +37,8 @@ from psycopg import sql
 from api.bench_floor import BODY_KEY
 from application.cursors import Cursor, encode_cursor, fingerprint
 from application.views import TaskFilter, TaskSort
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.security import AUDIENCE, ISSUER
 from infrastructure.settings import load_settings
 

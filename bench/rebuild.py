@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import load_settings
 
 RESULTS = Path(__file__).parent / "results"

@@ -44,11 +44,11 @@ from application.tasks import CreateTask, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
-from infrastructure.postgres import open_pool
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import Settings, load_settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 CONCURRENCY = (1, 8, 32)
 BATCH = 1000

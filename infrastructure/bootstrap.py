@@ -9,27 +9,25 @@ import redis.asyncio as aioredis
 
 from application.ports import TaskCacheInvalidation, TaskReadModel
 from application.services import Services
-from infrastructure.access_gate import RedisAccessGate
 from infrastructure.audit_keys import Ed25519Signer
-from infrastructure.cache import CachedTaskReadModel, NoCache, TaskCache
-from infrastructure.log_reader import PostgresEventLog
-from infrastructure.merkle import PostgresAuditTree
-from infrastructure.metrics import DeploymentFiguresCache
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.projection_status import PostgresProjectionMonitor
-from infrastructure.rate_limits import SharedLimits
-from infrastructure.read_models import (
-    PostgresActivityReadModel,
-    PostgresRefundReadModel,
-    PostgresTaskReadModel,
-    PostgresUserReadModel,
-)
-from infrastructure.redis_guard import RedisGuard
-from infrastructure.revocations import RedisAccessRecords
+from infrastructure.clock import RandomIds, SystemClock
+from infrastructure.postgres.audit_tree import PostgresAuditTree
+from infrastructure.postgres.deployment_figures import DeploymentFiguresCache
+from infrastructure.postgres.log_reader import PostgresEventLog
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.postgres.projection_status import PostgresProjectionMonitor
+from infrastructure.postgres.read_models.activity import PostgresActivityReadModel
+from infrastructure.postgres.read_models.refunds import PostgresRefundReadModel
+from infrastructure.postgres.read_models.tasks import PostgresTaskReadModel
+from infrastructure.postgres.read_models.users import PostgresUserReadModel
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.redis.access_gate import RedisAccessGate
+from infrastructure.redis.access_records import RedisAccessRecords
+from infrastructure.redis.cache import CachedTaskReadModel, NoCache, TaskCache
+from infrastructure.redis.guard import RedisGuard
+from infrastructure.redis.rate_limits import SharedLimits
 from infrastructure.security import Argon2Hasher, JwtTokens
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds, SystemClock
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 # How stale /metrics' deployment figures may be, and how long one read of them may take.
 FIGURES_MAX_AGE_SECONDS = 5.0

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infrastructure.followers import HELD_LOCK
+from infrastructure.postgres.followers import HELD_LOCK
 from infrastructure.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 

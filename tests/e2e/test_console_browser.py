@@ -30,7 +30,7 @@ from application.views import LogQuery
 from domain.refunds import RetryPolicy
 from infrastructure.bootstrap import open_runtime
 from infrastructure.gateway import HttpRefundGateway
-from infrastructure.log_reader import page_query
+from infrastructure.postgres.log_reader import page_query
 from infrastructure.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, with_database
 from tests.e2e.browser import console_errors, resources_loaded

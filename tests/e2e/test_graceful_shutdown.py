@@ -21,7 +21,7 @@ from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import hold_counters
 from tests.e2e.processes import free_port, servers_environment, stop_all, taskflow

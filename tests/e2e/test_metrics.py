@@ -25,7 +25,7 @@ from application.refunds import RequestRefund, get_refund, request_refund
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, assert_problem, bearer, create_task
 from tests.e2e.processes import free_port, servers_environment, taskflow

@@ -13,7 +13,7 @@ from pathlib import Path
 from uuid import UUID
 
 from application.overdue import BATCH
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import servers_environment, stop_all
 from tests.overdue_tasks import assert_read_side_agrees_with_the_log, falling_due, overdue_events

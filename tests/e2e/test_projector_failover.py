@@ -17,8 +17,8 @@ from application.context import Actor, RequestContext
 from application.services import Services
 from application.tasks import CreateTask, create_task
 from domain.values import Role
-from infrastructure.followers import lock_key
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.followers import lock_key
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import FOLLOWER_PIDS, servers_environment
 from tests.integration.test_followers import activity_counts, log_counts

@@ -25,9 +25,9 @@ from application.context import Actor
 from application.services import Services
 from application.sessions import REUSE_GRACE
 from domain.values import Role
+from infrastructure.clock import SystemClock
 from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import PASSWORD, Client, bearer, create_task, register
 from tests.e2e.processes import free_port, servers_environment, taskflow

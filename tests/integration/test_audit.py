@@ -10,8 +10,8 @@ from application.services import Services
 from application.tasks import CreateTask, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import Role
-from infrastructure.audit import verify_log
-from infrastructure.postgres import Pool
+from infrastructure.postgres.log_audit import verify_log
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.wiring import services_over

@@ -21,9 +21,9 @@ from application.tasks import CreateTask, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import Role
 from infrastructure.audit_keys import Ed25519Signer
-from infrastructure.event_hash import event_hash
-from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
-from infrastructure.postgres import Pool
+from infrastructure.postgres.event_hash import event_hash
+from infrastructure.postgres.event_rows import EVENT_COLUMNS, record_from_row
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_audit_tree import grow

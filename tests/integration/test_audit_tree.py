@@ -15,9 +15,9 @@ from application.audit_proofs import InclusionProof, consistency_proof, inclusio
 from application.context import Actor, RequestContext
 from application.services import Services
 from domain.values import Role
-from infrastructure.followers import run_batch
-from infrastructure.merkle import AuditTreeFollower
-from infrastructure.postgres import Pool
+from infrastructure.postgres.audit_tree import AuditTreeFollower
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.integration.wiring import services_over
 from tests.rfc6962_verifier import leaf, mth, verify_consistency, verify_inclusion

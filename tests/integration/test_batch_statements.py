@@ -20,9 +20,9 @@ from application.records import EventMetadata, StreamAppend
 from application.services import Services
 from domain import tasks
 from domain.values import Role, TaskStatus
-from infrastructure.postgres import Pool
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.integration.wiring import services_over
 
 OWNER = Actor(user_id=UUID("00000000-0000-4000-8000-0000000000b1"), role=Role.USER)

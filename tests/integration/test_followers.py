@@ -16,12 +16,12 @@ from application.services import Services
 from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.integration.wiring import services_over
 
 

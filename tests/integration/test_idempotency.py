@@ -11,7 +11,7 @@ from application.idempotency import IdempotencyKey
 from application.services import Services
 from application.tasks import CreateTask, create_task
 from domain.values import Role
-from infrastructure.postgres import Pool
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.integration.wiring import services_over
 

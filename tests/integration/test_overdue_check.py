@@ -20,12 +20,13 @@ from application.services import Services
 from application.tasks import UpdateTask, update_task
 from domain import tasks
 from domain.values import Role
-from infrastructure.cache import NoCache, TaskCache
-from infrastructure.overdue_check import PostgresOverdueUnitOfWork, check_overdue_every
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.redis_guard import RedisGuard
+from infrastructure.clock import RandomIds
+from infrastructure.postgres.due_tasks import PostgresOverdueUnitOfWork
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.processes.scheduler import check_overdue_every
+from infrastructure.redis.cache import NoCache, TaskCache
+from infrastructure.redis.guard import RedisGuard
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
 from tests.clock import ManualClock
 from tests.integration.test_refund_jobs import eventually
 from tests.integration.wiring import overdue_check, services_over
@@ -62,7 +63,7 @@ class TestRacingSchedulers:
         """Both schedulers take the same tasks (no SKIP LOCKED); one append per task wins its stream's version, the
         other batch fails whole and, taken again, finds nothing left to mark."""
         monkeypatch.setattr(
-            "infrastructure.overdue_check.DUE_TASKS",
+            "infrastructure.postgres.due_tasks.DUE_TASKS",
             "SELECT id FROM task_deadlines WHERE due_date < %s ORDER BY due_date LIMIT %s",
         )
         task_ids = await falling_due(pool, OWNER, [DUE + timedelta(seconds=n) for n in range(400)])

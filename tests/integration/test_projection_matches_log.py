@@ -27,12 +27,12 @@ from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, d
 from domain import tasks
 from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskHasNoFee
 from domain.values import Money, Priority, Role, TaskStatus
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.clock import ManualClock
 from tests.integration.test_followers import activity_counts, log_counts
 from tests.integration.wiring import overdue_check, services_over

@@ -45,15 +45,15 @@ from application.users import ChangeRole, RegisterUser, change_role, register_us
 from domain.errors import DomainError
 from domain.refunds import RetryPolicy
 from domain.values import Role
-from infrastructure import event_store
-from infrastructure.cache import NoCache
-from infrastructure.event_hash import event_hash, new_records
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.clock import RandomIds
+from infrastructure.postgres import event_store
+from infrastructure.postgres.event_hash import event_hash, new_records
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.redis.cache import NoCache
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
 from tests import fakes
 from tests.clock import ManualClock
 from tests.conftest import fresh_database

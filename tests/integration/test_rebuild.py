@@ -26,11 +26,11 @@ from application.users import RegisterUser, register_user
 from domain import tasks
 from domain.refunds import RetryPolicy
 from domain.values import Money, Priority, Role, TaskStatus
-from infrastructure.followers import run_batch
 from infrastructure.gateway import SimulatedGateway
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
 from infrastructure.settings import Settings
 from tests.clock import ManualClock
 from tests.e2e.processes import base_environment, run_taskflow
@@ -121,7 +121,7 @@ class TestRebuild:
         the log ends once on a full batch and once not (the bulk load carries a cut stream to the next batch)."""
         await some_history(services, 6)
         live = await snapshot(pool)
-        monkeypatch.setattr("infrastructure.rebuild.BATCH", batch)
+        monkeypatch.setattr("infrastructure.postgres.rebuild.bulk_load.BATCH", batch)
         await rebuild(database_url, "tasks_view")
         await rebuild(database_url, "users_view")
         await rebuild(database_url, "refunds_view")
@@ -181,7 +181,7 @@ class TestRebuild:
                 raise RuntimeError("this fold fails")
             return TASKS_VIEW.row(stream)
 
-        monkeypatch.setattr("infrastructure.rebuild.BATCH", 2)
+        monkeypatch.setattr("infrastructure.postgres.rebuild.bulk_load.BATCH", 2)
         monkeypatch.setitem(BY_NAME, "tasks_view", dataclasses.replace(TASKS_VIEW, row=failing))
         with pytest.raises(RuntimeError, match="this fold fails"):
             await rebuild(database_url, "tasks_view")

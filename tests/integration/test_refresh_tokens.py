@@ -12,9 +12,9 @@ from application.errors import Unauthenticated
 from application.services import Services
 from application.sessions import REUSE_GRACE, Session, refresh
 from application.users import RegisterUser, register_user
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
 from tests.integration.wiring import services_over
 
 NOBODY = RequestContext(actor=None, request_id="test")

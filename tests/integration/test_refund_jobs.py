@@ -21,13 +21,13 @@ from application.views import RefundView
 from domain.refunds import RefundStatus, RetryPolicy
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import embedded_redis
 from infrastructure.gateway import HttpRefundGateway
-from infrastructure.job_queue import RefundStreamBroker
-from infrastructure.postgres import Pool
-from infrastructure.scheduler import run_scheduler
+from infrastructure.postgres.pool import Pool
+from infrastructure.processes.embedded_servers import embedded_redis
+from infrastructure.processes.refund_worker import run_worker
+from infrastructure.processes.scheduler import run_scheduler
+from infrastructure.redis.job_queue import RefundStreamBroker
 from infrastructure.settings import Settings
-from infrastructure.worker import run_worker
 from tests.gateway import HANG, ScriptedGateway, serving
 
 BASE = 0.3  # seconds: the first retry's nominal delay in these tests

@@ -18,14 +18,14 @@ from application.tasks import CreateTask, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.events import SCHEMA_VERSIONS, UPCASTERS, from_data, upcast
 from domain.values import Money, Priority, Role
-from infrastructure.audit import verify_log
-from infrastructure.event_hash import event_hash
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.postgres.event_hash import event_hash
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.log_audit import verify_log
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.fakes import MemoryLog
 from tests.integration.wiring import services_over
 

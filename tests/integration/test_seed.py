@@ -7,7 +7,7 @@ import pytest
 from application.seed import ADMIN, SAMPLE_TASKS, SEED_CONTEXT, USER, seed
 from application.services import Services
 from application.users import LogIn, log_in
-from infrastructure.postgres import Pool
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.integration.wiring import services_over
 

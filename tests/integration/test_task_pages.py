@@ -23,7 +23,7 @@ from application.users import RegisterUser, register_user
 from application.views import TaskSort, TaskView, sort_key
 from domain import tasks
 from domain.values import Priority, Role, TaskStatus
-from infrastructure.postgres import Pool
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.integration.wiring import overdue_check, services_over
 

@@ -8,13 +8,15 @@ from application.overdue import OverdueCheck
 from application.ports import Clock
 from application.services import Services
 from infrastructure.bootstrap import open_runtime
-from infrastructure.cache import NoCache
-from infrastructure.overdue_check import PostgresOverdueUnitOfWork
-from infrastructure.postgres import Pool
-from infrastructure.read_models import PostgresRefundReadModel, PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.clock import RandomIds
+from infrastructure.postgres.due_tasks import PostgresOverdueUnitOfWork
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.read_models.refunds import PostgresRefundReadModel
+from infrastructure.postgres.read_models.tasks import PostgresTaskReadModel
+from infrastructure.postgres.read_models.users import PostgresUserReadModel
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.redis.cache import NoCache
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 
 @asynccontextmanager

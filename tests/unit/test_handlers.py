@@ -33,8 +33,8 @@ from application.views import TaskView
 from domain import tasks
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.audit_keys import Ed25519Signer
-from infrastructure.cache import NoCache
-from infrastructure.rate_limits import ProcessLimits
+from infrastructure.redis.cache import NoCache
+from infrastructure.redis.rate_limits import ProcessLimits
 from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
 from tests.fake_audit import MemoryAuditTree
