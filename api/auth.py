@@ -4,7 +4,7 @@ from litestar import Controller, get, post
 from litestar.di import Provide
 from litestar.params import JSONBody
 
-from api.dependencies import Context, ServicesDep, authenticated, provide_anonymous
+from api.dependencies import Context, Users, authenticated, provide_anonymous
 from api.openapi import BEARER, problems
 from api.schemas import LoginBody, RefreshBody, RegisterBody, SessionResponse
 from application.sessions import Session, log_out, refresh
@@ -27,20 +27,20 @@ class AuthController(Controller):
     dependencies = {"ctx": Provide(provide_anonymous, sync_to_thread=False)}
 
     @post("/register", operation_id="register", responses=problems(400, 409, 413, 415, 429, 503))
-    async def register(self, data: JSONBody[RegisterBody], ctx: Context, services: ServicesDep) -> SessionResponse:
+    async def register(self, data: JSONBody[RegisterBody], ctx: Context, users: Users) -> SessionResponse:
         """Create an account and log in."""
         command = RegisterUser(email=data.email, name=data.name, password=data.password)
-        return _session(await register_user(command, ctx, services))
+        return _session(await register_user(command, ctx, users))
 
     @post("/login", operation_id="login", status_code=200, responses=problems(400, 401, 413, 415, 429, 503))
-    async def login(self, data: JSONBody[LoginBody], ctx: Context, services: ServicesDep) -> SessionResponse:
+    async def login(self, data: JSONBody[LoginBody], ctx: Context, users: Users) -> SessionResponse:
         """Exchange an email and password for an access and a refresh token."""
-        return _session(await log_in(LogIn(email=data.email, password=data.password), ctx, services))
+        return _session(await log_in(LogIn(email=data.email, password=data.password), ctx, users))
 
     @post("/refresh", operation_id="refresh", status_code=200, responses=problems(400, 401, 413, 415, 429, 503))
-    async def refresh(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> SessionResponse:
+    async def refresh(self, data: JSONBody[RefreshBody], ctx: Context, users: Users) -> SessionResponse:
         """Rotate a refresh token: it is spent, and a new pair is returned."""
-        return _session(await refresh(data.refresh_token, ctx, services))
+        return _session(await refresh(data.refresh_token, ctx, users))
 
 
 class SessionController(Controller):
@@ -52,12 +52,12 @@ class SessionController(Controller):
     guards = [authenticated]
 
     @post("/logout", operation_id="logout", status_code=204, responses=problems(400, 401, 413, 415, 429, 503))
-    async def logout(self, data: JSONBody[RefreshBody], ctx: Context, services: ServicesDep) -> None:
+    async def logout(self, data: JSONBody[RefreshBody], ctx: Context, users: Users) -> None:
         """Revoke the refresh token's family and the access token of this request."""
-        await log_out(data.refresh_token, ctx, services)
+        await log_out(data.refresh_token, ctx, users)
 
     @get("/me", operation_id="me", responses=problems(401, 404, 429, 503))
-    async def me(self, ctx: Context, services: ServicesDep) -> UserView:
+    async def me(self, ctx: Context, users: Users) -> UserView:
         """The caller's own user."""
         assert ctx.actor is not None
-        return await get_user(ctx.actor.user_id, ctx, services)
+        return await get_user(ctx.actor.user_id, ctx, users)

@@ -26,7 +26,7 @@ def floor_router(namespace: str) -> Router:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             raise Unauthenticated()
-        runtime.services.tokens.verify(token)
+        runtime.tokens.verify(token)
         script = scripts.get(id(runtime.redis)) or scripts.setdefault(
             id(runtime.redis), runtime.redis.register_script(_FETCH)
         )

@@ -73,7 +73,7 @@ async def _seed(settings: Settings) -> bool:
     from infrastructure.bootstrap import open_runtime
 
     async with open_runtime(settings) as runtime:
-        return await seed(runtime.services)
+        return await seed(runtime.deps.users)
 
 
 @click.group()
@@ -204,7 +204,7 @@ async def _export(settings: Settings, after: str | None, output: str | None) -> 
     async with open_runtime(settings) as runtime:
         sink_context = open(output, "wb") if output else contextlib.nullcontext(sys.stdout.buffer)  # noqa: ASYNC230, SIM115
         with sink_context as sink:
-            async for position, event in export_events(ListEvents(after=after), runtime.services):
+            async for position, event in export_events(ListEvents(after=after), runtime.deps.audit):
                 sink.write(msgspec.json.encode(event) + b"\n")
                 last = position
     return last

@@ -1,28 +1,46 @@
-"""Per-request dependencies: the services, and who is calling."""
+"""Per-request dependencies: each area's dependency set, and who is calling."""
 
-from typing import TypeAlias
+from dataclasses import fields
+from typing import Any, TypeAlias
 
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.handlers import BaseRouteHandler
 
 from api.access_log import USER_ID
 from api.middleware import request_ids
+from application.audit_proofs import DigestDeps
+from application.auditing import AuditDeps
 from application.context import AccessClaims, Admission, RequestContext
 from application.errors import Unauthenticated
-from application.services import Services
+from application.queries import TaskReadDeps
+from application.refunds import RefundDeps
 from application.sessions import admit, verify_access
+from application.tasks import TaskDeps
+from application.users import UserDeps
+from infrastructure.bootstrap import Dependencies
 
-# Named dependencies: resolved by parameter name from the app's `dependencies`.
+# Named dependencies: resolved by parameter name from the app's `dependencies` (the caller, and PROVIDERS).
 Context: TypeAlias = NamedDependency[RequestContext]
-ServicesDep: TypeAlias = NamedDependency[Services]
+Tasks: TypeAlias = NamedDependency[TaskDeps]
+TaskReads: TypeAlias = NamedDependency[TaskReadDeps]
+Refunds: TypeAlias = NamedDependency[RefundDeps]
+Users: TypeAlias = NamedDependency[UserDeps]
+Audit: TypeAlias = NamedDependency[AuditDeps]
+Digests: TypeAlias = NamedDependency[DigestDeps]
 
 
-def provide_services(state: State) -> Services:
-    services: Services = state.runtime.services
-    return services
+def _provider(area: str) -> Provide:
+    def provide(state: State) -> Any:
+        return getattr(state.runtime.deps, area)
+
+    return Provide(provide, sync_to_thread=False)
+
+
+# A route names the dependency sets it uses by parameter: each field of Dependencies is one.
+PROVIDERS = {area.name: _provider(area.name) for area in fields(Dependencies)}
 
 
 def provide_anonymous(request: Request[object, object, State]) -> RequestContext:
@@ -49,13 +67,12 @@ async def authenticated(connection: ASGIConnection[object, object, object, State
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
     runtime = connection.app.state.runtime
-    services: Services = runtime.services
-    claims = verify_access(token.strip(), services)
+    claims = verify_access(token.strip(), runtime.tokens)
     connection.scope["state"][USER_ID] = str(claims.actor.user_id)  # the access log names the caller, 401 or 429 too
     if handler.opt.get(ADMITTED_WITH_READ) and runtime.cache is not None:
         connection.scope["state"][_ADMISSION] = Admission(claims)
     else:
-        await admit(claims, services)
+        await admit(claims, runtime.access_gate)
     connection.scope["state"][CLAIMS] = claims
 
 

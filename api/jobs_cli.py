@@ -12,8 +12,7 @@ import msgspec
 
 from application.context import Actor, RequestContext
 from application.errors import NotFound, ServiceUnavailable
-from application.refunds import dismiss_dead_letter, list_dead_letters, retry_dead_letter
-from application.services import Services
+from application.refunds import RefundDeps, dismiss_dead_letter, list_dead_letters, retry_dead_letter
 from application.views import RefundView
 from domain.errors import RefundNotFailed, RefundNotFound
 from domain.values import Role
@@ -29,12 +28,12 @@ OPERATOR = RequestContext(actor=Actor(UUID(int=0), Role.ADMIN), request_id="cli"
 PAGE = 100
 
 
-def _with_services(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+def _with_refunds(settings: Settings, work: Callable[[RefundDeps], Awaitable[T]]) -> T:
     from infrastructure.bootstrap import open_runtime
 
     async def run() -> T:
         async with open_runtime(settings) as runtime:
-            return await work(runtime.services)
+            return await work(runtime.deps.refunds)
 
     try:
         return asyncio.run(run())
@@ -50,11 +49,11 @@ def _line(refund: RefundView) -> str:
     return msgspec.json.encode(refund).decode()
 
 
-async def _all_dead_letters(services: Services) -> list[RefundView]:
+async def _all_dead_letters(refunds: RefundDeps) -> list[RefundView]:
     found: list[RefundView] = []
     cursor: str | None = None
     while True:
-        page = await list_dead_letters(PAGE, cursor, OPERATOR, services)
+        page = await list_dead_letters(PAGE, cursor, OPERATOR, refunds)
         found += page.data
         cursor = page.next_cursor
         if cursor is None:
@@ -84,7 +83,7 @@ def register(main: click.Group, resolved_settings: Callable[[], contextlib.Abstr
     def dead_letters_list() -> None:
         """Every dead letter, one JSON object a line, the longest waiting first."""
         with resolved_settings() as settings:
-            for refund in _with_services(settings, _all_dead_letters):
+            for refund in _with_refunds(settings, _all_dead_letters):
                 click.echo(_line(refund))
 
     @dead_letters.command("retry")
@@ -92,25 +91,25 @@ def register(main: click.Group, resolved_settings: Callable[[], contextlib.Abstr
     def dead_letters_retry(refund_id: UUID) -> None:
         """Send a dead letter back for a new series of attempts."""
         with resolved_settings() as settings:
-            refund = _with_services(settings, lambda services: retry_dead_letter(refund_id, OPERATOR, services))
+            refund = _with_refunds(settings, lambda refunds: retry_dead_letter(refund_id, OPERATOR, refunds))
         click.echo(_line(refund))
 
     @dead_letters.command("purge")
     def dead_letters_purge() -> None:
         """Take every dead letter off the queue (each stays FAILED in its history)."""
 
-        async def purge(services: Services) -> int:
+        async def purge(refunds: RefundDeps) -> int:
             purged = 0
-            for refund in await _all_dead_letters(services):
+            for refund in await _all_dead_letters(refunds):
                 try:
-                    await dismiss_dead_letter(refund.id, OPERATOR, services)
+                    await dismiss_dead_letter(refund.id, OPERATOR, refunds)
                 except RefundNotFailed:
                     continue  # retried meanwhile: no longer a dead letter
                 purged += 1
             return purged
 
         with resolved_settings() as settings:
-            click.echo(f"purged {_with_services(settings, purge)} dead letter(s)")
+            click.echo(f"purged {_with_refunds(settings, purge)} dead letter(s)")
 
 
 async def _status(settings: Settings) -> "JobStatus":
@@ -121,6 +120,6 @@ async def _status(settings: Settings) -> "JobStatus":
     broker = RefundStreamBroker(settings)
     try:
         async with open_runtime(settings) as runtime:
-            return await job_status(runtime.pool, broker, runtime.services.clock.now())
+            return await job_status(runtime.pool, broker, runtime.deps.refunds.clock.now())
     finally:
         await broker.shutdown()

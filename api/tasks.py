@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
-from api.dependencies import ADMITTED_WITH_READ, Context, ServicesDep, authenticated
+from api.dependencies import ADMITTED_WITH_READ, Context, TaskReads, Tasks, authenticated
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
@@ -123,7 +123,7 @@ class TaskController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[CreateTaskBody],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[TaskView]:
         """Create a task; with an Idempotency-Key, a repeat gets the first response and creates nothing."""
@@ -137,13 +137,13 @@ class TaskController(Controller):
             owner_id=data.owner_id,
         )
         keyed = idempotency(request, idempotency_key)
-        return _task_response(await commands.create_task(command, ctx, services, keyed), 201)
+        return _task_response(await commands.create_task(command, ctx, tasks, keyed), 201)
 
     @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True})
     async def list(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
         due_before: Annotated[str | None, timestamp_parameter("dueBefore")] = None,
@@ -168,7 +168,7 @@ class TaskController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return await queries.list_tasks(query, ctx, services)
+        return await queries.list_tasks(query, ctx, task_reads)
 
     @get(
         "/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True}
@@ -176,23 +176,23 @@ class TaskController(Controller):
     async def stats(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
     ) -> TaskStats:
         """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
-        return await queries.task_stats(owner_id, ctx, services)
+        return await queries.task_stats(owner_id, ctx, task_reads)
 
     @get("/activity", operation_id="taskActivity", responses=problems(400, 401, 403, 429, 503))
     async def activity(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         first: Annotated[date | None, QueryParameter(name="from", required=False)] = None,
         last: Annotated[date | None, QueryParameter(name="to", required=False)] = None,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
     ) -> ActivityReport:
         """Created, completed and deleted per UTC day (to: today, from: 29 days before, by default)."""
-        return await queries.task_activity(first, last, owner_id, ctx, services)
+        return await queries.task_activity(first, last, owner_id, ctx, task_reads)
 
     @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 409, 413, 415, 429, 503))
     async def batch(
@@ -200,12 +200,12 @@ class TaskController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[BatchBody],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> BatchResponse:
         """Complete or delete up to 1,000 tasks in one transaction; failures are reported per task."""
         command = batch.BatchTasks(action=data.action, task_ids=tuple(data.task_ids))
-        items = await batch.batch_tasks(command, ctx, services, idempotency(request, idempotency_key))
+        items = await batch.batch_tasks(command, ctx, tasks, idempotency(request, idempotency_key))
         results = [
             BatchResult(task_id=item.task_id, ok=True)
             if item.error is None
@@ -216,9 +216,9 @@ class TaskController(Controller):
         return BatchResponse(results=results, succeeded=len(results) - failed, failed=failed)
 
     @get("/{task_id:uuid}/history", operation_id="taskHistory", responses=problems(401, 404, 429, 503))
-    async def history(self, task_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> EventPage:
+    async def history(self, task_id: FromPath[UUID], ctx: Context, task_reads: TaskReads) -> EventPage:
         """Every event of the task, in version order (also after it was deleted)."""
-        return await queries.task_history(task_id, ctx, services)
+        return await queries.task_history(task_id, ctx, task_reads)
 
     @get(
         "/{task_id:uuid}",
@@ -230,7 +230,7 @@ class TaskController(Controller):
         self,
         task_id: FromPath[UUID],
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         version: Annotated[int | None, QueryParameter(name="version", required=False, ge=1)] = None,
         as_of: Annotated[str | None, timestamp_parameter("asOf")] = None,
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
@@ -241,16 +241,16 @@ class TaskController(Controller):
             if version is not None and as_of is not None:
                 raise InvalidInput("asOf", "give either version or asOf, not both")
             if version is None and as_of is None:
-                view = await queries.get_task(task_id, ctx, services)
+                view = await queries.get_task(task_id, ctx, task_reads)
             else:
                 moment = timestamp(as_of, "asOf")
-                view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
+                view = await queries.get_task_as_of(task_id, version, moment, ctx, task_reads)
             if if_none_match is not None and names_tag(if_none_match, etag(view)):
                 return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
             return _task_response(view)
 
         # Every way out of this route passes the caller's admission (with the cache's round trip when it reads one).
-        return await admitted_read(ctx, services, answer)
+        return await admitted_read(ctx, task_reads.access_gate, answer)
 
     @patch(
         "/{task_id:uuid}",
@@ -263,7 +263,7 @@ class TaskController(Controller):
         task_id: FromPath[UUID],
         data: JSONBody[UpdateTaskBody],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         if_match: IfMatch = None,
     ) -> Response[TaskView]:
         """Change some fields; a change that changes nothing appends nothing."""
@@ -276,16 +276,16 @@ class TaskController(Controller):
             fee=data.fee,
         )
         command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))
-        return _task_response(await commands.update_task(command, ctx, services))
+        return _task_response(await commands.update_task(command, ctx, tasks))
 
     @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 429, 503))
     async def remove(
         self,
         task_id: FromPath[UUID],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         if_match: IfMatch = None,
     ) -> None:
         """Delete a task; its history stays in the log."""
         command = commands.DeleteTask(task_id=task_id, expected_version=expected_version(if_match))
-        await commands.delete_task(command, ctx, services)
+        await commands.delete_task(command, ctx, tasks)

@@ -7,6 +7,7 @@ is no table of digests to grow or to roll back, and the follower never handles t
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -15,11 +16,19 @@ import msgspec
 from application import rfc6962
 from application.context import RequestContext
 from application.errors import Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from application.ports import AuditTree, DigestSigner
-from application.services import Services
+from application.ports import AuditTree, Clock, DigestSigner
 from application.tasks import acting_user
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDeps:
+    """What the digests and proofs use: the audit follower's tree, the signing key, the clock."""
+
+    tree: AuditTree
+    signer: DigestSigner
+    clock: Clock
 
 
 class Digest(msgspec.Struct, frozen=True, rename="camel"):
@@ -103,21 +112,21 @@ def signed_facts(digest: Digest) -> SignedFacts:
     return facts
 
 
-async def latest_digest(ctx: RequestContext, services: Services) -> Digest:
+async def latest_digest(ctx: RequestContext, deps: DigestDeps) -> Digest:
     _require_admin(ctx)
-    return await make_digest(services.audit_tree, services.audit_signer, services.clock.now())
+    return await make_digest(deps.tree, deps.signer, deps.clock.now())
 
 
-def public_key(ctx: RequestContext, services: Services) -> PublicKey:
+def public_key(ctx: RequestContext, deps: DigestDeps) -> PublicKey:
     _require_admin(ctx)
-    signer = services.audit_signer
+    signer = deps.signer
     return PublicKey(signer.key_id, base64.b64encode(signer.public_key).decode())
 
 
-async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, services: Services) -> InclusionProof:
+async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, deps: DigestDeps) -> InclusionProof:
     """The audit path of the event at `position` in the tree of `tree_size` leaves (RFC 6962 2.1.1)."""
     _require_admin(ctx)
-    tree = services.audit_tree
+    tree = deps.tree
     if tree_size < 1:
         raise InvalidInput("treeSize", "must be at least 1")
     await _within_tree(tree, "treeSize", tree_size)
@@ -128,14 +137,14 @@ async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, se
     return InclusionProof(leaf, tree_size, leaf_hash.hex(), [hash_.hex() for hash_ in path])
 
 
-async def consistency_proof(first: int, second: int, ctx: RequestContext, services: Services) -> ConsistencyProof:
+async def consistency_proof(first: int, second: int, ctx: RequestContext, deps: DigestDeps) -> ConsistencyProof:
     """The proof that the tree of `second` leaves extends the tree of `first` (RFC 6962 2.1.2)."""
     _require_admin(ctx)
     if first < 1:
         raise InvalidInput("from", "must be at least 1")
     if first > second:
         raise InvalidInput("from", "must not be larger than to")
-    tree = services.audit_tree
+    tree = deps.tree
     await _within_tree(tree, "to", second)
     proof = await _computed(tree, lambda node: rfc6962.consistency_proof(first, second, node))
     return ConsistencyProof([hash_.hex() for hash_ in proof])

@@ -13,8 +13,7 @@ import msgspec
 
 from application.context import Actor
 from application.errors import Conflict
-from application.ports import UnitOfWork
-from application.services import Services
+from application.ports import Clock, UnitOfWork
 
 RETENTION = timedelta(hours=24)
 
@@ -35,13 +34,13 @@ async def once(
     actor: Actor,
     idempotency: IdempotencyKey | None,
     result_type: type[T],
-    services: Services,
+    clock: Clock,
     work: Callable[[], Awaitable[T]],
 ) -> T:
     """Run `work` in `uow`, unless the key already holds a response, which is returned instead."""
     if idempotency is None:
         return await work()
-    now = services.clock.now()
+    now = clock.now()
     stored = await uow.idempotency.claim(actor.user_id, idempotency.key, idempotency.fingerprint, now, now - RETENTION)
     if stored is not None:
         fingerprint, response = stored

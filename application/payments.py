@@ -16,9 +16,15 @@ import msgspec
 
 from application.errors import ConcurrencyError
 from application.folds import refund_state
-from application.ports import PaymentOutcome, RefundGateway, RefundOrder
+from application.ports import (
+    Clock,
+    PaymentOutcome,
+    RefundGateway,
+    RefundOrder,
+    TaskCacheInvalidation,
+    UnitOfWorkFactory,
+)
 from application.records import EventMetadata, StreamAppend
-from application.services import Services
 from domain import refunds
 
 log = logging.getLogger("taskflow.refunds")
@@ -52,18 +58,21 @@ class AttemptReport(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class Payments:
-    """What a worker needs beyond the services: the gateway, the retry policy and a source of jitter."""
+    """What a refund attempt uses: the log, the gateway, the retry policy and a source of jitter."""
 
+    uow: UnitOfWorkFactory
+    clock: Clock
+    cache: TaskCacheInvalidation  # a refund shows on its task
     gateway: RefundGateway
     policy: refunds.RetryPolicy
     spread: Callable[[], float]  # uniform in [-1, 1]
 
 
-async def attempt_refund(command: AttemptRefund, services: Services, payments: Payments) -> AttemptReport:
+async def attempt_refund(command: AttemptRefund, payments: Payments) -> AttemptReport:
     """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome."""
     fields = {"refundId": str(command.refund_id), "correlationId": str(command.refund_id), "attempt": command.attempt}
     try:
-        report, state = await _attempt(command, services, payments)
+        report, state = await _attempt(command, payments)
     except ConcurrencyError:
         # Someone recorded this refund meanwhile (an operator, or a duplicate delivery): nothing left to do here.
         report, state = AttemptReport(Attempted.NOT_AWAITED), refunds.INITIAL
@@ -75,14 +84,12 @@ async def attempt_refund(command: AttemptRefund, services: Services, payments: P
         extra = {"outcome": report.result.value, "error": report.error, "retryInSeconds": report.retry_in_seconds}
         log.info("refund attempt", extra=fields | extra)
     if state.task_id is not None and state.owner_id is not None and report.result is not Attempted.NOT_AWAITED:
-        await services.cache.tasks_changed([state.task_id], [state.owner_id])
+        await payments.cache.tasks_changed([state.task_id], [state.owner_id])
     return report
 
 
-async def _attempt(
-    command: AttemptRefund, services: Services, payments: Payments
-) -> tuple[AttemptReport, refunds.Refund]:
-    async with services.uow() as uow:
+async def _attempt(command: AttemptRefund, payments: Payments) -> tuple[AttemptReport, refunds.Refund]:
+    async with payments.uow() as uow:
         if not await uow.try_lock(command.refund_id):
             return AttemptReport(Attempted.BUSY), refunds.INITIAL
         records = await uow.events.load(command.refund_id)
@@ -101,7 +108,7 @@ async def _attempt(
         await uow.events.append(
             [StreamAppend(command.refund_id, refunds.STREAM_TYPE, records[-1].version, list(events))],
             metadata,
-            services.clock.now(),
+            payments.clock.now(),
         )
     return _report(events), state
 

@@ -307,21 +307,21 @@ def measure_post(url: str, env: dict[str, str], seconds: int, workers: int) -> d
 
 async def measure_batch(settings: Settings) -> dict[str, float]:
     async with open_runtime(settings) as runtime:
-        services = runtime.services
+        deps = runtime.deps
         ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="bench")
 
         async def some_tasks() -> list[UUID]:
-            return [(await create_task(CreateTask(title=f"t{i}"), ctx, services)).id for i in range(BATCH)]
+            return [(await create_task(CreateTask(title=f"t{i}"), ctx, deps.tasks)).id for i in range(BATCH)]
 
         batched = await some_tasks()
         started = time.perf_counter()
-        await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=tuple(batched)), ctx, services)
+        await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=tuple(batched)), ctx, deps.tasks)
         batch_seconds = time.perf_counter() - started
 
         singles = await some_tasks()
         started = time.perf_counter()
         for task_id in singles:
-            await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, services)
+            await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         single_seconds = time.perf_counter() - started
     return {"batch_seconds": batch_seconds, "singles_seconds": single_seconds}
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from typing import Annotated
@@ -14,7 +15,7 @@ from taskiq.receiver import Receiver
 
 from application.payments import AttemptRefund, Payments, attempt_refund
 from domain.refunds import RetryPolicy
-from infrastructure.bootstrap import Runtime, open_runtime
+from infrastructure.bootstrap import open_runtime, payments
 from infrastructure.gateway import HttpRefundGateway, SimulatedGateway
 from infrastructure.processes.signals import stop_on_signals
 from infrastructure.redis.job_queue import PAY_REFUND, RefundStreamBroker
@@ -35,9 +36,9 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-def _register(broker: RefundStreamBroker, runtime: Runtime, payments: Payments) -> None:
+def _register(broker: RefundStreamBroker, payments: Payments) -> None:
     async def pay_refund(refund_id: str, attempt: int, context: Annotated[Context, TaskiqDepends()]) -> None:
-        report = await attempt_refund(AttemptRefund(UUID(refund_id), attempt), runtime.services, payments)
+        report = await attempt_refund(AttemptRefund(UUID(refund_id), attempt), payments)
         if report.settled:
             await context.ack()
 
@@ -58,8 +59,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     # Each running job holds a connection while it calls the gateway; the pool must not make jobs wait for one.
     pool_size = max(settings.database_pool_size, settings.worker_concurrency + 2)
     async with open_runtime(msgspec.structs.replace(settings, database_pool_size=pool_size)) as runtime:
-        payments = Payments(gateway=gateway, policy=retry_policy(settings), spread=lambda: random.uniform(-1.0, 1.0))
-        _register(broker, runtime, payments)
+        spread = functools.partial(random.uniform, -1.0, 1.0)
+        _register(broker, payments(runtime.deps, gateway, retry_policy(settings), spread))
         broker.is_worker_process = True
         try:
             await _receive(broker, settings, stop)

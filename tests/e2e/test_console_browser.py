@@ -25,10 +25,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
+from application.payments import Attempted, AttemptRefund, attempt_refund
 from application.views import LogQuery
 from domain.refunds import RetryPolicy
-from infrastructure.bootstrap import open_runtime
+from infrastructure.bootstrap import open_runtime, payments
 from infrastructure.gateway import HttpRefundGateway
 from infrastructure.postgres.log_reader import page_query
 from infrastructure.settings import Settings
@@ -215,8 +215,8 @@ async def fail_for_good(console: Console, refund_id: str) -> Attempted:
     """The refund's first attempt, against a gateway that refuses it (a 400): a dead letter at once."""
     async with serving(ScriptedGateway(script=[400])) as gateway, open_runtime(console.settings) as runtime:
         refunds = HttpRefundGateway(gateway.url, 2.0)
-        payments = Payments(refunds, RetryPolicy(1.0, 10.0, 3), spread=lambda: 0.0)
-        report = await attempt_refund(AttemptRefund(UUID(refund_id), 1), runtime.services, payments)
+        paying = payments(runtime.deps, refunds, RetryPolicy(1.0, 10.0, 3), lambda: 0.0)
+        report = await attempt_refund(AttemptRefund(UUID(refund_id), 1), paying)
         await refunds.aclose()
     return report.result
 

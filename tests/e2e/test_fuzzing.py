@@ -31,7 +31,7 @@ async def make_admin(settings: Settings) -> None:
     """An admin, registered through the application (the API never grants the role)."""
     async with open_runtime(settings) as runtime:
         command = RegisterUser(email=ADMIN.email, name="Admin", password=PASSWORD, role=ADMIN.role)
-        await register_user(command, SEED_CONTEXT, runtime.services)
+        await register_user(command, SEED_CONTEXT, runtime.deps.users)
 
 
 @pytest.mark.timeout(600)

@@ -109,14 +109,14 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
         try:
             async with open_runtime(tuned) as runtime:
                 task = await create_task(
-                    CreateTask(title="Paid", fee=Money(amount=500, currency="EUR")), ctx, runtime.services
+                    CreateTask(title="Paid", fee=Money(amount=500, currency="EUR")), ctx, runtime.deps.tasks
                 )
-                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
                 await asyncio.wait_for(gateway.arrived.wait(), 60)  # the worker is inside the 2 s gateway call
                 first.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(first.wait, SHUTDOWN_SECONDS + 5)
                 assert code == 0, log.read_text()
-                found = await get_refund(refund.id, ctx, runtime.services)
+                found = await get_refund(refund.id, ctx, runtime.deps.refunds)
                 assert (found.status, found.attempts) == (RefundStatus.SUCCEEDED, 1), log.read_text()
                 # Acknowledged: a worker listening past the redelivery timeout is not handed the job again.
                 listening = tmp_path / "second.alive"

@@ -197,10 +197,10 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
     try:
         async with open_runtime(settings) as runtime:
             paid = task_commands.CreateTask(title="Paid", fee=Money(amount=100, currency="EUR"))
-            task = await task_commands.create_task(paid, ctx, runtime.services)
-            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+            task = await task_commands.create_task(paid, ctx, runtime.deps.tasks)
+            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
             deadline = time.monotonic() + 60
-            while (await get_refund(refund.id, ctx, runtime.services)).status is not RefundStatus.SUCCEEDED:
+            while (await get_refund(refund.id, ctx, runtime.deps.refunds)).status is not RefundStatus.SUCCEEDED:
                 assert time.monotonic() < deadline, log.read_text()
                 await asyncio.sleep(0.1)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as client:
