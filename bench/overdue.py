@@ -60,7 +60,7 @@ def mark(url: str, redis_url: str, count: int) -> dict[str, Any]:
     """Start a scheduler and wait until it has marked `count` tasks."""
     env = service_environment(url, redis_url)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], env=env)
+    process = subprocess.Popen([sys.executable, "-m", "cli", "scheduler"], env=env)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             while True:

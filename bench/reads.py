@@ -124,7 +124,7 @@ def serve(env: dict[str, str], workers: int, rss: list[float] | None = None, com
     memory (MB) at the end."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", command],
+        [sys.executable, "-m", "cli", command],
         env=env | {"PORT": str(port), "TASKFLOW_WORKERS": str(workers), "TASKFLOW_LOG_LEVEL": "WARNING"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

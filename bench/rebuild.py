@@ -58,7 +58,7 @@ def measure(url: str, redis_url: str, events: int) -> dict[str, Any]:
     }
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "api.cli", "projections", "rebuild", "tasks_view"],
+        [sys.executable, "-m", "cli", "projections", "rebuild", "tasks_view"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,

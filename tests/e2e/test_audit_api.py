@@ -43,7 +43,7 @@ async def grow(settings: Settings) -> list[tuple[int, bytes]]:
 
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
-        command = [sys.executable, "-m", "api.cli", "projector"]
+        command = [sys.executable, "-m", "cli", "projector"]
         return subprocess.Popen(command, env=servers_environment(settings), stdout=output, stderr=output)
 
 

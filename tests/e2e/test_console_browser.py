@@ -97,7 +97,7 @@ def console(million: str, servers: tuple[str, str], tmp_path_factory: pytest.Tem
         settings, PORT=str(free_port()), TASKFLOW_LOG_LEVEL="WARNING", TASKFLOW_LOGIN_RATE_LIMIT="1000/minute"
     )
     seeded = subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "cli", "seed"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert seeded.returncode == 0, seeded.stderr
     logs = tmp_path_factory.mktemp("console")

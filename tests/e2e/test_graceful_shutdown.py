@@ -100,7 +100,7 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
         def worker(**extra: str) -> subprocess.Popen[bytes]:
             with log.open("ab") as output:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "api.cli", "worker"], env=env | extra, stdout=output, stderr=output
+                    [sys.executable, "-m", "cli", "worker"], env=env | extra, stdout=output, stderr=output
                 )
 
         scheduler = asyncio.create_task(run_scheduler(tuned, stop))

@@ -192,7 +192,7 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
     scheduler = asyncio.create_task(run_scheduler(settings, stop))
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
-        command = [sys.executable, "-m", "api.cli", "worker"]
+        command = [sys.executable, "-m", "cli", "worker"]
         worker = await asyncio.to_thread(subprocess.Popen, command, env=env, stdout=output, stderr=output)
     try:
         async with open_runtime(settings) as runtime:

@@ -32,7 +32,7 @@ WHERE l.relation = 'task_deadlines'::regclass AND l.mode = 'RowShareLock' AND a.
 def start_scheduler(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = servers_environment(settings, TASKFLOW_OVERDUE_CHECK_SECONDS="1")
     with log.open("ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "scheduler"], env=env, stdout=output, stderr=output)
 
 
 def output(log: Path) -> str:

@@ -44,7 +44,7 @@ def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         settings,
     )
     with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "projector"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "projector"], env=env, stdout=output, stderr=output)
 
 
 async def active_pid(pool: Pool) -> int | None:

@@ -33,7 +33,7 @@ def start_worker(settings: Settings, gateway_url: str, log: Path) -> subprocess.
         TASKFLOW_JOB_REDELIVERY_SECONDS=str(REDELIVERY_SECONDS),
     )
     with log.open("ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env, stdout=output, stderr=output)
 
 
 async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: Settings, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from psycopg import sql
 
 from application.projections.kinds import Mode, Rows, Table, Totals
 from application.projections.registry import BY_NAME
+from infrastructure.postgres.pool import Pool
 from infrastructure.postgres.projections.followed import ProjectionFollower
 from infrastructure.postgres.rebuild.bulk_load import Load, copy_from_log
 from infrastructure.postgres.rebuild.catch_up import catch_up, first_missed, follow_into
@@ -36,6 +37,18 @@ async def rebuild(database_url: str, name: str, progress: Progress = lambda _: N
         raise ValueError(f"{name} keeps no table to rebuild")
     log.info("rebuilt %s from %d events", name, read)
     return read
+
+
+async def events_to_read(pool: Pool, name: str) -> int:
+    """How many events rebuilding `name` reads: its own streams' (inline), or the whole log's (a follower)."""
+    projection = BY_NAME[name]
+    types = None if projection.mode is Mode.FOLLOWER else sorted(projection.stream_types)
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM events WHERE %s::text[] IS NULL OR stream_type = ANY(%s)", (types, types)
+        )
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _rebuild_inline(database_url: str, projection: Rows[Any] | Totals[Any], progress: Progress) -> None:
