@@ -13,8 +13,8 @@ from litestar.response import Stream
 
 from api.dependencies import Audit, Context, Refunds, authenticated
 from api.openapi import BEARER, problems
-from api.schemas import NO_CONTROL
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
+from application.fields import NO_CONTROL
 from application.refunds import DeadLetterPage, list_dead_letters, retry_dead_letter
 from application.views import ProjectionState, RefundView
 

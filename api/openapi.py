@@ -8,6 +8,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIResponse, Operation, Reference
 from litestar.routes import HTTPRoute
 
+from api.messages import FORMATS
 from api.problems import PROBLEM_JSON, Problem
 from application.views import TaskView
 
@@ -36,7 +37,7 @@ INVALID_TASK: dict[str, Any] = {
     "instance": "/tasks",
     "requestId": "5f0c6d1e9b7a4c2d8e3f1a2b3c4d5e6f",
     "errors": [
-        {"field": "title", "message": "must be 1-200 characters after trimming, with no control characters"},
+        {"field": "title", "message": FORMATS["title"]},
         {"field": "priority", "message": "must be one of LOW, MEDIUM, HIGH"},
         {"field": "fee.amount", "message": "must be at least 1"},
     ],

@@ -9,7 +9,7 @@ from litestar.params import FromPath
 from api.dependencies import Context, Refunds, Tasks, authenticated
 from api.openapi import BEARER, problems
 from api.tasks import IdempotencyKeyHeader, idempotency
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.views import RefundView
 
 
@@ -33,8 +33,7 @@ class RefundController(Controller):
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[RefundView]:
         """Ask for the task's fee back; a background job pays it (409 without a fee, or with a refund already)."""
-        command = RequestRefund(task_id=task_id)
-        refund = await request_refund(command, ctx, tasks, idempotency(request, idempotency_key))
+        refund = await request_refund(task_id, ctx, tasks, idempotency(request, idempotency_key))
         return Response(refund, status_code=202, headers={"Location": f"/refunds/{refund.id}"})
 
     @get("/refunds/{refund_id:uuid}", operation_id="getRefund", responses=problems(401, 404, 429, 503))

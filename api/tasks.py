@@ -1,26 +1,26 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from api.dependencies import ADMITTED_WITH_READ, Context, TaskReads, Tasks, authenticated
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
-from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
+from api.schemas import BatchError, BatchResponse, BatchResult, named_body
 from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
+from application.fields import NO_CONTROL
 from application.idempotency import IdempotencyKey
 from application.sessions import admitted_read
 from application.views import ActivityReport, EventPage, TaskPage, TaskSort, TaskStats, TaskView
-from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
 T = TypeVar("T")
@@ -72,18 +72,6 @@ def expected_version(if_match: str | None) -> int | None:
     raise PreconditionFailed()
 
 
-def in_utc(value: T, field: str) -> T:
-    """Timestamps are kept and answered in UTC; one whose UTC form falls outside years 1-9999 is invalid."""
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None:
-        raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise InvalidInput(field, "is out of range") from exc
-
-
 def timestamp_parameter(name: str) -> Any:
     """A query parameter holding an RFC 3339 timestamp (Litestar would also take a number as one)."""
     return QueryParameter(name=name, required=False, format=OpenAPIFormat.DATE_TIME, max_length=64)
@@ -97,7 +85,7 @@ def timestamp(value: str | None, field: str) -> datetime | None:
         parsed = msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
         raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset") from exc
-    return in_utc(parsed, field)
+    return commands.in_utc(parsed, field)
 
 
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
@@ -121,23 +109,14 @@ class TaskController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[CreateTaskBody],
+        data: Annotated[commands.CreateTask, named_body("CreateTaskBody")],
         ctx: Context,
         tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[TaskView]:
         """Create a task; with an Idempotency-Key, a repeat gets the first response and creates nothing."""
-        command = commands.CreateTask(
-            title=data.title.strip(),
-            description=data.description,
-            status=data.status,
-            priority=data.priority,
-            due_date=in_utc(data.due_date, "dueDate"),
-            fee=data.fee,
-            owner_id=data.owner_id,
-        )
         keyed = idempotency(request, idempotency_key)
-        return _task_response(await commands.create_task(command, ctx, tasks, keyed), 201)
+        return _task_response(await commands.create_task(data, ctx, tasks, keyed), 201)
 
     @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True})
     async def list(
@@ -198,14 +177,13 @@ class TaskController(Controller):
     async def batch(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[BatchBody],
+        data: Annotated[batch.BatchTasks, named_body("BatchBody")],
         ctx: Context,
         tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> BatchResponse:
         """Complete or delete up to 1,000 tasks in one transaction; failures are reported per task."""
-        command = batch.BatchTasks(action=data.action, task_ids=tuple(data.task_ids))
-        items = await batch.batch_tasks(command, ctx, tasks, idempotency(request, idempotency_key))
+        items = await batch.batch_tasks(data, ctx, tasks, idempotency(request, idempotency_key))
         results = [
             BatchResult(task_id=item.task_id, ok=True)
             if item.error is None
@@ -261,21 +239,13 @@ class TaskController(Controller):
     async def update(
         self,
         task_id: FromPath[UUID],
-        data: JSONBody[UpdateTaskBody],
+        data: Annotated[commands.TaskChanges, named_body("UpdateTaskBody")],
         ctx: Context,
         tasks: Tasks,
         if_match: IfMatch = None,
     ) -> Response[TaskView]:
         """Change some fields; a change that changes nothing appends nothing."""
-        changes = task_decider.UpdateTask(
-            title=data.title.strip() if isinstance(data.title, str) else data.title,
-            description=data.description,
-            status=data.status,
-            priority=data.priority,
-            due_date=in_utc(data.due_date, "dueDate"),
-            fee=data.fee,
-        )
-        command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))
+        command = commands.UpdateTask(task_id=task_id, changes=data, expected_version=expected_version(if_match))
         return _task_response(await commands.update_task(command, ctx, tasks))
 
     @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 429, 503))

@@ -4,13 +4,14 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import Controller, get, patch
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, QueryParameter
 
 from api.dependencies import Context, Users, authenticated
 from api.openapi import BEARER, problems
-from api.schemas import RoleBody
-from application.users import ChangeRole, change_role, get_user, list_users
+from api.schemas import named_body
+from application.users import change_role, get_user, list_users
 from application.views import UserPage, UserView
+from domain.users import ChangeRole
 
 
 class UserController(Controller):
@@ -39,7 +40,11 @@ class UserController(Controller):
         "/{user_id:uuid}/role", operation_id="changeRole", responses=problems(400, 401, 403, 404, 413, 415, 429, 503)
     )
     async def change_role(
-        self, user_id: FromPath[UUID], data: JSONBody[RoleBody], ctx: Context, users: Users
+        self,
+        user_id: FromPath[UUID],
+        data: Annotated[ChangeRole, named_body("RoleBody")],
+        ctx: Context,
+        users: Users,
     ) -> UserView:
         """Change a user's role (admins only); it applies from the user's next access token."""
-        return await change_role(ChangeRole(user_id=user_id, role=data.role), ctx, users)
+        return await change_role(user_id, data, ctx, users)

@@ -1,12 +1,14 @@
 """Batch complete and delete: one read of every stream, one decision each, one append, one transaction."""
 
 import enum
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from application.context import RequestContext
 from application.errors import InvalidInput, NotFound
+from application.fields import Command
 from application.idempotency import IdempotencyKey, once
 from application.policies import task_appends
 from application.ports import UnitOfWork
@@ -23,9 +25,11 @@ class BatchAction(enum.StrEnum):
     DELETE = "delete"
 
 
-class BatchTasks(msgspec.Struct, frozen=True):
+class BatchTasks(Command, frozen=True):
+    """POST /tasks/batch's body."""
+
     action: BatchAction
-    task_ids: tuple[UUID, ...]
+    task_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class ItemError(enum.StrEnum):

@@ -32,17 +32,13 @@ class RefundDeps:
     cursor_secret: bytes  # signs the dead letters' page cursors
 
 
-class RequestRefund(msgspec.Struct, frozen=True):
-    task_id: UUID
-
-
 class DeadLetterPage(msgspec.Struct, frozen=True, rename="camel"):
     data: list[RefundView]
     next_cursor: str | None
 
 
 async def request_refund(
-    command: RequestRefund, ctx: RequestContext, deps: TaskDeps, idempotency: IdempotencyKey | None = None
+    task_id: UUID, ctx: RequestContext, deps: TaskDeps, idempotency: IdempotencyKey | None = None
 ) -> RefundView:
     """Ask for the task's fee back; a background job pays it (refused if there is no fee or a refund already)."""
     actor = acting_user(ctx)
@@ -52,11 +48,11 @@ async def request_refund(
         async with deps.uow() as uow:
 
             async def work() -> RefundView:
-                records = await uow.events.load(command.task_id)
+                records = await uow.events.load(task_id)
                 state = owned_state(records, actor)
-                task_events, refund = refund_request(command.task_id, state, deps.ids.new())
+                task_events, refund = refund_request(task_id, state, deps.ids.new())
                 recorded = await uow.events.append(
-                    [StreamAppend(command.task_id, tasks.STREAM_TYPE, records[-1].version, list(task_events)), refund],
+                    [StreamAppend(task_id, tasks.STREAM_TYPE, records[-1].version, list(task_events)), refund],
                     ctx.metadata(),
                     deps.clock.now(),
                 )
@@ -68,7 +64,7 @@ async def request_refund(
             return await once(uow, actor, idempotency, RefundView, deps.clock, work)
 
     view = await with_retries(False, attempt)
-    await deps.cache.tasks_changed([command.task_id], owners)
+    await deps.cache.tasks_changed([task_id], owners)
     return view
 
 

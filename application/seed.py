@@ -1,24 +1,33 @@
-"""First-start data: two logins and the five sample tasks, decided by the same domain commands as the API's,
-and written in one unit of work, so a crash leaves either all of it or none."""
+"""First-start data: two logins and the five sample tasks, decided by the API's domain commands, in one unit of work."""
 
 import asyncio
 from datetime import timedelta
 
+import msgspec
+
 from application.context import RequestContext
 from application.errors import EmailTaken
 from application.records import StreamAppend
-from application.users import RegisterUser, UserDeps
+from application.users import UserDeps
 from domain import tasks, users
 from domain.values import Priority, Role, TaskStatus
 
+
+class Login(msgspec.Struct, frozen=True):
+    email: str
+    name: str
+    password: str
+    role: Role
+
+
 # The contract's published development logins; `taskflow seed` refuses to run in production.
-ADMIN = RegisterUser(
+ADMIN = Login(
     email="admin@example.com",
     name="Admin",
     password="admin123",  # noqa: S106
     role=Role.ADMIN,
 )
-USER = RegisterUser(
+USER = Login(
     email="user@example.com",
     name="User",
     password="user123",  # noqa: S106
@@ -38,7 +47,7 @@ SAMPLE_TASKS = [
 
 
 async def seed(deps: UserDeps) -> bool:
-    """Seed once: False (and nothing written) when the seeded admin exists already."""
+    """Seed once, all of it or nothing: False (and nothing written) when the seeded admin exists already."""
     now = deps.clock.now()
     ids = {login.email: deps.ids.new() for login in (ADMIN, USER)}
     appends: list[StreamAppend] = []

@@ -21,6 +21,7 @@ from application.context import (
     RequestContext,
 )
 from application.errors import RateLimited, Unauthenticated
+from application.fields import Command, RefreshTokenText
 from application.ports import (
     AccessGate,
     AccessRevocations,
@@ -45,6 +46,12 @@ class SessionDeps:
     rate_limiter: RateLimiter
     revocations: AccessRevocations  # a logout's revoked token, published for the gate
     refresh_token_ttl_seconds: int
+
+
+class SessionToken(Command, frozen=True):
+    """POST /auth/refresh's and /auth/logout's body: the refresh token to rotate, or whose family to revoke."""
+
+    refresh_token: RefreshTokenText
 
 
 class Session(msgspec.Struct, frozen=True):

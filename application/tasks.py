@@ -2,14 +2,16 @@
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from application.context import Actor, RequestContext
-from application.errors import ConcurrencyError, Forbidden, NotFound, PreconditionFailed, Unauthenticated
+from application.errors import ConcurrencyError, Forbidden, InvalidInput, NotFound, PreconditionFailed, Unauthenticated
+from application.fields import Command, Description, Timestamp, Title
 from application.folds import task_state, task_view
 from application.idempotency import IdempotencyKey, once
 from application.policies import task_appends
@@ -46,25 +48,59 @@ class TaskDeps:
     refunds: RefundReadModel  # a changed task shows its refund
 
 
-class CreateTask(msgspec.Struct, frozen=True):
-    title: str
-    description: str | None = None
+class CreateTask(Command, frozen=True):
+    """POST /tasks's body: the owner is the caller unless an admin names another."""
+
+    title: Title
+    description: Description | None = None
     status: TaskStatus = TaskStatus.PENDING
     priority: Priority = Priority.MEDIUM
-    due_date: datetime | None = None
+    due_date: Timestamp | None = None
     fee: Money | None = None
     owner_id: UUID | None = None
 
 
+class TaskChanges(Command, frozen=True):
+    """PATCH /tasks/{id}'s body: the fields to change (the others stay UNSET)."""
+
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
+    status: TaskStatus | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    due_date: Timestamp | UnsetType | None = UNSET
+    fee: Money | UnsetType | None = UNSET
+
+
 class UpdateTask(msgspec.Struct, frozen=True):
     task_id: UUID
-    changes: tasks.UpdateTask
-    expected_version: int | None = None
+    changes: TaskChanges
+    expected_version: int | None = None  # If-Match
 
 
 class DeleteTask(msgspec.Struct, frozen=True):
     task_id: UUID
     expected_version: int | None = None
+
+
+def in_utc(value: T, field: str) -> T:
+    """Timestamps are kept and answered in UTC; one whose UTC form falls outside years 1-9999 is invalid."""
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidInput(field, "is out of range") from exc
+
+
+def _as_decided(fields: dict[str, Any]) -> dict[str, Any]:
+    """A command's fields as the decider takes them: the title trimmed, the due date in UTC."""
+    title, due_date = fields["title"], fields["due_date"]
+    return fields | {
+        "title": title.strip() if isinstance(title, str) else title,
+        "due_date": in_utc(due_date, "dueDate"),
+    }
 
 
 def acting_user(ctx: RequestContext) -> Actor:
@@ -102,6 +138,7 @@ async def create_task(
     command: CreateTask, ctx: RequestContext, deps: TaskDeps, idempotency: IdempotencyKey | None = None
 ) -> TaskView:
     """Create a task owned by the caller (or, for an admin, by `owner_id`)."""
+    fields = _as_decided(msgspec.structs.asdict(command))
     actor = acting_user(ctx)
     owner_id = command.owner_id or actor.user_id
     if owner_id != actor.user_id:
@@ -109,8 +146,7 @@ async def create_task(
             raise Forbidden("only an admin may create a task for another user")
         if await deps.users.get(owner_id) is None:
             raise NotFound("owner")
-    fields = msgspec.structs.asdict(command) | {"owner_id": owner_id}
-    events = tasks.decide(tasks.CreateTask(**fields), tasks.INITIAL)
+    events = tasks.decide(tasks.CreateTask(**fields | {"owner_id": owner_id}), tasks.INITIAL)
 
     async def append(uow: UnitOfWork) -> TaskView:
         recorded = await uow.events.append(
@@ -130,6 +166,7 @@ async def create_task(
 
 async def update_task(command: UpdateTask, ctx: RequestContext, deps: TaskDeps) -> TaskView:
     """Apply the changed fields; a change that changes nothing appends nothing."""
+    changes = tasks.UpdateTask(**_as_decided(msgspec.structs.asdict(command.changes)))
     actor = acting_user(ctx)
 
     async def attempt() -> TaskView:
@@ -137,7 +174,7 @@ async def update_task(command: UpdateTask, ctx: RequestContext, deps: TaskDeps) 
             records = await uow.events.load(command.task_id)
             state = owned_state(records, actor)
             _check_version(command.expected_version, records)
-            events = tasks.decide(command.changes, state)
+            events = tasks.decide(changes, state)
             if events:
                 records += await uow.events.append(
                     [StreamAppend(command.task_id, tasks.STREAM_TYPE, records[-1].version, list(events))],

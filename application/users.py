@@ -3,6 +3,7 @@
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -10,6 +11,7 @@ import msgspec
 from application.context import RateRule, RequestContext
 from application.cursors import Cursor, decode_cursor, page_of
 from application.errors import Forbidden, InvalidCredentials, NotFound
+from application.fields import NO_CONTROL, PASSWORD_MAX, Command, Email, Name, Password
 from application.folds import user_state
 from application.ports import PasswordHasher, UserReadModel
 from application.records import StreamAppend
@@ -17,24 +19,22 @@ from application.sessions import Session, SessionDeps, enforce, open_session
 from application.tasks import acting_user
 from application.views import UserPage, UserView
 from domain import users
-from domain.values import Role
+from domain.values import EMAIL_MAX, Role
 
 
-class RegisterUser(msgspec.Struct, frozen=True):
-    email: str
-    name: str
-    password: str
-    role: Role = Role.USER
+class RegisterUser(Command, frozen=True):
+    """POST /auth/register's body (the role is not the client's to give: any other field is refused)."""
+
+    email: Email
+    name: Name
+    password: Password
 
 
-class LogIn(msgspec.Struct, frozen=True):
-    email: str
-    password: str
+class LogIn(Command, frozen=True):
+    """POST /auth/login's body: any text of a plausible length (a wrong one is refused as a wrong password is)."""
 
-
-class ChangeRole(msgspec.Struct, frozen=True):
-    user_id: UUID
-    role: Role
+    email: Annotated[str, msgspec.Meta(max_length=EMAIL_MAX, pattern=NO_CONTROL)]
+    password: Annotated[str, msgspec.Meta(max_length=PASSWORD_MAX)]
 
 
 USERS_WALK = "users"
@@ -53,15 +53,15 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def register_user(command: RegisterUser, ctx: RequestContext, deps: UserDeps) -> Session:
-    """Register a user (EmailTaken if the email is in use) and log them in."""
+async def register_user(command: RegisterUser, ctx: RequestContext, deps: UserDeps, role: Role = Role.USER) -> Session:
+    """Register a user (EmailTaken if the email is in use) and log them in; `role` is never a client's to give."""
     if ctx.client_address:
         enforce(await deps.rate_limiter.hit(RateRule.REGISTER_BY_ADDRESS, ctx.client_address))
     email = normalise_email(command.email)
     name = command.name.strip()
-    events = users.decide(users.RegisterUser(email=email, name=name, role=command.role), users.INITIAL)
+    events = users.decide(users.RegisterUser(email=email, name=name, role=role), users.INITIAL)
     password_hash = await asyncio.to_thread(deps.hasher.hash, command.password)
-    user = UserView(id=deps.ids.new(), email=email, name=name, role=command.role, created_at=deps.clock.now())
+    user = UserView(id=deps.ids.new(), email=email, name=name, role=role, created_at=deps.clock.now())
     async with deps.uow() as uow:
         await uow.credentials.save(user.id, email, password_hash)
         await uow.events.append(
@@ -128,29 +128,29 @@ async def list_users(limit: int, cursor: str | None, ctx: RequestContext, deps: 
     return UserPage(data=page, next_cursor=next_cursor)
 
 
-async def change_role(command: ChangeRole, ctx: RequestContext, deps: UserDeps) -> UserView:
+async def change_role(user_id: UUID, command: users.ChangeRole, ctx: RequestContext, deps: UserDeps) -> UserView:
     """Change a user's role (admins only, never their own): it takes effect on the user's next request, which the
     user's access tokens issued before the change no longer pass (a refresh issues one with the new role)."""
     actor = acting_user(ctx)
     if not actor.is_admin:
         raise Forbidden("only an admin may change roles")
-    if command.user_id == actor.user_id:
+    if user_id == actor.user_id:
         raise Forbidden("an admin may not change their own role")
     async with deps.uow() as uow:
-        records = await uow.events.load(command.user_id)
+        records = await uow.events.load(user_id)
         state = user_state(records)
         if not state.registered:
             raise NotFound("user")
-        events = users.decide(users.ChangeRole(role=command.role), state)
+        events = users.decide(command, state)
         if events:
             await uow.events.append(
-                [StreamAppend(command.user_id, users.STREAM_TYPE, records[-1].version, list(events))],
+                [StreamAppend(user_id, users.STREAM_TYPE, records[-1].version, list(events))],
                 ctx.metadata(),
                 deps.clock.now(),
             )
     if events:
-        await deps.revocations.role_changed(command.user_id)
-    user = await deps.users.get(command.user_id)
+        await deps.revocations.role_changed(user_id)
+    user = await deps.users.get(user_id)
     if user is None:
         raise NotFound("user")
     return user

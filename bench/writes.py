@@ -40,7 +40,7 @@ from reads import RESULTS, SECRET, free_port, serve, service_environment, with_d
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.records import EventMetadata, StreamAppend
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.bootstrap import open_runtime
@@ -315,13 +315,13 @@ async def measure_batch(settings: Settings) -> dict[str, float]:
 
         batched = await some_tasks()
         started = time.perf_counter()
-        await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=tuple(batched)), ctx, deps.tasks)
+        await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=list(batched)), ctx, deps.tasks)
         batch_seconds = time.perf_counter() - started
 
         singles = await some_tasks()
         started = time.perf_counter()
         for task_id in singles:
-            await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
+            await update_task(UpdateTask(task_id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         single_seconds = time.perf_counter() - started
     return {"batch_seconds": batch_seconds, "singles_seconds": single_seconds}
 

@@ -33,7 +33,9 @@ class RegisterUser(msgspec.Struct, frozen=True):
     role: Role = Role.USER
 
 
-class ChangeRole(msgspec.Struct, frozen=True):
+class ChangeRole(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Also PATCH /users/{id}/role's body, as it is."""
+
     role: Role
 
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
@@ -111,7 +111,7 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
                 task = await create_task(
                     CreateTask(title="Paid", fee=Money(amount=500, currency="EUR")), ctx, runtime.deps.tasks
                 )
-                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
+                refund = await request_refund(task.id, ctx, runtime.deps.tasks)
                 await asyncio.wait_for(gateway.arrived.wait(), 60)  # the worker is inside the 2 s gateway call
                 first.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(first.wait, SHUTDOWN_SECONDS + 5)

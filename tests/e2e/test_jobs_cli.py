@@ -6,7 +6,7 @@ from uuid import uuid4
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, request_refund
+from application.refunds import request_refund
 from application.tasks import CreateTask, create_task
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
@@ -32,7 +32,7 @@ async def test_dead_letters_from_the_command_line(settings: Settings) -> None:
             task = await create_task(
                 CreateTask(title="Paid", fee=Money(amount=300, currency="EUR")), ctx, runtime.deps.tasks
             )
-            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
+            refund = await request_refund(task.id, ctx, runtime.deps.tasks)
             async with running(tuned):
                 await settled(runtime.deps, ctx, refund.id)
 

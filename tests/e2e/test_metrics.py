@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from application import tasks as task_commands
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
@@ -198,7 +198,7 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
         async with open_runtime(settings) as runtime:
             paid = task_commands.CreateTask(title="Paid", fee=Money(amount=100, currency="EUR"))
             task = await task_commands.create_task(paid, ctx, runtime.deps.tasks)
-            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
+            refund = await request_refund(task.id, ctx, runtime.deps.tasks)
             deadline = time.monotonic() + 60
             while (await get_refund(refund.id, ctx, runtime.deps.refunds)).status is not RefundStatus.SUCCEEDED:
                 assert time.monotonic() < deadline, log.read_text()

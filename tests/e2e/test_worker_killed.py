@@ -12,7 +12,7 @@ from uuid import uuid4
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
@@ -50,7 +50,7 @@ async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: 
                 task = await create_task(
                     CreateTask(title="Paid", fee=Money(amount=900, currency="USD")), ctx, runtime.deps.tasks
                 )
-                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.deps.tasks)
+                refund = await request_refund(task.id, ctx, runtime.deps.tasks)
                 await asyncio.wait_for(gateway.arrived.wait(), 60)  # the first worker is inside the gateway call
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)

@@ -6,8 +6,7 @@ from uuid import UUID
 import pytest
 
 from application.context import Actor, RequestContext
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
-from domain import tasks
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain.values import Role
 from infrastructure.bootstrap import Dependencies
 from infrastructure.postgres.log_audit import verify_log
@@ -27,7 +26,7 @@ async def a_history(deps: Dependencies) -> UUID:
     ctx = RequestContext(actor=Actor(UUID(int=7), Role.USER), request_id="test")
     task = await create_task(CreateTask("first"), ctx, deps.tasks)
     for title in ("second", "third"):
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title=title)), ctx, deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(title=title)), ctx, deps.tasks)
     await create_task(CreateTask("another stream"), ctx, deps.tasks)
     return task.id
 

@@ -16,8 +16,7 @@ from psycopg.types.json import Jsonb
 
 from application.context import Actor, RequestContext
 from application.records import RecordedEvent
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
-from domain import tasks
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain.values import Role
 from infrastructure.audit_keys import Ed25519Signer
 from infrastructure.bootstrap import Dependencies
@@ -50,7 +49,7 @@ async def three_tasks(deps: Dependencies) -> list[UUID]:
     ids = []
     for title in ("first", "second", "third"):
         task = await create_task(CreateTask(title), ctx, deps.tasks)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title=f"{title}, renamed")), ctx, deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(title=f"{title}, renamed")), ctx, deps.tasks)
         ids.append(task.id)
     return ids
 

@@ -94,9 +94,9 @@ async def deps(counting_pool: Pool, settings: Settings) -> AsyncIterator[Depende
         yield wired
 
 
-async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:
+async def given_tasks(pool: Pool, count: int) -> list[UUID]:
     """`count` pending tasks of OWNER, written in one append."""
-    task_ids = tuple(uuid4() for _ in range(count))
+    task_ids = [uuid4() for _ in range(count)]
     async with PostgresUnitOfWork(pool) as uow:
         await uow.events.append(
             [
@@ -111,7 +111,7 @@ async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:
     return task_ids
 
 
-async def run_batch(deps: Dependencies, action: BatchAction, task_ids: tuple[UUID, ...]) -> list[str]:
+async def run_batch(deps: Dependencies, action: BatchAction, task_ids: list[UUID]) -> list[str]:
     """Run the batch, check every item succeeded, and return the statements it sent."""
     with recorded_statements() as statements:
         results = await batch_tasks(BatchTasks(action=action, task_ids=task_ids), CONTEXT, deps.tasks)

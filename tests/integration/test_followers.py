@@ -12,7 +12,7 @@ from psycopg.rows import TupleRow
 from application.context import Actor, RequestContext
 from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.bootstrap import Dependencies
@@ -136,7 +136,7 @@ class TestActivity:
             if n % 3 == 0:
                 await delete_task(DeleteTask(task_id), ctx, deps.tasks)
             elif n % 3 == 1:
-                await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
+                await update_task(UpdateTask(task_id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         await drain(pool, activity)
         await drain(pool, activity)  # nothing twice
         assert await activity_counts(pool) == await log_counts(pool)

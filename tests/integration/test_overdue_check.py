@@ -16,8 +16,7 @@ from application.context import Actor, RequestContext
 from application.errors import ServiceUnavailable
 from application.overdue import SCHEDULER_ACTOR, OverdueCheck, mark_overdue_tasks
 from application.queries import task_stats
-from application.tasks import UpdateTask, update_task
-from domain import tasks
+from application.tasks import TaskChanges, UpdateTask, update_task
 from domain.values import Role
 from infrastructure.bootstrap import Dependencies
 from infrastructure.clock import RandomIds
@@ -148,7 +147,7 @@ class TestDueDateChanges:
             return view.overdue
 
         async def due_at(moment: datetime) -> None:
-            await update_task(UpdateTask(task_id, tasks.UpdateTask(due_date=moment)), owner, deps.tasks)
+            await update_task(UpdateTask(task_id, TaskChanges(due_date=moment)), owner, deps.tasks)
 
         assert await mark_overdue_tasks(overdue_check(pool, clock)) == 1
         assert await overdue()

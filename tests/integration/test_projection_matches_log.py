@@ -21,9 +21,8 @@ from application.folds import task_state, task_view
 from application.overdue import mark_overdue_tasks
 from application.projections.registry import TASK_ACTIVITY
 from application.refund_views import attach_refund
-from application.refunds import RequestRefund, request_refund
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
-from domain import tasks
+from application.refunds import request_refund
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskHasNoFee
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.bootstrap import Dependencies
@@ -53,7 +52,7 @@ class Create:
 class Update:
     who: Who
     target: Target
-    changes: tasks.UpdateTask
+    changes: TaskChanges
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ updates: st.SearchStrategy[Step] = st.builds(
     who=actors,
     target=targets,
     changes=st.builds(
-        tasks.UpdateTask,
+        TaskChanges,
         title=unset_or(titles),
         description=unset_or(descriptions),
         status=unset_or(statuses),
@@ -191,12 +190,12 @@ class Run:
             elif isinstance(step, Delete):
                 await delete_task(DeleteTask(task_id=self.task_id(step.target)), ctx, self.deps.tasks)
             elif isinstance(step, Refund):
-                refund = await request_refund(RequestRefund(task_id=self.task_id(step.target)), ctx, self.deps.tasks)
+                refund = await request_refund(self.task_id(step.target), ctx, self.deps.tasks)
                 shown = await self.deps.task_reads.tasks.get(refund.task_id)
                 assert shown is not None
                 assert shown.refund == refund, "a client reads its own refund request on the task"
             else:
-                task_ids = tuple(dict.fromkeys(self.task_id(t) for t in step.targets))
+                task_ids = list(dict.fromkeys(self.task_id(t) for t in step.targets))
                 await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.deps.tasks)
 
     async def task_streams(self, pool: Pool) -> list[UUID]:

@@ -38,11 +38,12 @@ from application.ports import PaymentOutcome, RefundOrder
 from application.projections.kinds import Mode, Rows, Table
 from application.projections.registry import PROJECTIONS, TASK_ACTIVITY
 from application.records import EventMetadata, RecordedEvent
-from application.refunds import RequestRefund, request_refund
+from application.refunds import request_refund
 from application.tasks import DeleteTask, UpdateTask, create_task, delete_task, update_task
-from application.users import ChangeRole, RegisterUser, change_role, register_user
+from application.users import RegisterUser, change_role, register_user
 from domain.errors import DomainError
 from domain.refunds import RetryPolicy
+from domain.users import ChangeRole
 from domain.values import Role
 from infrastructure.bootstrap import Dependencies, payments
 from infrastructure.clock import RandomIds
@@ -224,21 +225,19 @@ class Run:
         elif isinstance(step, Delete):
             await delete_task(DeleteTask(task_id=self.target(step.target)), self.context(step.who), deps.tasks)
         elif isinstance(step, Refund):
-            refund = await request_refund(
-                RequestRefund(task_id=self.target(step.target)), self.context(step.who), deps.tasks
-            )
+            refund = await request_refund(self.target(step.target), self.context(step.who), deps.tasks)
             self.refunds.append(refund.id)
         elif isinstance(step, Batch):
-            task_ids = tuple(dict.fromkeys(self.target(t) for t in step.targets))
+            task_ids = list(dict.fromkeys(self.target(t) for t in step.targets))
             await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), self.context(step.who), deps.tasks)
         elif isinstance(step, Register):
             role = Role.ADMIN if step.admin else Role.USER
             email = f"{step.name}{len(self.users)}@example.com"
-            session = await register_user(RegisterUser(email, step.name, "long enough", role), NOBODY, deps.users)
+            session = await register_user(RegisterUser(email, step.name, "long enough"), NOBODY, deps.users, role)
             self.users.append(session.user.id)
         elif isinstance(step, Promote) and self.users:
             user = self.users[step.user % len(self.users)]
-            await change_role(ChangeRole(user, step.role), self.context("admin"), deps.users)
+            await change_role(user, ChangeRole(step.role), self.context("admin"), deps.users)
         elif isinstance(step, Attempt) and self.refunds:
             self.gateway.paid = step.paid
             await attempt_refund(AttemptRefund(self.refunds[step.refund % len(self.refunds)], 1), self.payments)

@@ -18,9 +18,9 @@ from application.payments import AttemptRefund, attempt_refund
 from application.projections.registry import BY_NAME, TASK_ACTIVITY, TASKS_VIEW
 from application.projections.tables import TaskRow
 from application.queries import ListTasks, list_tasks
-from application.refunds import RequestRefund, request_refund
+from application.refunds import request_refund
 from application.streams import Stream
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from domain import tasks
 from domain.refunds import RetryPolicy
@@ -96,10 +96,10 @@ async def some_history(deps: Dependencies, n: int = 12) -> None:
         fee = Money(amount=100 + i, currency="EUR") if i % 4 != 2 else None
         task = await create_task(CreateTask(f"t{i}", priority=list(Priority)[i % 3], fee=fee), ctx, deps.tasks)
         if i % 4 == 1:
-            refund = await request_refund(RequestRefund(task.id), ctx, deps.tasks)
+            refund = await request_refund(task.id, ctx, deps.tasks)
             await attempt_refund(AttemptRefund(refund.id, 1), payments(deps, *PAYING))
         if i % 3 == 0:
-            changes = tasks.UpdateTask(title=f"t{i}!", status=TaskStatus.COMPLETED)
+            changes = TaskChanges(title=f"t{i}!", status=TaskStatus.COMPLETED)
             await update_task(UpdateTask(task.id, changes), ctx, deps.tasks)
         if i % 4 == 0:
             await delete_task(DeleteTask(task.id), ctx, deps.tasks)
@@ -214,9 +214,9 @@ class TestRebuild:
         ]
         clock = ManualClock(due + timedelta(days=3, hours=1))
         assert await mark_overdue_tasks(overdue_check(pool, clock)) == 4
-        later = tasks.UpdateTask(due_date=due + timedelta(days=10))
+        later = TaskChanges(due_date=due + timedelta(days=10))
         await update_task(UpdateTask(made[0].id, later), ctx, deps.tasks)
-        await update_task(UpdateTask(made[1].id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
+        await update_task(UpdateTask(made[1].id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         live = await snapshot(pool)
         overdue = await rows(pool, "SELECT count(*) FROM tasks_view WHERE valid_to IS NULL AND overdue")
         assert overdue == [(2,)], "marked, then one given a later due date and one completed"
@@ -248,7 +248,7 @@ class TestRebuild:
             while not stop.is_set():
                 try:
                     task = await create_task(CreateTask(f"load {n}"), ctx, deps.tasks)
-                    await update_task(UpdateTask(task.id, tasks.UpdateTask(priority=Priority.HIGH)), ctx, deps.tasks)
+                    await update_task(UpdateTask(task.id, TaskChanges(priority=Priority.HIGH)), ctx, deps.tasks)
                 except ApplicationError as error:
                     failures.append(error)
                 n += 1

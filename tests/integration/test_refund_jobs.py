@@ -14,7 +14,7 @@ import pytest
 from application.context import Actor, RequestContext
 from application.payments import Attempted, AttemptRefund, attempt_refund
 from application.queries import get_task
-from application.refunds import RequestRefund, get_refund, list_dead_letters, request_refund, retry_dead_letter
+from application.refunds import get_refund, list_dead_letters, request_refund, retry_dead_letter
 from application.tasks import CreateTask, DeleteTask, create_task, delete_task
 from application.views import RefundView
 from domain.refunds import RefundStatus, RetryPolicy
@@ -72,7 +72,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0
 
 async def refund_of_new_task(deps: Dependencies, ctx: RequestContext) -> RefundView:
     task = await create_task(CreateTask(title="Paid task", fee=FEE), ctx, deps.tasks)
-    return await request_refund(RequestRefund(task_id=task.id), ctx, deps.tasks)
+    return await request_refund(task.id, ctx, deps.tasks)
 
 
 async def settled(deps: Dependencies, ctx: RequestContext, refund_id: UUID) -> RefundView:

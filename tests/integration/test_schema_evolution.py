@@ -13,7 +13,7 @@ from application.folds import task_view
 from application.projections.registry import TASKS_VIEW
 from application.queries import get_task_as_of
 from application.records import EventMetadata, RecordedEvent
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.events import SCHEMA_VERSIONS, UPCASTERS, from_data, upcast
 from domain.values import Money, Priority, Role
@@ -120,7 +120,7 @@ class TestANewSchemaVersion:
         monkeypatch.setitem(UPCASTERS, ("TaskCreated", 2), _v3_title)
 
         # Inline: a change folds the stored v2 creation through the upcaster.
-        await update_task(UpdateTask(changed.id, tasks.UpdateTask(priority=Priority.HIGH)), ctx, deps.tasks)
+        await update_task(UpdateTask(changed.id, TaskChanges(priority=Priority.HIGH)), ctx, deps.tasks)
         shown = await deps.task_reads.tasks.get(changed.id)
         assert shown is not None
         assert shown.title == "changed later (read as v3)"

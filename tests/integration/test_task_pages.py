@@ -17,10 +17,9 @@ from application.context import Actor, RequestContext
 from application.errors import NotFound
 from application.overdue import mark_overdue_tasks
 from application.queries import ListTasks, list_tasks
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from application.views import TaskSort, TaskView, sort_key
-from domain import tasks
 from domain.values import Priority, Role, TaskStatus
 from infrastructure.bootstrap import Dependencies
 from infrastructure.postgres.pool import Pool
@@ -107,7 +106,7 @@ class World:
         contexts = []
         for role in (Role.USER, Role.USER, Role.ADMIN):
             email = f"{self.deps.users.ids.new()}@example.com"
-            session = await register_user(RegisterUser(email, "Someone", "long enough", role), NOBODY, self.deps.users)
+            session = await register_user(RegisterUser(email, "Someone", "long enough"), NOBODY, self.deps.users, role)
             contexts.append(RequestContext(actor=Actor(session.user.id, role), request_id="test"))
         return contexts[:2], contexts[2]
 
@@ -137,7 +136,7 @@ class World:
             else:
                 spec = write.task
                 due = now + timedelta(days=spec.due_in_days, hours=6) if spec.due_in_days is not None else None
-                changes = tasks.UpdateTask(title=spec.title, status=spec.status, priority=spec.priority, due_date=due)
+                changes = TaskChanges(title=spec.title, status=spec.status, priority=spec.priority, due_date=due)
                 self.known[task_id] = await update_task(UpdateTask(task_id, changes), admin, self.deps.tasks)
         except NotFound:
             self.known.pop(task_id, None)

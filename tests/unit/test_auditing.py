@@ -14,8 +14,7 @@ from application.auditing import ListEvents, list_events
 from application.context import RequestContext
 from application.errors import Forbidden, InvalidInput, NotFound
 from application.stream_history import StateChange, StreamQuery, stream_history, verify_stream
-from application.tasks import UpdateTask, update_task
-from domain import tasks
+from application.tasks import TaskChanges, UpdateTask, update_task
 from domain.values import Priority, Role
 from tests.unit.test_handlers import World
 
@@ -68,7 +67,7 @@ class TestOneStream:
         world = World()
         admin = await world.register("admin@example.com", Role.ADMIN)
         task = await world.create(admin, "Draft")
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(priority=Priority.HIGH)), admin, world.deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(priority=Priority.HIGH)), admin, world.deps.tasks)
         now = await stream_history(StreamQuery(task.id), admin, world.deps.audit)
         assert now.events[1].changes == [StateChange("priority", "MEDIUM", "HIGH")]
         assert now.state is not None

@@ -29,10 +29,19 @@ from application.queries import ListTasks, TaskReadDeps, get_task, list_tasks
 from application.records import RecordedEvent
 from application.refunds import RefundDeps
 from application.sessions import SequentialGate, Session
-from application.tasks import CreateTask, DeleteTask, TaskDeps, UpdateTask, create_task, delete_task, update_task
-from application.users import ChangeRole, LogIn, RegisterUser, UserDeps, change_role, get_user, log_in, register_user
+from application.tasks import (
+    CreateTask,
+    DeleteTask,
+    TaskChanges,
+    TaskDeps,
+    UpdateTask,
+    create_task,
+    delete_task,
+    update_task,
+)
+from application.users import LogIn, RegisterUser, UserDeps, change_role, get_user, log_in, register_user
 from application.views import TaskView
-from domain import tasks
+from domain.users import ChangeRole
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.audit_keys import Ed25519Signer
 from infrastructure.bootstrap import Dependencies
@@ -150,18 +159,24 @@ class World:
         return MemoryUnitOfWork(self.log)
 
     async def register(self, email: str, role: Role = Role.USER) -> RequestContext:
-        command = RegisterUser(email=email, name=email.split("@")[0], password=PASSWORD, role=role)
-        session = await register_user(command, NOBODY, self.deps.users)
+        command = RegisterUser(email=email, name=email.split("@")[0], password=PASSWORD)
+        session = await register_user(command, NOBODY, self.deps.users, role)
         return RequestContext(actor=Actor(session.user.id, session.user.role), request_id="req-1")
 
     async def create(self, ctx: RequestContext, title: str = "A task", **fields: object) -> TaskView:
-        return await create_task(msgspec.convert({"title": title, **fields}, CreateTask), ctx, self.deps.tasks)
+        body = {"title": title} | {camel(name): value for name, value in fields.items()}  # as the wire names them
+        return await create_task(msgspec.convert(body, CreateTask), ctx, self.deps.tasks)
 
     def version(self, task_id: UUID) -> int:
         return len(self.log.streams[task_id])
 
     def event_types(self, task_id: UUID) -> list[str]:
         return [record.type for record in self.log.streams[task_id]]
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 def user_id(ctx: RequestContext) -> UUID:
@@ -199,11 +214,11 @@ class TestAuthentication:
         with pytest.raises(Unauthenticated):
             await list_tasks(ListTasks(), NOBODY, world.deps.task_reads)
         with pytest.raises(Unauthenticated):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="x")), NOBODY, world.deps.tasks)
+            await update_task(UpdateTask(task.id, TaskChanges(title="x")), NOBODY, world.deps.tasks)
         with pytest.raises(Unauthenticated):
             await delete_task(DeleteTask(task.id), NOBODY, world.deps.tasks)
         with pytest.raises(Unauthenticated):
-            await batch_tasks(BatchTasks(BatchAction.DELETE, (task.id,)), NOBODY, world.deps.tasks)
+            await batch_tasks(BatchTasks(BatchAction.DELETE, [task.id]), NOBODY, world.deps.tasks)
         assert world.version(task.id) == 1
 
 
@@ -234,7 +249,7 @@ class TestAdmission:
         admin = await world.register("root@example.com", Role.ADMIN)
         bob = await world.register("bob@example.com", Role.ADMIN)
         before = self.claims(bob, "before", world)
-        await change_role(ChangeRole(user_id(bob), Role.USER), admin, world.deps.users)
+        await change_role(user_id(bob), ChangeRole(Role.USER), admin, world.deps.users)
         gate = world.deps.task_reads.access_gate
         assert await gate.admit(before, RateRule.API_BY_USER) is None, "an admin's token outlived the demotion"
         after = self.claims(bob, "after", world, Role.USER)
@@ -245,7 +260,7 @@ class TestAdmission:
     async def test_an_admin_may_not_change_their_own_role(self, world: World) -> None:
         admin = await world.register("root@example.com", Role.ADMIN)
         with pytest.raises(Forbidden):
-            await change_role(ChangeRole(user_id(admin), Role.USER), admin, world.deps.users)
+            await change_role(user_id(admin), ChangeRole(Role.USER), admin, world.deps.users)
 
 
 class TestCreate:
@@ -301,7 +316,7 @@ class TestOwnership:
     ) -> None:
         task = await world.create(alice)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="mine now")), bob, world.deps.tasks)
+            await update_task(UpdateTask(task.id, TaskChanges(title="mine now")), bob, world.deps.tasks)
         assert world.version(task.id) == 1
 
     async def test_a_user_cannot_delete_another_users_task(
@@ -317,7 +332,7 @@ class TestOwnership:
         with pytest.raises(NotFound):
             await get_task(missing, bob, world.deps.task_reads)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(missing, tasks.UpdateTask(title="x")), bob, world.deps.tasks)
+            await update_task(UpdateTask(missing, TaskChanges(title="x")), bob, world.deps.tasks)
         with pytest.raises(NotFound):
             await delete_task(DeleteTask(missing), bob, world.deps.tasks)
 
@@ -326,7 +341,7 @@ class TestOwnership:
     ) -> None:
         task = await world.create(alice)
         assert await get_task(task.id, admin, world.deps.task_reads) == task
-        updated = await update_task(UpdateTask(task.id, tasks.UpdateTask(title="By admin")), admin, world.deps.tasks)
+        updated = await update_task(UpdateTask(task.id, TaskChanges(title="By admin")), admin, world.deps.tasks)
         assert (updated.title, updated.owner_id, updated.version) == ("By admin", user_id(alice), 2)
         await delete_task(DeleteTask(task.id), admin, world.deps.tasks)
         assert world.event_types(task.id) == ["TaskCreated", "TaskUpdated", "TaskDeleted"]
@@ -335,7 +350,7 @@ class TestOwnership:
 class TestUpdate:
     async def test_a_change_appends_one_event_and_keeps_the_rest(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice, "Old", description="kept", priority="LOW")
-        updated = await update_task(UpdateTask(task.id, tasks.UpdateTask(title="New")), alice, world.deps.tasks)
+        updated = await update_task(UpdateTask(task.id, TaskChanges(title="New")), alice, world.deps.tasks)
         assert (updated.title, updated.description, updated.priority, updated.version) == (
             "New",
             "kept",
@@ -349,7 +364,7 @@ class TestUpdate:
     async def test_a_change_that_changes_nothing_appends_nothing(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice, "Same", priority="HIGH")
         events_before = len(world.log.events)
-        same = tasks.UpdateTask(title="Same", priority=Priority.HIGH, description=None)
+        same = TaskChanges(title="Same", priority=Priority.HIGH, description=None)
         unchanged = await update_task(UpdateTask(task.id, same), alice, world.deps.tasks)
         assert unchanged == task
         assert unchanged.version == 1
@@ -357,27 +372,27 @@ class TestUpdate:
 
     async def test_an_empty_change_appends_nothing(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        assert await update_task(UpdateTask(task.id, tasks.UpdateTask()), alice, world.deps.tasks) == task
+        assert await update_task(UpdateTask(task.id, TaskChanges()), alice, world.deps.tasks) == task
         assert world.version(task.id) == 1
 
     async def test_completing_with_other_changes_appends_an_update_then_the_completion(
         self, world: World, alice: RequestContext
     ) -> None:
         task = await world.create(alice, "Almost")
-        change = tasks.UpdateTask(title="Done", status=TaskStatus.COMPLETED)
+        change = TaskChanges(title="Done", status=TaskStatus.COMPLETED)
         updated = await update_task(UpdateTask(task.id, change), alice, world.deps.tasks)
         assert (updated.title, updated.status, updated.version) == ("Done", TaskStatus.COMPLETED, 3)
         assert world.event_types(task.id) == ["TaskCreated", "TaskUpdated", "TaskCompleted"]
 
     async def test_the_current_expected_version_is_accepted(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        command = UpdateTask(task.id, tasks.UpdateTask(title="Pinned"), expected_version=1)
+        command = UpdateTask(task.id, TaskChanges(title="Pinned"), expected_version=1)
         assert (await update_task(command, alice, world.deps.tasks)).version == 2
 
     async def test_a_stale_expected_version_fails_the_precondition(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Second")), alice, world.deps.tasks)
-        stale = UpdateTask(task.id, tasks.UpdateTask(title="Third"), expected_version=1)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Second")), alice, world.deps.tasks)
+        stale = UpdateTask(task.id, TaskChanges(title="Third"), expected_version=1)
         with pytest.raises(PreconditionFailed):
             await update_task(stale, alice, world.deps.tasks)
         assert world.version(task.id) == 2
@@ -387,10 +402,10 @@ class TestUpdate:
         self, world: World, alice: RequestContext
     ) -> None:
         task = await world.create(alice, "Same")
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Other")), alice, world.deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Other")), alice, world.deps.tasks)
         with pytest.raises(PreconditionFailed):
             await update_task(
-                UpdateTask(task.id, tasks.UpdateTask(title="Other"), expected_version=1), alice, world.deps.tasks
+                UpdateTask(task.id, TaskChanges(title="Other"), expected_version=1), alice, world.deps.tasks
             )
 
 
@@ -408,12 +423,12 @@ class TestDelete:
         with pytest.raises(NotFound):
             await delete_task(DeleteTask(task.id), alice, world.deps.tasks)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="x")), alice, world.deps.tasks)
+            await update_task(UpdateTask(task.id, TaskChanges(title="x")), alice, world.deps.tasks)
         assert world.version(task.id) == 2
 
     async def test_a_stale_expected_version_fails_the_precondition(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Second")), alice, world.deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Second")), alice, world.deps.tasks)
         with pytest.raises(PreconditionFailed):
             await delete_task(DeleteTask(task.id, expected_version=1), alice, world.deps.tasks)
         assert (await get_task(task.id, alice, world.deps.task_reads)).version == 2
@@ -429,7 +444,7 @@ class TestBatch:
     ) -> tuple[TaskView, TaskView, TaskView, TaskView, TaskView, UUID]:
         """Alice's two open tasks, her completed one and her deleted one; Bob's task; an id nobody has."""
         open_1, open_2, done, gone = [await world.create(alice, f"Alice {n}") for n in range(4)]
-        await update_task(UpdateTask(done.id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), alice, world.deps.tasks)
+        await update_task(UpdateTask(done.id, TaskChanges(status=TaskStatus.COMPLETED)), alice, world.deps.tasks)
         await delete_task(DeleteTask(gone.id), alice, world.deps.tasks)
         foreign = await world.create(bob, "Bob's")
         return open_1, open_2, done, gone, foreign, uuid4()
@@ -438,7 +453,7 @@ class TestBatch:
         self, world: World, alice: RequestContext, bob: RequestContext
     ) -> None:
         open_1, open_2, done, gone, foreign, missing = await self._mixed(world, alice, bob)
-        ids = (open_1.id, foreign.id, done.id, missing, open_2.id, gone.id)
+        ids = [open_1.id, foreign.id, done.id, missing, open_2.id, gone.id]
         units, commits = world.units_of_work, len(world.log.commits)
 
         results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, ids), alice, world.deps.tasks)
@@ -462,7 +477,7 @@ class TestBatch:
         self, world: World, alice: RequestContext, bob: RequestContext
     ) -> None:
         open_1, open_2, done, gone, foreign, missing = await self._mixed(world, alice, bob)
-        ids = (done.id, gone.id, open_1.id, missing, foreign.id)
+        ids = [done.id, gone.id, open_1.id, missing, foreign.id]
         units, commits = world.units_of_work, len(world.log.commits)
 
         results = await batch_tasks(BatchTasks(BatchAction.DELETE, ids), alice, world.deps.tasks)
@@ -483,7 +498,7 @@ class TestBatch:
         self, world: World, alice: RequestContext, bob: RequestContext, admin: RequestContext
     ) -> None:
         mine, theirs = await world.create(alice), await world.create(bob)
-        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, (mine.id, theirs.id)), admin, world.deps.tasks)
+        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, [mine.id, theirs.id]), admin, world.deps.tasks)
         assert outcomes(results) == [(mine.id, None), (theirs.id, None)]
         assert world.log.commits[-1] == 2
         assert {t.status for t in world.log.tasks.values()} == {TaskStatus.COMPLETED}
@@ -493,7 +508,7 @@ class TestBatch:
     ) -> None:
         foreign = await world.create(bob)
         events_before = len(world.log.events)
-        results = await batch_tasks(BatchTasks(BatchAction.DELETE, (foreign.id, uuid4())), alice, world.deps.tasks)
+        results = await batch_tasks(BatchTasks(BatchAction.DELETE, [foreign.id, uuid4()]), alice, world.deps.tasks)
         assert [item.error is not None for item in results] == [True, True]
         assert len(world.log.events) == events_before
 

@@ -7,7 +7,7 @@ import pytest
 from application.context import RequestContext
 from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
 from application.ports import PaymentOutcome, RefundOrder
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus, RetryPolicy
 from domain.values import Money
@@ -39,7 +39,7 @@ def payments(deps: Dependencies, gateway: FakeGateway, max_attempts: int = 3) ->
 async def new_refund(world: World) -> tuple[RequestContext, AttemptRefund]:
     ctx = await world.register("payer@example.com")
     task = await create_task(CreateTask(title="Paid", fee=Money(amount=250, currency="CHF")), ctx, world.deps.tasks)
-    refund = await request_refund(RequestRefund(task_id=task.id), ctx, world.deps.tasks)
+    refund = await request_refund(task.id, ctx, world.deps.tasks)
     return ctx, AttemptRefund(refund_id=refund.id, attempt=1)
 
 
