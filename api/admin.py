@@ -1,5 +1,4 @@
-"""Admin routes: the auditors' feed of the event log (in commit order or newest first, filtered), where the
-projections stand, and the dead-letter queue."""
+"""Admin routes: the auditors' feed of the event log, where the projections stand, and the dead-letter queue."""
 
 import enum
 from collections.abc import AsyncIterator

@@ -1,10 +1,4 @@
-"""Benchmarks only (TASKFLOW_BENCH_FLOOR=1): the floor of an authenticated cached read on this stack.
-
-`GET /bench/floor` does what such a read cannot do without: the token checked (as TaskFlow checks it, remembered once
-verified) and one Redis script call (EVALSHA) answering a cached body, with no guard, dependency, rate window or
-problem mapping around it. `make bench` stores a cached page's body under BODY_KEY and measures the floor beside
-`GET /tasks` on the same server.
-"""
+"""Benchmarks only (TASKFLOW_BENCH_FLOOR=1): `GET /bench/floor`, the floor of an authenticated cached read."""
 
 from litestar import Request, Response, Router, get
 from litestar.datastructures import State
@@ -17,6 +11,8 @@ _FETCH = "return redis.call('GET', KEYS[1])"
 
 
 def floor_router(namespace: str) -> Router:
+    """What such a read cannot do without: the token checked (as TaskFlow checks it) and one Redis script call answering
+    the body `make bench` stored under BODY_KEY; no guard, dependency, rate window or problem mapping around it."""
     key = f"{namespace}:{BODY_KEY}"
     scripts: dict[int, AsyncScript] = {}  # one registered script per Redis client
 

@@ -1,5 +1,4 @@
-"""What is wrong with a value, in plain words: msgspec's messages name Python types and quote regular expressions,
-which say nothing to a client (and something about the implementation)."""
+"""What is wrong with a value, in plain words, rather than msgspec's Python types and regular expressions."""
 
 import enum
 import re

@@ -107,9 +107,8 @@ class ProblemOperation(Operation):
     """An operation whose error responses are the problems its route declares, and no others."""
 
     def __post_init__(self) -> None:
-        # Litestar documents its own 400 (status_code, detail, extra) for every route with a parameter. The service
-        # answers every error as a problem, and a route whose only parameters are path ids cannot answer 400 at all
-        # (an id that is not a UUID matches no route: 404); a route that can declares it with problems(400).
+        # Litestar documents its own 400 for every route with a parameter; the service answers every error as a
+        # problem, and a route that can answer 400 declares it with problems(400) (an id that is no UUID is a 404).
         responses = self.responses or {}
         self.responses = {code: answer for code, answer in responses.items() if int(code) < 400 or is_problem(answer)}
 

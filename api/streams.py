@@ -1,5 +1,4 @@
-"""Admin routes for one stream: its timeline with what each event changed, its state as of a version or a moment,
-and its hash chain verified."""
+"""Admin routes for one stream: its timeline, its state as of a version or a moment, its hash chain verified."""
 
 from typing import Annotated
 from uuid import UUID

@@ -1,9 +1,4 @@
-"""Signed digests of the log's Merkle tree, and RFC 6962 proofs against them, for auditors (admins only).
-
-A digest is signed when it is asked for, over the tree as the audit follower has it then: always the newest
-tree, for one Ed25519 signature (about 30 µs) and one read of at most 63 nodes; nothing signed is stored, so there
-is no table of digests to grow or to roll back, and the follower never handles the key.
-"""
+"""Signed digests of the log's Merkle tree, and RFC 6962 proofs against them, for auditors (admins only)."""
 
 import base64
 from collections.abc import Callable
@@ -91,7 +86,8 @@ def canonical_payload(tree_size: int, root: bytes, signed_at: str) -> str:
 
 
 async def make_digest(tree: AuditTree, signer: DigestSigner, now: datetime) -> Digest:
-    """Sign the tree as it is now (no actor: the operator's command line calls this too)."""
+    """Sign the tree as the audit follower has it now: always the newest tree, and nothing signed is stored (no table
+    of digests to grow or roll back; the follower never handles the key)."""
     size = await tree.size()
     root = await _computed(tree, lambda node: rfc6962.root(size, node))
     signed_at = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,10 +1,4 @@
-"""Paying a refund: one attempt of a job, recorded once however often the job is delivered.
-
-The attempt holds an exclusive claim on the refund for its length, so two deliveries of the same job never call
-the gateway at the same time; the one that comes second finds the attempt recorded and does nothing. The outcome
-and, on a failure, the delay before the next attempt are events on the refund's stream: the dispatcher reads the
-next job's time from there.
-"""
+"""Paying a refund: one attempt of a job, recorded once however often the job is delivered."""
 
 import enum
 import logging
@@ -69,7 +63,9 @@ class Payments:
 
 
 async def attempt_refund(command: AttemptRefund, payments: Payments) -> AttemptReport:
-    """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome."""
+    """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome. The attempt
+    holds an exclusive claim on the refund, so a second delivery of the job waits out the first, then finds the
+    attempt recorded and does nothing; a failure records the delay before the next attempt on the refund's stream."""
     fields = {"refundId": str(command.refund_id), "correlationId": str(command.refund_id), "attempt": command.attempt}
     try:
         report, state = await _attempt(command, payments)

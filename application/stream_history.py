@@ -1,8 +1,4 @@
-"""One stream for auditors: each event with the state before and after it, the state as of a version or a moment,
-and whether its hash chain holds (admins only).
-
-The states are the aggregate's own fold (application.streams.advance over AGGREGATES), the one that deciders and
-read models use: the console never folds a second way."""
+"""One stream for auditors: each event with the state before and after it, and its hash chain (admins only)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -83,8 +79,9 @@ def changes(before: State | None, after: State | None) -> list[StateChange]:
 
 
 def folded(records: Sequence[RecordedEvent]) -> list[Stream[Any] | None]:
-    """The stream after each record, by the aggregate's fold; None from a record this code cannot fold on (a stream
-    type it has no aggregate for, an unknown event type, a shape no upcaster reads)."""
+    """The stream after each record, by the aggregate's own fold (the deciders' and read models': the console never
+    folds a second way); None from a record this code cannot fold on (a stream type it has no aggregate for, an
+    unknown event type, a shape no upcaster reads)."""
     streams: list[Stream[Any] | None] = []
     stream: Stream[Any] | None = None
     foldable = bool(records) and records[0].stream_type in AGGREGATES

@@ -57,7 +57,7 @@ class AuditTreeFollower:
 
 
 async def _copy(conn: Connection, statement: str, types: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
-    """Binary COPY: psycopg formats the rows in C, several times faster than an INSERT of arrays."""
+    """Binary COPY: psycopg formats the rows in C, faster than an INSERT of arrays."""
     async with conn.cursor().copy(statement) as writer:
         writer.set_types(list(types))
         for row in rows:

@@ -72,9 +72,8 @@ def lock_key(name: str) -> str:
     return f"taskflow-follower:{name}"
 
 
-# pg_locks' row of a follower's lock, given its lock_key() as %(lock_key)s (a bigint key: its halves in classid and
-# objid, objsubid 1), in this database only: pg_locks covers the whole server, where other deployments hold the same
-# keys in their own databases.
+# pg_locks' row of a follower's lock (a bigint key: its halves in classid and objid), in this database only:
+# other deployments on the server hold the same keys in their own databases.
 HELD_LOCK = """
 l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())

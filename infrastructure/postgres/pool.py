@@ -15,9 +15,8 @@ from application.errors import ConcurrencyError, InvalidInput, ServiceUnavailabl
 
 Pool = AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]
 
-# Errors that mean "the database did not answer in time", not "the request was wrong". (A statement or lock
-# timeout is a QueryCanceled or LockNotAvailable, both OperationalErrors; a session ended for idling in a
-# transaction is an InternalError of its own.)
+# "The database did not answer in time", not "the request was wrong": statement and lock timeouts are
+# OperationalErrors; a session ended for idling in a transaction is an error of its own.
 UNAVAILABLE = (psycopg.OperationalError, PoolTimeout, psycopg.errors.IdleInTransactionSessionTimeout)
 
 
@@ -31,13 +30,9 @@ def _spoken_to(conn: psycopg.AsyncConnection[TupleRow]) -> bool:
 
 class CheckedPool(AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]):
     """A pool that does not hand out a connection the server has said it ended, so the first request or job after a
-    database restart succeeds. A quiet connection costs one poll() call, no round trip; one the server spoke to is
-    asked with a round trip, and replaced if it is gone. (A connection cut off silently, its host unreachable,
-    still fails its request: the statement timeout bounds that.)
-
-    (psycopg_pool's own `check` callback would ask every connection with a round trip, and after each failed check
-    it sleeps, 1 s, then 2, 4..., before taking the next one: behind a pool of connections a restart ended, a
-    request would time out.)"""
+    database restart succeeds: a quiet connection costs one poll() call, one the server spoke to a round trip (and
+    is replaced if gone). psycopg_pool's own `check` would cost a round trip each, and sleep 1, 2, 4 s after each
+    dead connection: behind a pool a restart ended, a request would time out."""
 
     async def getconn(self, timeout: float | None = None) -> psycopg.AsyncConnection[TupleRow]:  # noqa: ASYNC109 - the pool's signature
         deadline = monotonic() + (self.timeout if timeout is None else timeout)
@@ -54,8 +49,7 @@ class CheckedPool(AsyncConnectionPool[psycopg.AsyncConnection[TupleRow]]):
 
 
 async def configure(conn: psycopg.AsyncConnection[TupleRow]) -> None:
-    """What every connection of the service gets, pooled or not: JSONB decoded by msgspec (several times faster
-    than the json module)."""
+    """What every connection of the service gets, pooled or not: JSONB decoded by msgspec (faster than json)."""
     set_json_loads(msgspec.json.decode, conn)
 
 
