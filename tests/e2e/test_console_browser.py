@@ -2,7 +2,7 @@
 of a million events (built once for the module): signing in, the log and its first paint, a task's stream from the
 log and back to version 1, hostile text shown as text, a tampered stream reported broken, a dead letter retried,
 live mode, a user refused, a phone's screen. Screenshots go to TASKFLOW_CONSOLE_SCREENSHOTS when it is set (the
-README's are made so), else to a temporary directory."""
+docs' are made so), else to a temporary directory."""
 
 import asyncio
 import os
