@@ -1,10 +1,4 @@
-"""The PostgreSQL event store of one unit of work: reads at once, writes when the unit of work commits.
-
-An append is checked and hash-chained when it is made (against the streams this unit of work read) and sent
-when the unit of work ends, as one statement: the events and every inline projection's rows, data-modifying CTEs
-of one INSERT. Outside an explicit transaction that statement is the whole transaction (one round trip, its own
-commit); a lost race fails it whole, on the unique (stream_id, version), and nothing of it is written.
-"""
+"""The PostgreSQL event store of one unit of work: reads at once, writes when the unit of work commits."""
 
 import time
 from collections.abc import Sequence
@@ -65,6 +59,9 @@ INLINE_READS = stream_types_read(INLINE)
 
 
 class PostgresEventStore:
+    """An append is checked and hash-chained when made, against the streams this unit of work read, and sent when the
+    unit of work ends as one statement with every inline projection's rows: a lost race fails it whole."""
+
     def __init__(self, conn: psycopg.AsyncConnection[TupleRow]) -> None:
         self._conn = conn
         self._read: dict[UUID, list[RecordedEvent]] = {}  # whole streams as this unit of work read them

@@ -1,17 +1,4 @@
-"""The per-request gate of the authenticated API, in one Redis round trip: the token's access record, the
-user's moving window, and, for a read through the cache, the cached value itself.
-
-One Lua script answers: is this token revoked, or issued for a role its user no longer has, or for no user (the
-user's access record, infrastructure/redis/access_records.py); is the user within the API limit (the `limits` library's
-moving window: a list of hit times, trimmed to the limit; a hit is refused while the limit-th newest is inside the
-window); and, when the request reads through the cache, the generation of the value's scope and the value stored
-under it. Every key but a cached value of another owner's scope carries the user's hash tag, so a user's reads of
-their own tasks run unchanged on Redis Cluster. A refused token is not counted.
-
-When Redis cannot answer for the record (never loaded, expired, lost in a flush or restart), PostgreSQL does, the
-record is stored for the next requests, and the window is counted in a second call. When Redis does not answer
-at all, the database and per-process windows do (SequentialGate).
-"""
+"""The per-request gate of the authenticated API, in one Redis round trip (with a cached read's value)."""
 
 import time
 from dataclasses import dataclass
@@ -73,6 +60,10 @@ class Fetched:
 
 
 class RedisAccessGate:
+    """One Lua script answers: is this token refused (the user's access record), is the user within the API limit (the
+    `limits` library's moving window), and, for a read through the cache, the value's generation and the value. A
+    record Redis lacks is loaded from PostgreSQL; with Redis down, the database and per-process windows answer."""
+
     def __init__(
         self, guard: RedisGuard, records: RedisAccessRecords, limits: SharedLimits, settings: Settings
     ) -> None:

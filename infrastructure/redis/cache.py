@@ -1,18 +1,4 @@
-"""The Redis cache in front of the task read model: encoded bytes under generation-numbered keys.
-
-Every value key ends in a generation: its owner's (a user's lists, stats and task details), or "every owner's"
-(admins' views across owners). A commit that touches tasks bumps those generations before the client hears back,
-so any later read, on any instance, looks under new keys and misses: read-your-writes. A value computed from an
-older state can only be stored under an older generation, where no one looks again. An owner's keys carry the
-owner's hash tag (`{u:<id>}`, as the owner's access record and rate window do), so a user's cached read is one
-script call in one slot: the access gate's, which fetches the value in the same round trip (access_gate.py).
-
-A miss is computed once per key at a time: one computation per process (single flight) and one across
-processes (a short Redis lock; the others wait briefly for its value, then compute themselves rather than
-wait long). Redis trouble never fails a request: every call goes through the RedisGuard, and a failure means
-"compute from the database". An invalidation that could not be sent is kept and sent first thing later; until
-it is, this instance reads nothing from the cache.
-"""
+"""The Redis cache in front of the task read model: encoded bytes under generation-numbered keys."""
 
 import asyncio
 import contextlib
@@ -68,6 +54,10 @@ return #KEYS
 
 
 class TaskCache:
+    """Every value key ends in its owner's generation (or every owner's, for admins' views); a commit bumps them before
+    the client hears back, so later reads on any instance miss: read-your-writes. A miss is computed once per key
+    at a time (single flight, and a short Redis lock across processes); Redis trouble means the database answers."""
+
     def __init__(
         self, guard: RedisGuard, namespace: str, ttl_seconds: int, gate: RedisAccessGate | None = None
     ) -> None:

@@ -1,9 +1,4 @@
-"""What projection changes look like in SQL: data-modifying CTEs that one statement runs together.
-
-Every table's changes travel as one JSON parameter (msgspec encodes them in C; PostgreSQL reads them with
-json_to_recordset), so a statement's text depends only on which tables change, never on how many rows: it is
-prepared once per shape, and a batch of 1,000 tasks costs the same Python work per row as a single one.
-"""
+"""What projection changes look like in SQL: data-modifying CTEs, each table's rows one JSON parameter."""
 
 import functools
 import types
