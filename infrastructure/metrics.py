@@ -8,6 +8,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import (
@@ -24,7 +25,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
-from infrastructure.postgres.deployment_figures import DeploymentFigures
+from application.views import ProjectionState
 
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -123,6 +124,17 @@ def share(directory: Path) -> None:
     os.environ[DIRECTORY_VARIABLE] = str(directory)
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     _shared = directory
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentFigures:
+    """What PostgreSQL knows for the whole deployment (infrastructure/postgres/deployment_figures.py reads it)."""
+
+    projections: list[ProjectionState]
+    job_attempts: int
+    job_retries: int
+    jobs_pending: int
+    dead_letters: int
 
 
 class _Deployment(Collector):

@@ -4,23 +4,12 @@ import asyncio
 import logging
 import math
 import time
-from dataclasses import dataclass
 
-from application.views import ProjectionState
+from infrastructure.metrics import DeploymentFigures
 from infrastructure.postgres.pool import Pool
 from infrastructure.postgres.projection_status import projection_states
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class DeploymentFigures:
-    projections: list[ProjectionState]
-    job_attempts: int
-    job_retries: int
-    jobs_pending: int
-    dead_letters: int
-
 
 _JOBS = """
 SELECT (SELECT count(*) FROM refund_jobs WHERE done_at IS NOT NULL),

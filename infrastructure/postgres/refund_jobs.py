@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 from uuid import UUID
 
 import psycopg
@@ -13,13 +14,20 @@ from application.records import RecordedEvent
 from domain import refunds
 from infrastructure.postgres.pool import Pool
 from infrastructure.postgres.projections.followed import followed_events
-from infrastructure.redis.job_queue import RefundStreamBroker
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 
 Connection = psycopg.AsyncConnection[TupleRow]
+
+
+class JobQueue(Protocol):
+    """Where due jobs go (infrastructure/redis/job_queue.py's stream)."""
+
+    async def enqueue(self, refund_id: UUID, attempt: int) -> str: ...
+
+    async def missing(self, entry_ids: list[str]) -> set[str]: ...
 
 
 class RefundDispatcher:
@@ -77,7 +85,7 @@ ORDER BY enqueued_at LIMIT %s FOR UPDATE SKIP LOCKED
 """
 
 
-async def enqueue_due(pool: Pool, broker: RefundStreamBroker, now: datetime) -> int:
+async def enqueue_due(pool: Pool, broker: JobQueue, now: datetime) -> int:
     """Put every due job on the queue; returns how many."""
     async with pool.connection() as conn, conn.transaction():
         cursor = await conn.execute(_DUE, (now, BATCH))
@@ -89,7 +97,7 @@ async def enqueue_due(pool: Pool, broker: RefundStreamBroker, now: datetime) -> 
     return len(rows)
 
 
-async def requeue_lost(pool: Pool, broker: RefundStreamBroker) -> int:
+async def requeue_lost(pool: Pool, broker: JobQueue) -> int:
     """Mark jobs the queue no longer holds (a flush, a restart without persistence, a trim) as due again; returns
     how many."""
     async with pool.connection() as conn, conn.transaction():
