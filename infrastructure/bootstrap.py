@@ -78,7 +78,7 @@ class Runtime:
 
 @dataclass(frozen=True, slots=True)
 class Adapters:
-    """The adapters that are not the database's: Redis's, the clock, tokens, hashing and signing."""
+    """What the areas share beyond the database: the clock, the tokens, and Redis's gate, records, limits and cache."""
 
     clock: Clock
     tokens: Tokens
