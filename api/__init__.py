@@ -1,1 +1,1 @@
-"""The HTTP API (Litestar) and the `taskflow` command line."""
+"""The HTTP API (Litestar): the app factory, controllers, guard, problem details, OpenAPI and the console."""

@@ -1,9 +1,4 @@
-"""One JSON log line per request (request and correlation ids, user, route, method, status and latency), and its
-latency in the request histogram of /metrics.
-
-The route is the path template (`/tasks/{task_id:uuid}`), never the path, so ids and query strings (which may
-hold a cursor) stay out of the logs; the user is the authenticated caller's id, set when the token is verified.
-"""
+"""One JSON log line per request, and its latency in the request histogram of /metrics."""
 
 import asyncio
 import logging
@@ -22,6 +17,9 @@ CLIENT_GONE = 499  # nginx's "client closed request": logged and measured for a 
 
 
 def access_log(app: ASGIApp) -> ASGIApp:
+    """Wrap `app`: each request logged with its ids, user, method, status and latency; the route is the path
+    template, never the path, so ids and query strings (a cursor, say) stay out of the logs."""
+
     async def logged(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)

@@ -1,5 +1,4 @@
-"""Admin routes: the auditors' feed of the event log (in commit order or newest first, filtered), where the
-projections stand, and the dead-letter queue."""
+"""Admin routes: the auditors' feed of the event log, where the projections stand, and the dead-letter queue."""
 
 import enum
 from collections.abc import AsyncIterator
@@ -11,11 +10,11 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Audit, Context, Refunds
 from api.hooks import authenticated
 from api.openapi import BEARER, problems
-from api.schemas import NO_CONTROL
 from application.auditing import EventsPage, ListEvents, list_events, projection_states, stream_events
+from application.fields import NO_CONTROL
 from application.refunds import DeadLetterPage, list_dead_letters, retry_dead_letter
 from application.views import ProjectionState, RefundView
 
@@ -45,7 +44,7 @@ class AdminController(Controller):
     async def events(
         self,
         ctx: Context,
-        services: ServicesDep,
+        audit: Audit,
         after: Annotated[str | None, QueryParameter(name="after", required=False, max_length=512)] = None,
         before: Annotated[str | None, QueryParameter(name="before", required=False, max_length=512)] = None,
         order: Annotated[LogOrder, QueryParameter(name="order")] = LogOrder.OLDEST,
@@ -71,19 +70,19 @@ class AdminController(Controller):
             causation_id=causation_id,
         )
         if accept and NDJSON in accept:
-            return Stream(_lines(stream_events(query, ctx, services)), media_type=NDJSON)
-        return Response(await list_events(query, ctx, services))
+            return Stream(_lines(stream_events(query, ctx, audit)), media_type=NDJSON)
+        return Response(await list_events(query, ctx, audit))
 
     @get("/dead-letters", operation_id="listDeadLetters", responses=problems(400, 401, 403, 429, 503))
     async def dead_letters(
         self,
         ctx: Context,
-        services: ServicesDep,
+        refunds: Refunds,
         limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
         cursor: Annotated[str | None, QueryParameter(name="cursor", required=False, max_length=2048)] = None,
     ) -> DeadLetterPage:
         """Refunds that failed for good (FAILED), the longest waiting first, a keyset page at a time."""
-        return await list_dead_letters(limit, cursor, ctx, services)
+        return await list_dead_letters(limit, cursor, ctx, refunds)
 
     @post(
         "/dead-letters/{refund_id:uuid}/retry",
@@ -91,14 +90,14 @@ class AdminController(Controller):
         status_code=202,
         responses=problems(401, 403, 404, 409, 429, 503),
     )
-    async def retry(self, refund_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> RefundView:
+    async def retry(self, refund_id: FromPath[UUID], ctx: Context, refunds: Refunds) -> RefundView:
         """Send a dead letter back: a new series of attempts starts at once (409 if it is not FAILED)."""
-        return await retry_dead_letter(refund_id, ctx, services)
+        return await retry_dead_letter(refund_id, ctx, refunds)
 
     @get("/projections", operation_id="listProjections", responses=problems(401, 403, 429, 503))
-    async def projections(self, ctx: Context, services: ServicesDep) -> list[ProjectionState]:
+    async def projections(self, ctx: Context, audit: Audit) -> list[ProjectionState]:
         """Each projection's position, lag (events not yet applied) and status (inline, running or stopped)."""
-        return await projection_states(ctx, services)
+        return await projection_states(ctx, audit)
 
 
 async def _lines(events: AsyncIterator[msgspec.Struct]) -> AsyncIterator[bytes]:

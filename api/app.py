@@ -17,7 +17,7 @@ from api.audit import AuditController
 from api.auth import AuthController, SessionController
 from api.bench_floor import floor_router
 from api.console import CONSOLE_PATH, CONSOLE_POLICY, console_router
-from api.dependencies import provide_caller, provide_services
+from api.dependencies import PROVIDERS, provide_caller
 from api.docs import OfflineSwagger
 from api.health import health, ready
 from api.hooks import MAX_BODY_BYTES, require_json
@@ -30,7 +30,7 @@ from api.streams import StreamController
 from api.tasks import TaskController
 from api.users import UserController
 from infrastructure.bootstrap import open_runtime
-from infrastructure.maintenance import keep_up, record_pool_state
+from infrastructure.processes.maintenance import keep_up, record_pool_state
 from infrastructure.settings import Settings
 
 
@@ -70,7 +70,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[runtime],
         state=State({METRICS_TOKEN: settings.metrics_token}),
         dependencies={
-            "services": Provide(provide_services, sync_to_thread=False),
+            **PROVIDERS,
             "ctx": Provide(provide_caller, sync_to_thread=False),
         },
         before_send=[

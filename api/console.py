@@ -1,6 +1,4 @@
-"""The auditors' console at /console: hand-written HTML, CSS and JavaScript modules from api/console/ (package
-data), served by the API itself under a Content-Security-Policy that allows this origin's own files only: no inline
-code, no other host, and no HTML built from strings (Trusted Types with no policy refuses every such sink)."""
+"""The auditors' console at /console: the files of api/console/, served by the API under a strict CSP."""
 
 from pathlib import Path
 

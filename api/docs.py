@@ -1,8 +1,4 @@
-"""The API docs page (Swagger UI) and its assets, all served by the API itself: nothing is loaded from another host.
-
-The assets come from the swagger-ui-py package (a dependency); the page's one inline script, which starts Swagger UI
-on the document at /schema/openapi.json, runs under a Content-Security-Policy that allows it by its hash only.
-"""
+"""The API docs page (Swagger UI) and its assets, all served by the API itself: nothing from another host."""
 
 import base64
 import hashlib

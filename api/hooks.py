@@ -15,7 +15,6 @@ from api.problems import RAW_BODY
 from api.validation import MAX_NESTING, nested_too_deep
 from application.context import Admission
 from application.errors import InvalidInput, Unauthenticated
-from application.services import Services
 from application.sessions import admit, verify_access
 
 # A route's `opt` key: its caller is admitted with the cache's own round trip (a read through the task cache).
@@ -54,13 +53,12 @@ async def authenticated(request: Request[object, object, State]) -> None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
     runtime = request.app.state.runtime
-    services: Services = runtime.services
-    claims = verify_access(token.strip(), services)
+    claims = verify_access(token.strip(), runtime.tokens)
     state = request.scope["state"]
     state[USER_ID] = str(claims.actor.user_id)  # the access log names the caller, 401 or 429 too
     if request.route_handler.opt.get(ADMITTED_WITH_READ) and runtime.cache is not None:
         state[ADMISSION] = Admission(claims)
     else:
-        await admit(claims, services)
+        await admit(claims, runtime.access_gate)
     state[CLAIMS] = claims
     await require_json(request)

@@ -1,15 +1,16 @@
-"""What is wrong with a value, in plain words: msgspec's messages name Python types and quote regular expressions,
-which say nothing to a client (and something about the implementation)."""
+"""What is wrong with a value, in plain words, rather than msgspec's Python types and regular expressions."""
 
 import enum
 import re
 import typing
 from typing import Any
 
+from application.fields import NAME_RULE, TITLE_RULE
+
 # What each field's pattern means, by its name on the wire.
 FORMATS = {
-    "title": "must be 1-200 characters after trimming, with no control characters",
-    "name": "must be 1-100 characters after trimming, with no control characters",
+    "title": f"must be {TITLE_RULE}, with no control characters",
+    "name": f"must be {NAME_RULE}, with no control characters",
     "email": "must be an email address",
     "currency": "must be an ISO 4217 code of three capital letters",
     "refreshToken": "must be a refresh token this service issued",

@@ -10,8 +10,7 @@ from litestar.handlers import BaseRouteHandler
 from api.openapi import problems
 from application.errors import Unauthenticated
 from infrastructure.bootstrap import Runtime
-from infrastructure.metrics import CONTENT_TYPE, exposition
-from infrastructure.scrape import may_scrape
+from infrastructure.metrics import CONTENT_TYPE, exposition, may_scrape
 
 # Where the app keeps TASKFLOW_METRICS_TOKEN (None: /metrics is open).
 METRICS_TOKEN = "metrics_token"  # noqa: S105 - the name of a state key, not a secret

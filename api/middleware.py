@@ -1,8 +1,4 @@
-"""Request and correlation ids for every request and response, and the security and caching headers.
-
-The ids are made lazily, on first use, and kept in the scope's state: route handlers, the problem handler
-(which also runs for routing errors, outside any route middleware) and the send hook all see the same ones.
-"""
+"""Request and correlation ids for every request and response, and the security and caching headers."""
 
 import re
 import secrets

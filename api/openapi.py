@@ -8,6 +8,7 @@ from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import Example, OpenAPIResponse, Operation, Reference
 from litestar.routes import HTTPRoute
 
+from api.messages import FORMATS
 from api.problems import PROBLEM_JSON, Problem
 from application.views import TaskView
 
@@ -36,7 +37,7 @@ INVALID_TASK: dict[str, Any] = {
     "instance": "/tasks",
     "requestId": "5f0c6d1e9b7a4c2d8e3f1a2b3c4d5e6f",
     "errors": [
-        {"field": "title", "message": "must be 1-200 characters after trimming, with no control characters"},
+        {"field": "title", "message": FORMATS["title"]},
         {"field": "priority", "message": "must be one of LOW, MEDIUM, HIGH"},
         {"field": "fee.amount", "message": "must be at least 1"},
     ],
@@ -106,9 +107,8 @@ class ProblemOperation(Operation):
     """An operation whose error responses are the problems its route declares, and no others."""
 
     def __post_init__(self) -> None:
-        # Litestar documents its own 400 (status_code, detail, extra) for every route with a parameter. The service
-        # answers every error as a problem, and a route whose only parameters are path ids cannot answer 400 at all
-        # (an id that is not a UUID matches no route: 404); a route that can declares it with problems(400).
+        # Litestar documents its own 400 for every route with a parameter; the service answers every error as a
+        # problem, and a route that can answer 400 declares it with problems(400) (an id that is no UUID is a 404).
         responses = self.responses or {}
         self.responses = {code: answer for code, answer in responses.items() if int(code) < 400 or is_problem(answer)}
 

@@ -13,7 +13,7 @@ from api.validation import MAX_ERRORS, FieldError, body_errors, parameter_errors
 from application import errors as app
 from application.idempotency import KeyReused
 from domain import errors as domain
-from infrastructure.postgres import UNAVAILABLE as DATABASE_UNAVAILABLE
+from infrastructure.postgres.pool import UNAVAILABLE as DATABASE_UNAVAILABLE
 
 log = logging.getLogger("taskflow.api")
 

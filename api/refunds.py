@@ -6,11 +6,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, Refunds, Tasks
 from api.hooks import authenticated
 from api.openapi import BEARER, problems
 from api.tasks import IdempotencyKeyHeader, idempotency
-from application import refunds
+from application.refunds import get_refund, request_refund
 from application.views import RefundView
 
 
@@ -30,15 +30,14 @@ class RefundController(Controller):
         request: Request[Any, Any, Any],
         task_id: FromPath[UUID],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[RefundView]:
         """Ask for the task's fee back; a background job pays it (409 without a fee, or with a refund already)."""
-        command = refunds.RequestRefund(task_id=task_id)
-        refund = await refunds.request_refund(command, ctx, services, idempotency(request, idempotency_key))
+        refund = await request_refund(task_id, ctx, tasks, idempotency(request, idempotency_key))
         return Response(refund, status_code=202, headers={"Location": f"/refunds/{refund.id}"})
 
     @get("/refunds/{refund_id:uuid}", operation_id="getRefund", responses=problems(401, 404, 429, 503))
-    async def get(self, refund_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> RefundView:
+    async def get(self, refund_id: FromPath[UUID], ctx: Context, refunds: Refunds) -> RefundView:
         """One refund, for the owner of its task or an admin; every attempt is in its history."""
-        return await refunds.get_refund(refund_id, ctx, services)
+        return await get_refund(refund_id, ctx, refunds)

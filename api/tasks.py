@@ -1,27 +1,27 @@
 """Task routes: thin translations between HTTP and the application's handlers."""
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.openapi.spec import OpenAPIFormat
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from api.dependencies import Context, ServicesDep
+from api.dependencies import Context, TaskReads, Tasks
 from api.hooks import ADMITTED_WITH_READ, authenticated
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
-from api.schemas import NO_CONTROL, BatchBody, BatchError, BatchResponse, BatchResult, CreateTaskBody, UpdateTaskBody
+from api.schemas import BatchError, BatchResponse, BatchResult, named_body
 from application import batch, queries
 from application import tasks as commands
 from application.errors import InvalidInput, PreconditionFailed
+from application.fields import NO_CONTROL
 from application.idempotency import IdempotencyKey
 from application.sessions import admitted_read
 from application.views import ActivityReport, EventPage, TaskPage, TaskSort, TaskStats, TaskView
-from domain import tasks as task_decider
 from domain.values import Priority, TaskStatus
 
 T = TypeVar("T")
@@ -73,18 +73,6 @@ def expected_version(if_match: str | None) -> int | None:
     raise PreconditionFailed()
 
 
-def in_utc(value: T, field: str) -> T:
-    """Timestamps are kept and answered in UTC; one whose UTC form falls outside years 1-9999 is invalid."""
-    if not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None:
-        raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError as exc:
-        raise InvalidInput(field, "is out of range") from exc
-
-
 def timestamp_parameter(name: str) -> Any:
     """A query parameter holding an RFC 3339 timestamp (Litestar would also take a number as one)."""
     return QueryParameter(name=name, required=False, format=OpenAPIFormat.DATE_TIME, max_length=64)
@@ -98,7 +86,7 @@ def timestamp(value: str | None, field: str) -> datetime | None:
         parsed = msgspec.convert(value, datetime)
     except msgspec.ValidationError as exc:
         raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset") from exc
-    return in_utc(parsed, field)
+    return commands.in_utc(parsed, field)
 
 
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
@@ -122,29 +110,20 @@ class TaskController(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[CreateTaskBody],
+        data: Annotated[commands.CreateTask, named_body("CreateTaskBody")],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[TaskView]:
         """Create a task; with an Idempotency-Key, a repeat gets the first response and creates nothing."""
-        command = commands.CreateTask(
-            title=data.title.strip(),
-            description=data.description,
-            status=data.status,
-            priority=data.priority,
-            due_date=in_utc(data.due_date, "dueDate"),
-            fee=data.fee,
-            owner_id=data.owner_id,
-        )
         keyed = idempotency(request, idempotency_key)
-        return _task_response(await commands.create_task(command, ctx, services, keyed), 201)
+        return _task_response(await commands.create_task(data, ctx, tasks, keyed), 201)
 
     @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True})
     async def list(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
         priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
         due_before: Annotated[str | None, timestamp_parameter("dueBefore")] = None,
@@ -169,7 +148,7 @@ class TaskController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return await queries.list_tasks(query, ctx, services)
+        return await queries.list_tasks(query, ctx, task_reads)
 
     @get(
         "/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True}
@@ -177,36 +156,35 @@ class TaskController(Controller):
     async def stats(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
     ) -> TaskStats:
         """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
-        return await queries.task_stats(owner_id, ctx, services)
+        return await queries.task_stats(owner_id, ctx, task_reads)
 
     @get("/activity", operation_id="taskActivity", responses=problems(400, 401, 403, 429, 503))
     async def activity(
         self,
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         first: Annotated[date | None, QueryParameter(name="from", required=False)] = None,
         last: Annotated[date | None, QueryParameter(name="to", required=False)] = None,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
     ) -> ActivityReport:
         """Created, completed and deleted per UTC day (to: today, from: 29 days before, by default)."""
-        return await queries.task_activity(first, last, owner_id, ctx, services)
+        return await queries.task_activity(first, last, owner_id, ctx, task_reads)
 
     @post("/batch", operation_id="batchTasks", status_code=200, responses=problems(400, 401, 409, 413, 415, 429, 503))
     async def batch(
         self,
         request: Request[Any, Any, Any],
-        data: JSONBody[BatchBody],
+        data: Annotated[batch.BatchTasks, named_body("BatchBody")],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> BatchResponse:
         """Complete or delete up to 1,000 tasks in one transaction; failures are reported per task."""
-        command = batch.BatchTasks(action=data.action, task_ids=tuple(data.task_ids))
-        items = await batch.batch_tasks(command, ctx, services, idempotency(request, idempotency_key))
+        items = await batch.batch_tasks(data, ctx, tasks, idempotency(request, idempotency_key))
         results = [
             BatchResult(task_id=item.task_id, ok=True)
             if item.error is None
@@ -217,9 +195,9 @@ class TaskController(Controller):
         return BatchResponse(results=results, succeeded=len(results) - failed, failed=failed)
 
     @get("/{task_id:uuid}/history", operation_id="taskHistory", responses=problems(401, 404, 429, 503))
-    async def history(self, task_id: FromPath[UUID], ctx: Context, services: ServicesDep) -> EventPage:
+    async def history(self, task_id: FromPath[UUID], ctx: Context, task_reads: TaskReads) -> EventPage:
         """Every event of the task, in version order (also after it was deleted)."""
-        return await queries.task_history(task_id, ctx, services)
+        return await queries.task_history(task_id, ctx, task_reads)
 
     @get(
         "/{task_id:uuid}",
@@ -231,7 +209,7 @@ class TaskController(Controller):
         self,
         task_id: FromPath[UUID],
         ctx: Context,
-        services: ServicesDep,
+        task_reads: TaskReads,
         version: Annotated[int | None, QueryParameter(name="version", required=False, ge=1)] = None,
         as_of: Annotated[str | None, timestamp_parameter("asOf")] = None,
         if_none_match: Annotated[str | None, HeaderParameter(name="If-None-Match", required=False)] = None,
@@ -242,16 +220,16 @@ class TaskController(Controller):
             if version is not None and as_of is not None:
                 raise InvalidInput("asOf", "give either version or asOf, not both")
             if version is None and as_of is None:
-                view = await queries.get_task(task_id, ctx, services)
+                view = await queries.get_task(task_id, ctx, task_reads)
             else:
                 moment = timestamp(as_of, "asOf")
-                view = await queries.get_task_as_of(task_id, version, moment, ctx, services)
+                view = await queries.get_task_as_of(task_id, version, moment, ctx, task_reads)
             if if_none_match is not None and names_tag(if_none_match, etag(view)):
                 return Response(None, status_code=304, headers={"ETag": etag(view)})  # type: ignore[arg-type]
             return _task_response(view)
 
         # Every way out of this route passes the caller's admission (with the cache's round trip when it reads one).
-        return await admitted_read(ctx, services, answer)
+        return await admitted_read(ctx, task_reads.access_gate, answer)
 
     @patch(
         "/{task_id:uuid}",
@@ -262,31 +240,23 @@ class TaskController(Controller):
     async def update(
         self,
         task_id: FromPath[UUID],
-        data: JSONBody[UpdateTaskBody],
+        data: Annotated[commands.TaskChanges, named_body("UpdateTaskBody")],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         if_match: IfMatch = None,
     ) -> Response[TaskView]:
         """Change some fields; a change that changes nothing appends nothing."""
-        changes = task_decider.UpdateTask(
-            title=data.title.strip() if isinstance(data.title, str) else data.title,
-            description=data.description,
-            status=data.status,
-            priority=data.priority,
-            due_date=in_utc(data.due_date, "dueDate"),
-            fee=data.fee,
-        )
-        command = commands.UpdateTask(task_id=task_id, changes=changes, expected_version=expected_version(if_match))
-        return _task_response(await commands.update_task(command, ctx, services))
+        command = commands.UpdateTask(task_id=task_id, changes=data, expected_version=expected_version(if_match))
+        return _task_response(await commands.update_task(command, ctx, tasks))
 
     @delete("/{task_id:uuid}", operation_id="deleteTask", responses=problems(401, 404, 409, 412, 429, 503))
     async def remove(
         self,
         task_id: FromPath[UUID],
         ctx: Context,
-        services: ServicesDep,
+        tasks: Tasks,
         if_match: IfMatch = None,
     ) -> None:
         """Delete a task; its history stays in the log."""
         command = commands.DeleteTask(task_id=task_id, expected_version=expected_version(if_match))
-        await commands.delete_task(command, ctx, services)
+        await commands.delete_task(command, ctx, tasks)

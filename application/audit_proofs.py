@@ -1,12 +1,8 @@
-"""Signed digests of the log's Merkle tree, and RFC 6962 proofs against them, for auditors (admins only).
-
-A digest is signed when it is asked for, over the tree as the audit follower has it then: always the newest
-tree, for one Ed25519 signature (about 30 µs) and one read of at most 63 nodes; nothing signed is stored, so there
-is no table of digests to grow or to roll back, and the follower never handles the key.
-"""
+"""Signed digests of the log's Merkle tree, and RFC 6962 proofs against them, for auditors (admins only)."""
 
 import base64
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -15,11 +11,19 @@ import msgspec
 from application import rfc6962
 from application.context import RequestContext
 from application.errors import Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from application.ports import AuditTree, DigestSigner
-from application.services import Services
+from application.ports import AuditTree, Clock, DigestSigner
 from application.tasks import acting_user
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestDeps:
+    """What the digests and proofs use: the audit follower's tree, the signing key, the clock."""
+
+    tree: AuditTree
+    signer: DigestSigner
+    clock: Clock
 
 
 class Digest(msgspec.Struct, frozen=True, rename="camel"):
@@ -82,7 +86,8 @@ def canonical_payload(tree_size: int, root: bytes, signed_at: str) -> str:
 
 
 async def make_digest(tree: AuditTree, signer: DigestSigner, now: datetime) -> Digest:
-    """Sign the tree as it is now (no actor: the operator's command line calls this too)."""
+    """Sign the tree as the audit follower has it now: always the newest tree, and nothing signed is stored (no table
+    of digests to grow or roll back; the follower never handles the key)."""
     size = await tree.size()
     root = await _computed(tree, lambda node: rfc6962.root(size, node))
     signed_at = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -103,21 +108,21 @@ def signed_facts(digest: Digest) -> SignedFacts:
     return facts
 
 
-async def latest_digest(ctx: RequestContext, services: Services) -> Digest:
+async def latest_digest(ctx: RequestContext, deps: DigestDeps) -> Digest:
     _require_admin(ctx)
-    return await make_digest(services.audit_tree, services.audit_signer, services.clock.now())
+    return await make_digest(deps.tree, deps.signer, deps.clock.now())
 
 
-def public_key(ctx: RequestContext, services: Services) -> PublicKey:
+def public_key(ctx: RequestContext, deps: DigestDeps) -> PublicKey:
     _require_admin(ctx)
-    signer = services.audit_signer
+    signer = deps.signer
     return PublicKey(signer.key_id, base64.b64encode(signer.public_key).decode())
 
 
-async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, services: Services) -> InclusionProof:
+async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, deps: DigestDeps) -> InclusionProof:
     """The audit path of the event at `position` in the tree of `tree_size` leaves (RFC 6962 2.1.1)."""
     _require_admin(ctx)
-    tree = services.audit_tree
+    tree = deps.tree
     if tree_size < 1:
         raise InvalidInput("treeSize", "must be at least 1")
     await _within_tree(tree, "treeSize", tree_size)
@@ -128,14 +133,14 @@ async def inclusion_proof(position: int, tree_size: int, ctx: RequestContext, se
     return InclusionProof(leaf, tree_size, leaf_hash.hex(), [hash_.hex() for hash_ in path])
 
 
-async def consistency_proof(first: int, second: int, ctx: RequestContext, services: Services) -> ConsistencyProof:
+async def consistency_proof(first: int, second: int, ctx: RequestContext, deps: DigestDeps) -> ConsistencyProof:
     """The proof that the tree of `second` leaves extends the tree of `first` (RFC 6962 2.1.2)."""
     _require_admin(ctx)
     if first < 1:
         raise InvalidInput("from", "must be at least 1")
     if first > second:
         raise InvalidInput("from", "must not be larger than to")
-    tree = services.audit_tree
+    tree = deps.tree
     await _within_tree(tree, "to", second)
     proof = await _computed(tree, lambda node: rfc6962.consistency_proof(first, second, node))
     return ConsistencyProof([hash_.hex() for hash_ in proof])

@@ -3,6 +3,7 @@
 import base64
 import hmac
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -10,13 +11,23 @@ import msgspec
 from application.context import RequestContext
 from application.cursors import sign
 from application.errors import Forbidden, InvalidInput
+from application.ports import EventLog, ProjectionMonitor, UnitOfWorkFactory
 from application.records import RecordedEvent
-from application.services import Services
 from application.tasks import acting_user
 from application.views import EventView, LogQuery, ProjectionState, event_view
 
 MAX_PAGE = 1000
 STREAM_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class AuditDeps:
+    """What the auditors' reads use: the log, one stream's history, where the projections stand."""
+
+    uow: UnitOfWorkFactory  # one stream, in version order
+    log: EventLog
+    projections: ProjectionMonitor
+    cursor_secret: bytes  # signs the log's positions
 
 
 class LogPosition(msgspec.Struct, array_like=True, frozen=True):
@@ -62,21 +73,21 @@ def decode_position(secret: bytes, text: str, field: str = "after") -> LogPositi
         raise InvalidInput(field, "is not a position this service issued") from exc
 
 
-def _position(services: Services, text: str | None, field: str) -> tuple[str, int] | None:
+def _position(deps: AuditDeps, text: str | None, field: str) -> tuple[str, int] | None:
     if text is None:
         return None
-    position = decode_position(services.cursor_secret, text, field)
+    position = decode_position(deps.cursor_secret, text, field)
     return position.transaction_id, position.position
 
 
-def _log_query(query: ListEvents, services: Services, limit: int) -> LogQuery:
+def _log_query(query: ListEvents, deps: AuditDeps, limit: int) -> LogQuery:
     """The query as the log reads it: cursors checked and decoded, filters as given."""
     if query.causation_id is not None and query.correlation_id is None:
         raise InvalidInput("causationId", "narrows a correlation: give correlationId too")
     return LogQuery(
         limit=limit,
-        after=_position(services, query.after, "after"),
-        before=_position(services, query.before, "before"),
+        after=_position(deps, query.after, "after"),
+        before=_position(deps, query.before, "before"),
         newest_first=query.newest_first,
         types=query.types,
         stream_types=query.stream_types,
@@ -92,40 +103,40 @@ def require_admin(ctx: RequestContext) -> None:
         raise Forbidden("the event log is for admins")
 
 
-async def list_events(query: ListEvents, ctx: RequestContext, services: Services) -> EventsPage:
+async def list_events(query: ListEvents, ctx: RequestContext, deps: AuditDeps) -> EventsPage:
     """One page of the log between `after` and `before`, oldest or newest first."""
     require_admin(ctx)
-    found = await services.log.page(_log_query(query, services, min(query.limit, MAX_PAGE)))
+    found = await deps.log.page(_log_query(query, deps, min(query.limit, MAX_PAGE)))
     if not found:
         return EventsPage(data=[], next_after=query.after, next_before=query.before)
     newest, oldest = (found[0], found[-1]) if query.newest_first else (found[-1], found[0])
     return EventsPage(
         data=[event_view(record) for _, record in found],
-        next_after=_cursor(services, newest),
-        next_before=_cursor(services, oldest),
+        next_after=_cursor(deps, newest),
+        next_before=_cursor(deps, oldest),
     )
 
 
-def _cursor(services: Services, found: tuple[str, RecordedEvent]) -> str:
-    return encode_position(services.cursor_secret, LogPosition(found[0], found[1].position))
+def _cursor(deps: AuditDeps, found: tuple[str, RecordedEvent]) -> str:
+    return encode_position(deps.cursor_secret, LogPosition(found[0], found[1].position))
 
 
-def stream_events(query: ListEvents, ctx: RequestContext, services: Services) -> AsyncIterator[EventView]:
+def stream_events(query: ListEvents, ctx: RequestContext, deps: AuditDeps) -> AsyncIterator[EventView]:
     """Every event from `after` (or `before`, newest first) to the end of the committed log (admins only).
 
     Checked before the first byte is sent: a refusal is a 403 or 400, not a cut-off stream."""
     require_admin(ctx)
-    _log_query(query, services, STREAM_BATCH)
-    return (event async for _, event in export_events(query, services))
+    _log_query(query, deps, STREAM_BATCH)
+    return (event async for _, event in export_events(query, deps))
 
 
-async def export_events(query: ListEvents, services: Services) -> AsyncIterator[tuple[str, EventView]]:
+async def export_events(query: ListEvents, deps: AuditDeps) -> AsyncIterator[tuple[str, EventView]]:
     """The operator's export: no actor, the same order as the API; each event with the cursor just past it."""
-    batch = _log_query(query, services, STREAM_BATCH)
+    batch = _log_query(query, deps, STREAM_BATCH)
     while True:
-        found = await services.log.page(batch)
+        found = await deps.log.page(batch)
         for xid, record in found:
-            yield encode_position(services.cursor_secret, LogPosition(xid, record.position)), event_view(record)
+            yield encode_position(deps.cursor_secret, LogPosition(xid, record.position)), event_view(record)
         if len(found) < STREAM_BATCH:
             return
         last = (found[-1][0], found[-1][1].position)
@@ -136,8 +147,8 @@ async def export_events(query: ListEvents, services: Services) -> AsyncIterator[
         )
 
 
-async def projection_states(ctx: RequestContext, services: Services) -> list[ProjectionState]:
+async def projection_states(ctx: RequestContext, deps: AuditDeps) -> list[ProjectionState]:
     """Where each projection stands (admins only)."""
     if not acting_user(ctx).is_admin:
         raise Forbidden("the projections are for admins")
-    return await services.projections.states()
+    return await deps.projections.states()

@@ -1,18 +1,19 @@
 """Batch complete and delete: one read of every stream, one decision each, one append, one transaction."""
 
 import enum
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
 
 from application.context import RequestContext
 from application.errors import InvalidInput, NotFound
+from application.fields import Command
 from application.idempotency import IdempotencyKey, once
 from application.policies import task_appends
 from application.ports import UnitOfWork
 from application.records import StreamAppend
-from application.services import Services
-from application.tasks import acting_user, owned_state, with_retries
+from application.tasks import TaskDeps, acting_user, owned_state, with_retries
 from domain import tasks
 from domain.errors import TaskNotFound
 
@@ -24,9 +25,11 @@ class BatchAction(enum.StrEnum):
     DELETE = "delete"
 
 
-class BatchTasks(msgspec.Struct, frozen=True):
+class BatchTasks(Command, frozen=True):
+    """POST /tasks/batch's body."""
+
     action: BatchAction
-    task_ids: tuple[UUID, ...]
+    task_ids: Annotated[list[UUID], msgspec.Meta(min_length=1, max_length=MAX_BATCH)]
 
 
 class ItemError(enum.StrEnum):
@@ -47,7 +50,7 @@ _COMMANDS: dict[BatchAction, tasks.TaskCommand] = {
 
 
 async def batch_tasks(
-    command: BatchTasks, ctx: RequestContext, services: Services, idempotency: IdempotencyKey | None = None
+    command: BatchTasks, ctx: RequestContext, deps: TaskDeps, idempotency: IdempotencyKey | None = None
 ) -> list[BatchItem]:
     """Apply the action to every task the caller may act on; the others fail alone, as per-item errors."""
     actor = acting_user(ctx)
@@ -74,16 +77,16 @@ async def batch_tasks(
             results.append(BatchItem(task_id))
             if events and state.owner_id:
                 owners.add(state.owner_id)
-                appends += task_appends(task_id, state, records[-1].version, events, services.ids.new)
+                appends += task_appends(task_id, state, records[-1].version, events, deps.ids.new)
         if appends:
-            await uow.events.append(appends, ctx.metadata(), services.clock.now())
+            await uow.events.append(appends, ctx.metadata(), deps.clock.now())
         return results
 
     async def attempt() -> list[BatchItem]:
-        async with services.uow() as uow:
-            return await once(uow, actor, idempotency, list[BatchItem], services, lambda: apply(uow))
+        async with deps.uow() as uow:
+            return await once(uow, actor, idempotency, list[BatchItem], deps.clock, lambda: apply(uow))
 
     results = await with_retries(False, attempt)
     if owners:
-        await services.cache.tasks_changed([item.task_id for item in results if item.error is None], owners)
+        await deps.cache.tasks_changed([item.task_id for item in results if item.error is None], owners)
     return results

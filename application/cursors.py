@@ -1,9 +1,4 @@
-"""Opaque, tamper-checked keyset cursors: base64url(payload) '.' base64url(HMAC-SHA256(payload)).
-
-A cursor names the last row of a page (its sort key and id), the query it belongs to (a fingerprint: the
-same cursor with other filters is refused), when the walk began, and for task lists the database snapshot
-of the first page, so every page shows the tasks as they were then.
-"""
+"""Opaque, tamper-checked keyset cursors: base64url(payload) '.' base64url(HMAC-SHA256(payload))."""
 
 import base64
 import hashlib
@@ -28,6 +23,9 @@ Snapshot = Annotated[str, msgspec.Meta(pattern=r"^\d{1,20}:\d{1,20}:(\d{1,20}(,\
 
 
 class Cursor(msgspec.Struct, array_like=True, frozen=True):
+    """The last row of a page (its sort key and id), the query it belongs to (a fingerprint: the same cursor with
+    other filters is refused), when the walk began, and for task lists the first page's database snapshot."""
+
     query: str
     key: SortKey
     id: UUID

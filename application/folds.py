@@ -1,39 +1,43 @@
 """States and views of one stream, folded from its records (live reads, time travel, the fakes alike)."""
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from application.projections.registry import refund_row, task_row
 from application.projections.tables import RefundRow, TaskRow
 from application.records import RecordedEvent
-from application.streams import fold, state_of
+from application.streams import fold_of_type
 from application.views import RefundView, TaskView
 from domain import refunds, tasks, users
 from domain.values import Money
 
+S = TypeVar("S")
+
+
+def _state(records: Sequence[RecordedEvent], stream_type: str, initial: S) -> S:
+    stream = fold_of_type(records, stream_type)
+    state: S = stream.state if stream is not None else initial
+    return state
+
 
 def task_state(records: Sequence[RecordedEvent]) -> tasks.Task:
     """The Task decider's state after `records`; a stream that is not a task's is no task at all."""
-    state: tasks.Task = state_of(records, tasks.STREAM_TYPE)
-    return state
+    return _state(records, tasks.STREAM_TYPE, tasks.INITIAL)
 
 
 def refund_state(records: Sequence[RecordedEvent]) -> refunds.Refund:
     """The Refund decider's state after `records`; a stream that is not a refund's is no refund at all."""
-    state: refunds.Refund = state_of(records, refunds.STREAM_TYPE)
-    return state
+    return _state(records, refunds.STREAM_TYPE, refunds.INITIAL)
 
 
 def user_state(records: Sequence[RecordedEvent]) -> users.User:
     """The User decider's state after `records`; a stream that is not a user's is no user at all."""
-    state: users.User = state_of(records, users.STREAM_TYPE)
-    return state
+    return _state(records, users.STREAM_TYPE, users.INITIAL)
 
 
 def task_view(records: Sequence[RecordedEvent]) -> TaskView | None:
     """The task after `records` (one stream, in version order); None if it does not exist or is deleted."""
-    if not records or any(record.stream_type != tasks.STREAM_TYPE for record in records):
-        return None
-    stream = fold(records)
+    stream = fold_of_type(records, tasks.STREAM_TYPE)
     row = task_row(stream) if stream is not None else None
     return view_of_task(row) if row is not None else None
 
@@ -60,9 +64,7 @@ def view_of_task(row: TaskRow, refund: RefundView | None = None) -> TaskView:
 
 def refund_view(records: Sequence[RecordedEvent]) -> RefundView | None:
     """The refund after `records` (one stream, in version order); None if there is no such refund."""
-    if not records or any(record.stream_type != refunds.STREAM_TYPE for record in records):
-        return None
-    stream = fold(records)
+    stream = fold_of_type(records, refunds.STREAM_TYPE)
     row = refund_row(stream) if stream is not None else None
     return view_of_refund(row) if row is not None else None
 

@@ -1,9 +1,4 @@
-"""Idempotency keys: a repeat of a keyed request by the same user, with the same body, within 24 hours,
-gets the first response again and does nothing else; the same key with another body is a conflict.
-
-The key is claimed and its response stored in the command's own unit of work, so a retry after a crash
-either finds the committed response or runs the command afresh, never both.
-"""
+"""Idempotency keys: a keyed repeat within 24 hours gets the first response again and does nothing else."""
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -13,8 +8,7 @@ import msgspec
 
 from application.context import Actor
 from application.errors import Conflict
-from application.ports import UnitOfWork
-from application.services import Services
+from application.ports import Clock, UnitOfWork
 
 RETENTION = timedelta(hours=24)
 
@@ -35,13 +29,15 @@ async def once(
     actor: Actor,
     idempotency: IdempotencyKey | None,
     result_type: type[T],
-    services: Services,
+    clock: Clock,
     work: Callable[[], Awaitable[T]],
 ) -> T:
-    """Run `work` in `uow`, unless the key already holds a response, which is returned instead."""
+    """Run `work` in `uow`, unless the key already holds a response, which is returned instead. The key is claimed
+    and the response stored in the command's own unit of work: a retry after a crash finds the committed response
+    or runs the command afresh, never both; the same key with another body is KeyReused."""
     if idempotency is None:
         return await work()
-    now = services.clock.now()
+    now = clock.now()
     stored = await uow.idempotency.claim(actor.user_id, idempotency.key, idempotency.fingerprint, now, now - RETENTION)
     if stored is not None:
         fingerprint, response = stored

@@ -1,11 +1,4 @@
-"""Time as a command: the overdue check marks each task that has passed its due date, once per due date.
-
-A run takes the due tasks in batches. Each batch is one unit of work: it holds its tasks (a concurrent run, in
-another scheduler, takes others), decides TaskBecameOverdue for each with the Task decider, and appends them all
-at its end, in one transaction; a process killed mid-batch leaves nothing of that batch. The stream versions
-guard the rest: a task changed by someone else meanwhile fails the batch, which is taken again, smaller, on the
-fresh state. Every event of a run has the scheduler as its actor and the run's id as its correlation id.
-"""
+"""Time as a command: the overdue check marks each task that has passed its due date, once per due date."""
 
 import logging
 from collections.abc import Callable
@@ -41,7 +34,11 @@ class OverdueCheck:
 
 async def mark_overdue_tasks(check: OverdueCheck, stopping: Callable[[], bool] = lambda: False) -> int:
     """One run: mark every task due by now (the clock's, at each batch) as overdue; returns how many it marked.
-    `stopping` is asked between batches: a stopping process leaves the rest to the next run (its own or another's)."""
+    `stopping` is asked between batches: a stopping process leaves the rest to the next run (its own or another's).
+
+    Each batch is one unit of work that holds its tasks (a concurrent run takes others) and appends at its end: a
+    process killed mid-batch leaves nothing of it. A task changed meanwhile fails the batch on its stream version,
+    and the batch is taken again, smaller, on the fresh state."""
     run_id = check.ids.new()
     metadata = EventMetadata(actor_id=SCHEDULER_ACTOR, correlation_id=str(run_id), causation_id=str(run_id))
     size, conflicts, marked = check.batch_size, 0, 0

@@ -1,10 +1,4 @@
-"""Paying a refund: one attempt of a job, recorded once however often the job is delivered.
-
-The attempt holds an exclusive claim on the refund for its length, so two deliveries of the same job never call
-the gateway at the same time; the one that comes second finds the attempt recorded and does nothing. The outcome
-and, on a failure, the delay before the next attempt are events on the refund's stream: the dispatcher reads the
-next job's time from there.
-"""
+"""Paying a refund: one attempt of a job, recorded once however often the job is delivered."""
 
 import enum
 import logging
@@ -16,9 +10,15 @@ import msgspec
 
 from application.errors import ConcurrencyError
 from application.folds import refund_state
-from application.ports import PaymentOutcome, RefundGateway, RefundOrder
+from application.ports import (
+    Clock,
+    PaymentOutcome,
+    RefundGateway,
+    RefundOrder,
+    TaskCacheInvalidation,
+    UnitOfWorkFactory,
+)
 from application.records import EventMetadata, StreamAppend
-from application.services import Services
 from domain import refunds
 
 log = logging.getLogger("taskflow.refunds")
@@ -52,18 +52,23 @@ class AttemptReport(msgspec.Struct, frozen=True):
 
 @dataclass(frozen=True, slots=True)
 class Payments:
-    """What a worker needs beyond the services: the gateway, the retry policy and a source of jitter."""
+    """What a refund attempt uses: the log, the gateway, the retry policy and a source of jitter."""
 
+    uow: UnitOfWorkFactory
+    clock: Clock
+    cache: TaskCacheInvalidation  # a refund shows on its task
     gateway: RefundGateway
     policy: refunds.RetryPolicy
     spread: Callable[[], float]  # uniform in [-1, 1]
 
 
-async def attempt_refund(command: AttemptRefund, services: Services, payments: Payments) -> AttemptReport:
-    """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome."""
+async def attempt_refund(command: AttemptRefund, payments: Payments) -> AttemptReport:
+    """Make attempt `command.attempt` of the refund if it is the one awaited, and record its outcome. The attempt
+    holds an exclusive claim on the refund, so a second delivery of the job waits out the first, then finds the
+    attempt recorded and does nothing; a failure records the delay before the next attempt on the refund's stream."""
     fields = {"refundId": str(command.refund_id), "correlationId": str(command.refund_id), "attempt": command.attempt}
     try:
-        report, state = await _attempt(command, services, payments)
+        report, state = await _attempt(command, payments)
     except ConcurrencyError:
         # Someone recorded this refund meanwhile (an operator, or a duplicate delivery): nothing left to do here.
         report, state = AttemptReport(Attempted.NOT_AWAITED), refunds.INITIAL
@@ -75,14 +80,12 @@ async def attempt_refund(command: AttemptRefund, services: Services, payments: P
         extra = {"outcome": report.result.value, "error": report.error, "retryInSeconds": report.retry_in_seconds}
         log.info("refund attempt", extra=fields | extra)
     if state.task_id is not None and state.owner_id is not None and report.result is not Attempted.NOT_AWAITED:
-        await services.cache.tasks_changed([state.task_id], [state.owner_id])
+        await payments.cache.tasks_changed([state.task_id], [state.owner_id])
     return report
 
 
-async def _attempt(
-    command: AttemptRefund, services: Services, payments: Payments
-) -> tuple[AttemptReport, refunds.Refund]:
-    async with services.uow() as uow:
+async def _attempt(command: AttemptRefund, payments: Payments) -> tuple[AttemptReport, refunds.Refund]:
+    async with payments.uow() as uow:
         if not await uow.try_lock(command.refund_id):
             return AttemptReport(Attempted.BUSY), refunds.INITIAL
         records = await uow.events.load(command.refund_id)
@@ -101,7 +104,7 @@ async def _attempt(
         await uow.events.append(
             [StreamAppend(command.refund_id, refunds.STREAM_TYPE, records[-1].version, list(events))],
             metadata,
-            services.clock.now(),
+            payments.clock.now(),
         )
     return _report(events), state
 

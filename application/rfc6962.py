@@ -1,14 +1,10 @@
-"""Merkle tree hashes and proofs exactly as RFC 6962 section 2.1 defines them; pure, no I/O.
-
-The tree over leaves 0..n-1 is kept as its complete subtrees: node (level, index) is the hash of the 2**level
-leaves from index * 2**level. Every range the RFC's recursion names (MTH(D[k:n]) and the like) is either one such
-node or a right-leaning fold of O(log n) of them, so a root or a proof reads O(log n) nodes, never the leaves.
-Functions take `node(level, index) -> hash` to read them.
-"""
+"""Merkle tree hashes and proofs exactly as RFC 6962 section 2.1 defines them; pure, no I/O."""
 
 import hashlib
 from collections.abc import Callable
 
+# The tree is kept as its complete subtrees: node (level, index) hashes the 2**level leaves from index * 2**level.
+# Every range the RFC's recursion names is one such node or a fold of O(log n) of them, never the leaves.
 Node = tuple[int, int]
 NodeLookup = Callable[[int, int], bytes]
 

@@ -1,25 +1,33 @@
-"""First-start data: two logins and the five sample tasks, decided by the same domain commands as the API's,
-and written in one unit of work, so a crash leaves either all of it or none."""
+"""First-start data: two logins and the five sample tasks, decided by the API's domain commands, in one unit of work."""
 
 import asyncio
 from datetime import timedelta
 
+import msgspec
+
 from application.context import RequestContext
 from application.errors import EmailTaken
 from application.records import StreamAppend
-from application.services import Services
-from application.users import RegisterUser
+from application.users import UserDeps
 from domain import tasks, users
 from domain.values import Priority, Role, TaskStatus
 
+
+class Login(msgspec.Struct, frozen=True):
+    email: str
+    name: str
+    password: str
+    role: Role
+
+
 # The contract's published development logins; `taskflow seed` refuses to run in production.
-ADMIN = RegisterUser(
+ADMIN = Login(
     email="admin@example.com",
     name="Admin",
     password="admin123",  # noqa: S106
     role=Role.ADMIN,
 )
-USER = RegisterUser(
+USER = Login(
     email="user@example.com",
     name="User",
     password="user123",  # noqa: S106
@@ -38,22 +46,20 @@ SAMPLE_TASKS = [
 ]
 
 
-async def seed(services: Services) -> bool:
-    """Seed once: False (and nothing written) when the seeded admin exists already."""
-    now = services.clock.now()
-    ids = {login.email: services.ids.new() for login in (ADMIN, USER)}
+async def seed(deps: UserDeps) -> bool:
+    """Seed once, all of it or nothing: False (and nothing written) when the seeded admin exists already."""
+    now = deps.clock.now()
+    ids = {login.email: deps.ids.new() for login in (ADMIN, USER)}
     appends: list[StreamAppend] = []
     for login in (ADMIN, USER):
         registered = users.decide(users.RegisterUser(login.email, login.name, login.role), users.INITIAL)
         appends.append(StreamAppend(ids[login.email], users.STREAM_TYPE, 0, list(registered)))
     for owner, title, status, priority, due_in in SAMPLE_TASKS:
         command = tasks.CreateTask(ids[owner.email], title, status=status, priority=priority, due_date=now + due_in)
-        appends.append(
-            StreamAppend(services.ids.new(), tasks.STREAM_TYPE, 0, list(tasks.decide(command, tasks.INITIAL)))
-        )
-    hashes = await asyncio.gather(*(asyncio.to_thread(services.hasher.hash, login.password) for login in (ADMIN, USER)))
+        appends.append(StreamAppend(deps.ids.new(), tasks.STREAM_TYPE, 0, list(tasks.decide(command, tasks.INITIAL))))
+    hashes = await asyncio.gather(*(asyncio.to_thread(deps.hasher.hash, login.password) for login in (ADMIN, USER)))
     try:
-        async with services.uow() as uow:
+        async with deps.uow() as uow:
             for login, password_hash in zip((ADMIN, USER), hashes, strict=True):
                 await uow.credentials.save(ids[login.email], login.email, password_hash)
             await uow.events.append(appends, SEED_CONTEXT.metadata(), now)

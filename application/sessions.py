@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 from uuid import UUID
@@ -20,9 +21,37 @@ from application.context import (
     RequestContext,
 )
 from application.errors import RateLimited, Unauthenticated
-from application.ports import AccessRevocations, RateLimiter, UnitOfWork
-from application.services import Services
+from application.fields import Command, RefreshTokenText
+from application.ports import (
+    AccessGate,
+    AccessRevocations,
+    Clock,
+    Ids,
+    RateLimiter,
+    Tokens,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from application.views import UserView
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDeps:
+    """What opening, refreshing and ending sessions use."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    ids: Ids
+    tokens: Tokens
+    rate_limiter: RateLimiter
+    revocations: AccessRevocations  # a logout's revoked token, published for the gate
+    refresh_token_ttl_seconds: int
+
+
+class SessionToken(Command, frozen=True):
+    """POST /auth/refresh's and /auth/logout's body: the refresh token to rotate, or whose family to revoke."""
+
+    refresh_token: RefreshTokenText
 
 
 class Session(msgspec.Struct, frozen=True):
@@ -42,20 +71,20 @@ def refresh_token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def open_session(uow: UnitOfWork, user: UserView, services: Services, family_id: UUID | None = None) -> Session:
+async def open_session(uow: UnitOfWork, user: UserView, deps: SessionDeps, family_id: UUID | None = None) -> Session:
     """Issue an access token and a refresh token (in `uow`), starting a new token family unless one is given."""
-    now = services.clock.now()
-    token = services.tokens.new_refresh_token()
+    now = deps.clock.now()
+    token = deps.tokens.new_refresh_token()
     await uow.refresh_tokens.add(
         RefreshToken(
             token_hash=refresh_token_hash(token),
-            family_id=family_id or services.ids.new(),
+            family_id=family_id or deps.ids.new(),
             user_id=user.id,
             issued_at=now,
-            expires_at=now + timedelta(seconds=services.refresh_token_ttl_seconds),
+            expires_at=now + timedelta(seconds=deps.refresh_token_ttl_seconds),
         )
     )
-    return Session(user=user, access=services.tokens.issue(Actor(user.id, user.role)), refresh_token=token)
+    return Session(user=user, access=deps.tokens.issue(Actor(user.id, user.role)), refresh_token=token)
 
 
 def enforce(limit: RateLimit) -> None:
@@ -63,7 +92,7 @@ def enforce(limit: RateLimit) -> None:
         raise RateLimited(limit.limit, limit.reset_after_seconds)
 
 
-async def refresh(token: str, ctx: RequestContext, services: Services) -> Session:
+async def refresh(token: str, ctx: RequestContext, deps: SessionDeps) -> Session:
     """Rotate: spend the presented token and return a new pair; a spent token presented again revokes its family.
 
     A token spent moments ago (REUSE_GRACE) is refused without the revocation: that is a client's own
@@ -71,10 +100,10 @@ async def refresh(token: str, ctx: RequestContext, services: Services) -> Sessio
     client address.
     """
     if ctx.client_address:
-        enforce(await services.rate_limiter.hit(RateRule.REFRESH_BY_ADDRESS, ctx.client_address))
-    now = services.clock.now()
+        enforce(await deps.rate_limiter.hit(RateRule.REFRESH_BY_ADDRESS, ctx.client_address))
+    now = deps.clock.now()
     session: Session | None = None
-    async with services.uow() as uow:
+    async with deps.uow() as uow:
         grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
         # Unknown, revoked and expired tokens fall through to the 401 below.
         if grant is not None and grant.token.revoked_at is None and grant.token.expires_at > now:
@@ -85,41 +114,41 @@ async def refresh(token: str, ctx: RequestContext, services: Services) -> Sessio
                     await uow.refresh_tokens.revoke_family(record.family_id, now)
             elif grant.user is not None:
                 await uow.refresh_tokens.spend(record.token_hash, now)
-                session = await open_session(uow, grant.user, services, record.family_id)
+                session = await open_session(uow, grant.user, deps, record.family_id)
     if session is None:
         raise Unauthenticated()
     return session
 
 
-async def log_out(token: str, ctx: RequestContext, services: Services) -> None:
+async def log_out(token: str, ctx: RequestContext, deps: SessionDeps) -> None:
     """Revoke the refresh token's family (if it is the caller's) and the access token the request carries."""
     if ctx.actor is None or ctx.access is None:
         raise Unauthenticated()
-    now = services.clock.now()
-    async with services.uow() as uow:
+    now = deps.clock.now()
+    async with deps.uow() as uow:
         grant = await uow.refresh_tokens.lock(refresh_token_hash(token))
         if grant is not None and grant.token.user_id == ctx.actor.user_id:
             await uow.refresh_tokens.revoke_family(grant.token.family_id, now)
         await uow.refresh_tokens.deny_access(ctx.actor.user_id, ctx.access.jti, ctx.access.expires_at)
-    await services.revocations.token_revoked(ctx.actor.user_id, ctx.access.jti, ctx.access.expires_at)
+    await deps.revocations.token_revoked(ctx.actor.user_id, ctx.access.jti, ctx.access.expires_at)
 
 
-def verify_access(token: str, services: Services) -> AccessClaims:
+def verify_access(token: str, tokens: Tokens) -> AccessClaims:
     """The claims of a validly signed, unexpired access token; Unauthenticated otherwise (revocation is admit's)."""
-    return services.tokens.verify(token)
+    return tokens.verify(token)
 
 
-async def admit(claims: AccessClaims, services: Services) -> None:
+async def admit(claims: AccessClaims, gate: AccessGate) -> None:
     """Unauthenticated if the token is refused (revoked at logout, issued before its user's role changed, or naming
     no user), RateLimited past the per-user API limit; a refused token's request does not count against the limit."""
-    Admission(claims).settle(await services.access_gate.admit(claims, RateRule.API_BY_USER))
+    Admission(claims).settle(await gate.admit(claims, RateRule.API_BY_USER))
 
 
 # The caller's admission while a read asks it with the cache's own round trip (see admitted_read).
 PENDING: ContextVar[Admission | None] = ContextVar("pending_admission", default=None)
 
 
-async def admitted_read(ctx: RequestContext, services: Services, read: Callable[[], Awaitable[T]]) -> T:
+async def admitted_read(ctx: RequestContext, gate: AccessGate, read: Callable[[], Awaitable[T]]) -> T:
     """Run `read` with the caller's admission still to be asked: the cache asks it in the round trip that fetches
     the value (one round trip for both). Whatever `read` does, the caller is admitted before its result, or its
     error, is given: a refusal (401, 429) comes first."""
@@ -133,12 +162,12 @@ async def admitted_read(ctx: RequestContext, services: Services, read: Callable[
         raise
     except Exception:
         if not admission.settled:
-            admission.settle(await services.access_gate.admit(admission.claims, RateRule.API_BY_USER))
+            admission.settle(await gate.admit(admission.claims, RateRule.API_BY_USER))
         raise
     finally:
         PENDING.reset(pending)
     if not admission.settled:  # the read went without the cache (off, or bypassed)
-        admission.settle(await services.access_gate.admit(admission.claims, RateRule.API_BY_USER))
+        admission.settle(await gate.admit(admission.claims, RateRule.API_BY_USER))
     return result
 
 

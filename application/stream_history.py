@@ -1,8 +1,4 @@
-"""One stream for auditors: each event with the state before and after it, the state as of a version or a moment,
-and whether its hash chain holds (admins only).
-
-The states are the aggregate's own fold (application.streams.advance over AGGREGATES), the one that deciders and
-read models use: the console never folds a second way."""
+"""One stream for auditors: each event with the state before and after it, and its hash chain (admins only)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -11,11 +7,10 @@ from uuid import UUID
 
 import msgspec
 
-from application.auditing import require_admin
+from application.auditing import AuditDeps, require_admin
 from application.context import RequestContext
 from application.errors import InvalidInput, NotFound
 from application.records import RecordedEvent
-from application.services import Services
 from application.streams import AGGREGATES, Stream, advance
 from application.views import EventView, StreamVerification, event_view
 from domain.events import UnknownEventType
@@ -84,8 +79,9 @@ def changes(before: State | None, after: State | None) -> list[StateChange]:
 
 
 def folded(records: Sequence[RecordedEvent]) -> list[Stream[Any] | None]:
-    """The stream after each record, by the aggregate's fold; None from a record this code cannot fold on (a stream
-    type it has no aggregate for, an unknown event type, a shape no upcaster reads)."""
+    """The stream after each record, by the aggregate's own fold (the deciders' and read models': the console never
+    folds a second way); None from a record this code cannot fold on (a stream type it has no aggregate for, an
+    unknown event type, a shape no upcaster reads)."""
     streams: list[Stream[Any] | None] = []
     stream: Stream[Any] | None = None
     foldable = bool(records) and records[0].stream_type in AGGREGATES
@@ -115,10 +111,10 @@ def _as_of(records: list[RecordedEvent], query: StreamQuery) -> list[RecordedEve
     return records
 
 
-async def stream_history(query: StreamQuery, ctx: RequestContext, services: Services) -> StreamHistory:
+async def stream_history(query: StreamQuery, ctx: RequestContext, deps: AuditDeps) -> StreamHistory:
     """The stream's timeline with what each event changed, and its state as of a version or a moment."""
     require_admin(ctx)
-    async with services.uow() as uow:
+    async with deps.uow() as uow:
         records = await uow.events.load(query.stream_id)
     if not records:
         raise NotFound("stream")
@@ -151,10 +147,18 @@ def _stream_event(view: EventView, before: State | None, after: State | None) ->
     return StreamEvent(**fields, before=before, after=after, changes=changes(before, after))
 
 
-async def verify_stream(stream_id: UUID, ctx: RequestContext, services: Services) -> StreamVerification:
+async def verify_stream(stream_id: UUID, ctx: RequestContext, deps: AuditDeps) -> StreamVerification:
     """Whether the stream's versions run from 1 without a gap and its hash chain holds (admins only)."""
     require_admin(ctx)
-    verification = await services.log.verify_stream(stream_id)
+    verification = await deps.log.verify_stream(stream_id)
     if verification is None:
         raise NotFound("stream")
     return verification
+
+
+async def events_of_stream(stream_id: UUID, ctx: RequestContext, deps: AuditDeps) -> list[EventView]:
+    """Every event of one stream, of any type, in version order (admins only); none for an unknown stream."""
+    require_admin(ctx)
+    async with deps.uow() as uow:
+        records = await uow.events.load(stream_id)
+    return [event_view(record) for record in records]

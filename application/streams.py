@@ -1,6 +1,6 @@
 """A stream folded into its aggregate's state: one fold per stream type, for deciders and read models alike."""
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -8,6 +8,7 @@ from uuid import UUID
 
 from application.records import RecordedEvent
 from domain import refunds, tasks, users
+from domain.deciders import Evolve
 from domain.events import DomainEvent
 
 S = TypeVar("S")
@@ -18,11 +19,11 @@ class Aggregate(Generic[S]):
     """How a stream type's events fold into its decider's state."""
 
     initial: S
-    evolve: Callable[[S, Any, datetime], S]  # (state, one of its events, when it was recorded) -> state
+    evolve: Evolve[S, Any]
 
 
 AGGREGATES: dict[str, Aggregate[Any]] = {
-    tasks.STREAM_TYPE: Aggregate(tasks.INITIAL, lambda state, event, _: tasks.evolve(state, event)),
+    tasks.STREAM_TYPE: Aggregate(tasks.INITIAL, tasks.evolve),
     users.STREAM_TYPE: Aggregate(users.INITIAL, users.evolve),
     refunds.STREAM_TYPE: Aggregate(refunds.INITIAL, refunds.evolve),
 }
@@ -70,10 +71,9 @@ def fold(records: Iterable[RecordedEvent], stream: Stream[Any] | None = None) ->
     return Stream(stream.id, stream.type, state, last.version, stream.created_at, last.recorded_at)
 
 
-def state_of(records: Sequence[RecordedEvent], stream_type: str) -> Any:
-    """The decider's state of a `stream_type` stream after `records`; a stream of another type (ids are guessable)
-    is none of that type at all: the initial state."""
+def fold_of_type(records: Sequence[RecordedEvent], stream_type: str) -> Stream[Any] | None:
+    """The stream after `records` if it is a `stream_type` stream; None for no events or a stream of another type
+    (ids are guessable: a refund's id names no task)."""
     if any(record.stream_type != stream_type for record in records):
-        return AGGREGATES[stream_type].initial
-    folded = fold(records)
-    return folded.state if folded is not None else AGGREGATES[stream_type].initial
+        return None
+    return fold(records)

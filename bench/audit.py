@@ -32,13 +32,12 @@ from writes import database
 
 from application.audit_proofs import consistency_proof, inclusion_proof, latest_digest
 from application.context import Actor, RequestContext
-from application.services import Services
 from domain.values import Role
-from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import with_servers
-from infrastructure.followers import follow, run_batch
-from infrastructure.merkle import AuditTreeFollower, tree_size
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.bootstrap import Dependencies, open_runtime
+from infrastructure.postgres.audit_tree import AuditTreeFollower, tree_size
+from infrastructure.postgres.followers import follow, run_batch
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import Settings, load_settings
 
 ADMIN = RequestContext(actor=Actor(UUID(int=1), Role.ADMIN), request_id="bench")
@@ -122,22 +121,22 @@ async def latencies(samples: int, call: Callable[[], Awaitable[object]]) -> dict
     return {"p50_ms": round(timings[len(timings) // 2], 2), "p99_ms": round(timings[int(len(timings) * 0.99)], 2)}
 
 
-async def proofs(services: Services, size: int, samples: int) -> dict[str, Any]:
+async def proofs(deps: Dependencies, size: int, samples: int) -> dict[str, Any]:
     chosen = random.Random(22)
 
     def inclusion() -> Awaitable[object]:
         tree_size = chosen.randint(size // 2, size)
-        return inclusion_proof(chosen.randint(1, size // 2), tree_size, ADMIN, services)
+        return inclusion_proof(chosen.randint(1, size // 2), tree_size, ADMIN, deps.digests)
 
     def consistency() -> Awaitable[object]:
         second = chosen.randint(2, size)
-        return consistency_proof(chosen.randint(1, second - 1), second, ADMIN, services)
+        return consistency_proof(chosen.randint(1, second - 1), second, ADMIN, deps.digests)
 
     return {
         "tree_size": size,
         "inclusion": await latencies(samples, inclusion),
         "consistency": await latencies(samples, consistency),
-        "digest": await latencies(samples // 10 or 1, lambda: latest_digest(ADMIN, services)),
+        "digest": await latencies(samples // 10 or 1, lambda: latest_digest(ADMIN, deps.digests)),
     }
 
 
@@ -157,7 +156,7 @@ async def measure(url: str, redis_url: str, options: argparse.Namespace) -> dict
         database_url=url, redis_url=redis_url, jwt_secret=SECRET.encode(), audit_signing_key=b"bench".ljust(32, b".")
     )
     async with open_runtime(settings) as runtime:
-        results["proofs"] = await proofs(runtime.services, size, options.proofs)
+        results["proofs"] = await proofs(runtime.deps, size, options.proofs)
     print(f"proofs: {results['proofs']}", flush=True)
     return results
 

@@ -30,10 +30,10 @@ from writes import database
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.embedded import with_servers
-from infrastructure.postgres import open_pool
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import Settings, load_settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 APPEND = 5000  # creations a statement
 # The scheduler runs with the default TASKFLOW_OVERDUE_CHECK_SECONDS.
@@ -60,7 +60,7 @@ def mark(url: str, redis_url: str, count: int) -> dict[str, Any]:
     """Start a scheduler and wait until it has marked `count` tasks."""
     env = service_environment(url, redis_url)
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], env=env)
+    process = subprocess.Popen([sys.executable, "-m", "cli", "scheduler"], env=env)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             while True:

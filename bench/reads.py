@@ -35,8 +35,8 @@ from psycopg import sql
 from api.bench_floor import BODY_KEY
 from application.cursors import Cursor, encode_cursor, fingerprint
 from application.views import TaskFilter, TaskSort
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import load_settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -87,7 +87,7 @@ def fill_to(url: str, rows: int) -> None:
 
 def seed(env: dict[str, str]) -> None:
     """The README's logins (and sample tasks), as `taskflow seed` makes them: a token must name a registered user."""
-    subprocess.run([sys.executable, "-m", "api.cli", "seed"], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "cli", "seed"], env=env, check=True, capture_output=True, timeout=120)
 
 
 def signed_in(base: str, email: str, password: str) -> dict[str, str]:
@@ -126,7 +126,7 @@ def serve(env: dict[str, str], workers: int, rss: list[float] | None = None, com
     memory (MB) at the end."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", command],
+        [sys.executable, "-m", "cli", command],
         env=env | {"PORT": str(port), "TASKFLOW_WORKERS": str(workers), "TASKFLOW_LOG_LEVEL": "WARNING"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

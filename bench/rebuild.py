@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import load_settings
 
 RESULTS = Path(__file__).parent / "results"
@@ -58,7 +58,7 @@ def measure(url: str, redis_url: str, events: int) -> dict[str, Any]:
     }
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "api.cli", "projections", "rebuild", "tasks_view"],
+        [sys.executable, "-m", "cli", "projections", "rebuild", "tasks_view"],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,

@@ -40,15 +40,15 @@ from api.bench_floor import MINIMAL_TABLES
 from application.batch import BatchAction, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.records import EventMetadata, StreamAppend
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import with_servers
-from infrastructure.migrate import apply_migrations
-from infrastructure.postgres import open_pool
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
+from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.settings import Settings, load_settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 CONCURRENCY = (1, 8, 32)
 BATCH = 1000
@@ -309,23 +309,23 @@ async def measure_batch(settings: Settings) -> dict[str, float]:
     """Three batch completions of 1,000 tasks (the median), 1,000 single completions, and the database's floor."""
     assert settings.database_url
     async with open_runtime(settings) as runtime:
-        services = runtime.services
+        deps = runtime.deps
         ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="bench")
 
         async def some_tasks() -> list[UUID]:
-            return [(await create_task(CreateTask(title=f"t{i}"), ctx, services)).id for i in range(BATCH)]
+            return [(await create_task(CreateTask(title=f"t{i}"), ctx, deps.tasks)).id for i in range(BATCH)]
 
         batches: list[float] = []
         for _ in range(3):
             batched = await some_tasks()
             started = time.perf_counter()
-            await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=tuple(batched)), ctx, services)
+            await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=list(batched)), ctx, deps.tasks)
             batches.append(time.perf_counter() - started)
 
         singles = await some_tasks()
         started = time.perf_counter()
         for task_id in singles:
-            await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, services)
+            await update_task(UpdateTask(task_id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         single_seconds = time.perf_counter() - started
     rows = json.dumps([{"title": f"t{i}", "status": "COMPLETED"} for i in range(BATCH)])
     floors: list[float] = []

@@ -1,5 +1,4 @@
-"""The one registry of event types: their names on the log, their current schema versions, and the upcasters
-that turn every older stored shape into the current one on read (the log itself is never rewritten)."""
+"""The one registry of event types: names on the log, schema versions, and the upcasters read through."""
 
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +37,7 @@ def _task_created_v1(data: dict[str, Any]) -> dict[str, Any]:
     return {"fee": None} | data
 
 
-# (type, stored version) -> the shape of version + 1.
+# (type, stored version) -> the shape of version + 1: old shapes are upcast on read, the log is never rewritten.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("TaskCreated", 1): _task_created_v1,
 }

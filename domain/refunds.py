@@ -1,18 +1,13 @@
-"""The Refund aggregate as a decider, and its retry schedule.
-
-A refund pays back a task's fee through the payment gateway, one attempt at a time. Attempts are numbered from 1
-over the refund's whole life; a *series* is the run of attempts since the request (or since a dead letter was
-retried), and the backoff and the attempt limit count within it. Each attempt's outcome is recorded once: the
-decider refuses an outcome for an attempt it is not waiting for, so a duplicate delivery of a job records nothing.
-"""
+"""The Refund aggregate as a decider (`decide`, `evolve`, `INITIAL`, `fold`), and its retry schedule."""
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 
+from domain.deciders import fold_with
 from domain.errors import AttemptNotAwaited, RefundAlreadyRequested, RefundNotFailed, RefundNotFound
 
 STREAM_TYPE = "refund"
@@ -114,7 +109,10 @@ RefundCommand = RequestRefund | RecordPayment | RecordFailure | RetryRefund | Di
 
 
 class Refund(msgspec.Struct, frozen=True):
-    """The state a decision needs; `requested` is False until RefundRequested."""
+    """The state a decision needs; `requested` is False until RefundRequested.
+
+    Attempts are numbered from 1 over the refund's whole life; a series is the run of attempts since the request
+    (or since a dead letter was retried): the backoff and the attempt limit count within it."""
 
     requested: bool = False
     task_id: UUID | None = None
@@ -143,7 +141,8 @@ INITIAL = Refund()
 
 
 def decide(command: RefundCommand, state: Refund) -> list[RefundEvent]:
-    """Decide which events a command causes, or raise the domain error that forbids it."""
+    """Decide which events a command causes, or raise the domain error that forbids it. An outcome is recorded
+    once: one for an attempt not awaited is refused, so a job delivered twice records nothing the second time."""
     if isinstance(command, RequestRefund):
         if state.requested:
             raise RefundAlreadyRequested()
@@ -196,8 +195,6 @@ def evolve(state: Refund, event: RefundEvent, at: datetime | None = None) -> Ref
     return replace(state, dismissed=True)
 
 
-def fold(events: Sequence[tuple[RefundEvent, datetime | None]], state: Refund = INITIAL) -> Refund:
-    """The state after all of `events` (each with the time it was recorded)."""
-    for event, at in events:
-        state = evolve(state, event, at)
-    return state
+def fold(events: Iterable[RefundEvent], state: Refund = INITIAL, at: datetime | None = None) -> Refund:
+    """The state after all of `events` (recorded at `at`)."""
+    return fold_with(evolve, events, state, at)

@@ -1,12 +1,13 @@
-"""The Task aggregate as a decider: decide(command, state) -> events, evolve(state, event) -> state."""
+"""The Task aggregate as a decider (`decide`, `evolve`, `INITIAL`, `fold`), and the policy a deletion causes."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from domain.deciders import fold_with
 from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskAlreadyExists, TaskHasNoFee, TaskNotFound
 from domain.values import (
     DESCRIPTION_MAX,
@@ -222,8 +223,8 @@ def _decide_update(command: UpdateTask, state: Task) -> list[TaskEvent]:
     return events
 
 
-def evolve(state: Task, event: TaskEvent) -> Task:
-    """Fold one event into the state."""
+def evolve(state: Task, event: TaskEvent, at: datetime | None = None) -> Task:
+    """Fold one event into the state (a task's state keeps no time: `at` is the deciders' common shape)."""
     if isinstance(event, TaskCreated):
         return Task(created=True, **msgspec.structs.asdict(event))
     if isinstance(event, TaskUpdated):
@@ -252,8 +253,6 @@ def refund_on_delete(state: Task, new_refund_id: Callable[[], UUID]) -> RequestT
     return None
 
 
-def fold(events: list[TaskEvent], state: Task = INITIAL) -> Task:
-    """The state after all of `events`."""
-    for event in events:
-        state = evolve(state, event)
-    return state
+def fold(events: Iterable[TaskEvent], state: Task = INITIAL, at: datetime | None = None) -> Task:
+    """The state after all of `events` (recorded at `at`)."""
+    return fold_with(evolve, events, state, at)

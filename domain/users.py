@@ -1,9 +1,11 @@
-"""The User aggregate as a decider."""
+"""The User aggregate as a decider (`decide`, `evolve`, `INITIAL`, `fold`)."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import msgspec
 
+from domain.deciders import fold_with
 from domain.errors import UserAlreadyExists, UserNotFound
 from domain.values import Role
 
@@ -31,7 +33,9 @@ class RegisterUser(msgspec.Struct, frozen=True):
     role: Role = Role.USER
 
 
-class ChangeRole(msgspec.Struct, frozen=True):
+class ChangeRole(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Also PATCH /users/{id}/role's body, as it is."""
+
     role: Role
 
 
@@ -65,3 +69,8 @@ def evolve(state: User, event: UserEvent, at: datetime | None = None) -> User:
     if isinstance(event, UserRegistered):
         return User(registered=True, email=event.email, name=event.name, role=event.role)
     return msgspec.structs.replace(state, role=event.role, role_since=at)
+
+
+def fold(events: Iterable[UserEvent], state: User = INITIAL, at: datetime | None = None) -> User:
+    """The state after all of `events` (recorded at `at`)."""
+    return fold_with(evolve, events, state, at)

@@ -32,8 +32,11 @@ class Money(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
 
 
+# A task's title once trimmed, its description, a user's name once trimmed, an email address: at most this long.
 TITLE_MAX = 200
 DESCRIPTION_MAX = 10_000
+NAME_MAX = 100
+EMAIL_MAX = 254
 # Dates the service stores and reads back exactly (PostgreSQL, JSON and Python all agree on these).
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 12, 31, tzinfo=UTC)

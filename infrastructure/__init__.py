@@ -1,1 +1,1 @@
-"""Adapters for the application's ports: PostgreSQL, Redis, Taskiq, hashing, tokens, settings, embedded servers."""
+"""Adapters for the application's ports, grouped by what they adapt: postgres/, redis/ and processes/."""

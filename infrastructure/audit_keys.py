@@ -1,8 +1,4 @@
-"""The Ed25519 key that signs the log's digests: read from TASKFLOW_AUDIT_SIGNING_KEY, never kept in the database.
-
-The key is 32 random bytes (Ed25519's private key is a seed: `openssl rand -base64 32` makes one). Its id is the
-lower-case hex SHA-256 of the 32 raw bytes of its public key.
-"""
+"""The Ed25519 key that signs the log's digests: from TASKFLOW_AUDIT_SIGNING_KEY, never kept in the database."""
 
 import base64
 import binascii
@@ -59,6 +55,7 @@ def parse_signing_key(value: str) -> bytes:
 
 
 def key_id(public_key: bytes) -> str:
+    """A key's id: the lower-case hex SHA-256 of its 32 raw public bytes."""
     return hashlib.sha256(public_key).hexdigest()
 
 

@@ -1,9 +1,4 @@
-"""The payment gateway: an HTTP client with a timeout, or a simulated gateway that pays every refund.
-
-Each attempt is `POST <url>` with the order as JSON and `Idempotency-Key: <refundId>`. 2xx is paid; 408, 429,
-5xx, a timeout or a connection that fails is transient (worth another attempt); any other answer is permanent.
-The error kinds recorded name what happened without the gateway's body (which may echo anything).
-"""
+"""The payment gateway: an HTTP client with a timeout, or a simulated gateway that pays every refund."""
 
 import asyncio
 
@@ -23,6 +18,9 @@ def classify(status: int) -> PaymentOutcome:
 
 
 class HttpRefundGateway:
+    """`POST <url>` with the order and `Idempotency-Key: <refundId>`: 2xx is paid; 408, 429, 5xx, a timeout or a
+    failed connection is transient; any other answer is permanent. Errors name what happened, never the body."""
+
     def __init__(self, url: str, timeout_seconds: float) -> None:
         self._url = url
         self._timeout = timeout_seconds

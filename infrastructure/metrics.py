@@ -1,24 +1,12 @@
-"""Prometheus metrics: what each process counts, and what the database knows for the whole deployment.
+"""Prometheus metrics: what each process counts, summed over a shared directory, and the deployment's figures."""
 
-Process metrics (requests, appended events, cache reads, pool connections) are prometheus_client metrics. With
-PROMETHEUS_MULTIPROC_DIR set they live in memory-mapped files there, and a scrape reports the sum over every
-process that writes to that directory: `taskflow serve` sets one up for its granian workers, `taskflow run` one for
-all of its children, so a scrape answered by any worker counts them all.
-
-Deployment metrics (projection lag, refund jobs, dead letters) are read from PostgreSQL when scraped, so every API
-instance gives the same answer for the whole deployment, whichever process did the work.
-"""
-
-import asyncio
 import collections
 import contextlib
-import logging
-import math
+import hmac
 import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +27,6 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from prometheus_client.registry import Collector
 
 from application.views import ProjectionState
-from infrastructure.postgres import Pool
-from infrastructure.projection_status import projection_states
-
-log = logging.getLogger(__name__)
 
 DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -99,9 +83,19 @@ def record_pool(stats: dict[str, int]) -> None:
     POOL_CONNECTIONS.labels("waiting").set(stats.get("requests_waiting", 0))
 
 
+def may_scrape(authorization: str | None, token: str | None) -> bool:
+    """Whether a request with this Authorization header may read the metrics (any request, when no token is set)."""
+    if token is None:
+        return True
+    scheme, _, presented = (authorization or "").partition(" ")
+    # In constant time: how long the comparison takes says nothing of how much of the token was right.
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
 @contextlib.contextmanager
 def shared_directory() -> Iterator[Path]:
-    """The directory this process and the processes it starts write their metrics to.
+    """The directory this process and the processes it starts write their metrics to: with it, a scrape answered
+    by any process reports the sum over every process writing there (granian's workers, `taskflow run`'s children).
 
     One named by PROMETHEUS_MULTIPROC_DIR is used as it is (it should be empty when the service starts, a tmpfs
     say); otherwise a new one is made, exported to child processes, and removed at exit.
@@ -141,54 +135,13 @@ def share(directory: Path) -> None:
 
 @dataclass(frozen=True, slots=True)
 class DeploymentFigures:
+    """What PostgreSQL knows for the whole deployment (infrastructure/postgres/deployment_figures.py reads it)."""
+
     projections: list[ProjectionState]
     job_attempts: int
     job_retries: int
     jobs_pending: int
     dead_letters: int
-
-
-_JOBS = """
-SELECT (SELECT count(*) FROM refund_jobs WHERE done_at IS NOT NULL),
-       (SELECT count(*) FROM refund_jobs WHERE attempt > 1),
-       (SELECT count(*) FROM refund_jobs WHERE done_at IS NULL),
-       (SELECT count(*) FROM refunds_view WHERE status = 'FAILED' AND NOT dismissed)
-"""
-
-
-async def deployment_figures(pool: Pool) -> DeploymentFigures:
-    states = await projection_states(pool)
-    async with pool.connection() as conn:
-        cursor = await conn.execute(_JOBS)
-        row = await cursor.fetchone()
-    attempts, retries, pending, dead = row if row else (0, 0, 0, 0)
-    return DeploymentFigures(states, int(attempts), int(retries), int(pending), int(dead))
-
-
-class DeploymentFiguresCache:
-    """The deployment figures read at most once per `max_age_seconds` by this process, however many scrapes
-    arrive: scrapes, hurried or many, never take more than one pooled connection from the requests."""
-
-    def __init__(self, pool: Pool, max_age_seconds: float, timeout_seconds: float) -> None:
-        self._pool = pool
-        self._max_age = max_age_seconds
-        self._timeout = timeout_seconds
-        self._lock = asyncio.Lock()
-        self._figures: DeploymentFigures | None = None
-        self._read_at = -math.inf
-
-    async def get(self) -> DeploymentFigures | None:
-        """The latest figures; None when PostgreSQL did not give them in time at the last try."""
-        async with self._lock:
-            if time.monotonic() - self._read_at >= self._max_age:
-                try:
-                    async with asyncio.timeout(self._timeout):
-                        self._figures = await deployment_figures(self._pool)
-                except Exception:  # a scrape answers with what this process knows; the gap is a metric of its own
-                    log.warning("deployment metrics unavailable", exc_info=True)
-                    self._figures = None
-                self._read_at = time.monotonic()
-            return self._figures
 
 
 class _Deployment(Collector):

@@ -15,8 +15,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from infrastructure.embedded import embedded_postgres, embedded_redis
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import embedded_postgres, embedded_redis
 from infrastructure.settings import Settings
 
 TEST_SECRET = b"test-secret-" + b"x" * 40

@@ -41,8 +41,8 @@ from application.views import (
     sort_key,
 )
 from domain.refunds import RefundStatus
-from infrastructure.audit import verify_stream
-from infrastructure.event_hash import new_records
+from infrastructure.postgres.event_hash import new_records
+from infrastructure.postgres.log_audit import verify_stream
 
 # Where a task without a due date sorts: after every date, as 'infinity' does in PostgreSQL.
 _LAST = datetime.max.replace(tzinfo=UTC)

@@ -6,8 +6,8 @@ from uuid import UUID, uuid4
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.postgres import Pool
-from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 
 APPEND = 5000  # creations a statement
 

@@ -1,11 +1,4 @@
-"""The kinds of projection, and what a run of events does to each: the one computation every writer applies.
-
-A projection is declared once, over streams folded by their deciders (application.streams): the row a stream's
-state gives (Rows), the counts a stream's state adds to a total (Totals), or the counts each event adds (Tally).
-Reactions are followers that act on events rather than keep a table. `changes` turns the streams before a run of
-events and the events themselves into what each table must write; the inline append, the log followers, the
-rebuild's catch-up and the in-memory fakes all apply its result, so none of them computes a read model itself.
-"""
+"""The kinds of projection, and what a run of events does to each: the one computation every writer applies."""
 
 import enum
 import functools
@@ -143,7 +136,8 @@ def changes(
     before: Mapping[UUID, Stream[Any] | None],
     events: Sequence[tuple[RecordedEvent, DomainEvent]],
 ) -> Changes:
-    """What `events` (in commit order; their streams were `before` them, None: new) do to each table projection."""
+    """What `events` (in commit order; their streams were `before` them, None: new) do to each table projection: the
+    inline append, the log followers, the rebuild's catch-up and the in-memory fakes all apply this result."""
     after: dict[UUID, Stream[Any]] = {}
     tallies = {t.name: (t, Sums(t)) for t in projections if isinstance(t, Tally)}
     read = frozenset().union(*(p.stream_types for p in projections))

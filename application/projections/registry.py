@@ -1,8 +1,4 @@
-"""The registry: every read model and log follower of TaskFlow, each defined here once.
-
-The inline append, the followers, the rebuild, `taskflow projections list/status`, GET /admin/projections and the
-in-memory fakes all take their projections from PROJECTIONS; nothing else derives a read model from events.
-"""
+"""The registry: every read model and log follower of TaskFlow, each defined here once."""
 
 from collections.abc import Iterable
 from datetime import UTC
@@ -203,6 +199,8 @@ AUDIT_TREE = Reaction(
     needs_state=False,
 )
 
+# The inline append, the followers, the rebuild, `taskflow projections`, GET /admin/projections and the test fakes
+# all take their projections from here; nothing else derives a read model from events.
 PROJECTIONS: tuple[Projection, ...] = (
     TASKS_VIEW,
     TASK_COUNTERS,

@@ -13,9 +13,9 @@ from application.ports import UnitOfWork
 from application.records import EventMetadata, RecordedEvent, StreamAppend
 from domain import tasks
 from domain.events import SCHEMA_VERSIONS, DomainEvent
-from infrastructure.event_hash import event_hash
-from infrastructure.postgres import open_pool
-from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.postgres.event_hash import event_hash
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from tests.fakes import MemoryLog, MemoryUnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

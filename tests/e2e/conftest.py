@@ -26,8 +26,8 @@ async def bob(client: Client) -> dict[str, Any]:
 async def admin(client: Client, settings: Settings) -> dict[str, Any]:
     """An admin, registered through the application (the API never grants the role)."""
     async with open_runtime(settings) as runtime:
-        command = RegisterUser(email=ADMIN.email, name="Admin", password=PASSWORD, role=ADMIN.role)
-        await register_user(command, SEED_CONTEXT, runtime.services)
+        command = RegisterUser(email=ADMIN.email, name="Admin", password=PASSWORD)
+        await register_user(command, SEED_CONTEXT, runtime.deps.users, ADMIN.role)
     response = await client.post("/auth/login", json={"email": ADMIN.email, "password": PASSWORD})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infrastructure.followers import HELD_LOCK
+from infrastructure.postgres.followers import HELD_LOCK
 from infrastructure.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET
 
@@ -78,7 +78,7 @@ def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str
     url = f"http://127.0.0.1:{env['PORT']}"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "cli", command], env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_SECONDS
@@ -105,7 +105,7 @@ def taskflow(command: str, env: dict[str, str], log: Path) -> Iterator[tuple[str
 def background(command: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Start `taskflow COMMAND` (one without a port: projector, scheduler, worker); SIGTERM it at the end."""
     with log.open("ab") as output:
-        process = subprocess.Popen([sys.executable, "-m", "api.cli", command], env=env, stdout=output, stderr=output)
+        process = subprocess.Popen([sys.executable, "-m", "cli", command], env=env, stdout=output, stderr=output)
     try:
         yield process
     finally:
@@ -125,7 +125,7 @@ def login(url: str, email: str, password: str) -> dict[str, str]:
 
 async def run_taskflow(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """`taskflow ARGS` to completion, off the event loop."""
-    command = [sys.executable, "-m", "api.cli", *args]
+    command = [sys.executable, "-m", "cli", *args]
     return await asyncio.to_thread(
         subprocess.run, command, env=env, capture_output=True, text=True, timeout=60, check=False
     )

@@ -13,12 +13,12 @@ from application.auditing import LogPosition, encode_position
 from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.followers import run_batch
-from infrastructure.postgres import open_pool
-from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import Client, bearer, create_task
 from tests.e2e.processes import base_environment, run_taskflow

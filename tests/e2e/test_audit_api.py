@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from infrastructure.followers import run_batch
-from infrastructure.merkle import AuditTreeFollower
-from infrastructure.postgres import open_pool
+from infrastructure.postgres.audit_tree import AuditTreeFollower
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import open_pool
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 from tests.e2e.processes import servers_environment, stop_all
@@ -43,7 +43,7 @@ async def grow(settings: Settings) -> list[tuple[int, bytes]]:
 
 def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
-        command = [sys.executable, "-m", "api.cli", "projector"]
+        command = [sys.executable, "-m", "cli", "projector"]
         return subprocess.Popen(command, env=servers_environment(settings), stdout=output, stderr=output)
 
 

@@ -17,7 +17,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from infrastructure.embedded import embedded_redis
+from infrastructure.processes.embedded_servers import embedded_redis
 from infrastructure.settings import Settings
 from tests.e2e.helpers import PASSWORD, Client, bearer, create_task, register
 

@@ -2,7 +2,7 @@
 of a million events (built once for the module): signing in, the log and its first paint, a task's stream from the
 log and back to version 1, hostile text shown as text, a tampered stream reported broken, a dead letter retried,
 live mode, a user refused, a phone's screen. Screenshots go to TASKFLOW_CONSOLE_SCREENSHOTS when it is set (the
-README's are made so), else to a temporary directory."""
+docs' are made so), else to a temporary directory."""
 
 import asyncio
 import os
@@ -25,12 +25,12 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
+from application.payments import Attempted, AttemptRefund, attempt_refund
 from application.views import LogQuery
 from domain.refunds import RetryPolicy
-from infrastructure.bootstrap import open_runtime
+from infrastructure.bootstrap import open_runtime, payments
 from infrastructure.gateway import HttpRefundGateway
-from infrastructure.log_reader import page_query
+from infrastructure.postgres.log_reader import page_query
 from infrastructure.settings import Settings
 from tests.conftest import TEST_AUDIT_KEY, TEST_SECRET, with_database
 from tests.e2e.browser import console_errors, resources_loaded
@@ -97,7 +97,7 @@ def console(million: str, servers: tuple[str, str], tmp_path_factory: pytest.Tem
         settings, PORT=str(free_port()), TASKFLOW_LOG_LEVEL="WARNING", TASKFLOW_LOGIN_RATE_LIMIT="1000/minute"
     )
     seeded = subprocess.run(
-        [sys.executable, "-m", "api.cli", "seed"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "cli", "seed"], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert seeded.returncode == 0, seeded.stderr
     logs = tmp_path_factory.mktemp("console")
@@ -215,8 +215,8 @@ async def fail_for_good(console: Console, refund_id: str) -> Attempted:
     """The refund's first attempt, against a gateway that refuses it (a 400): a dead letter at once."""
     async with serving(ScriptedGateway(script=[400])) as gateway, open_runtime(console.settings) as runtime:
         refunds = HttpRefundGateway(gateway.url, 2.0)
-        payments = Payments(refunds, RetryPolicy(1.0, 10.0, 3), spread=lambda: 0.0)
-        report = await attempt_refund(AttemptRefund(UUID(refund_id), 1), runtime.services, payments)
+        paying = payments(runtime.deps, refunds, RetryPolicy(1.0, 10.0, 3), lambda: 0.0)
+        report = await attempt_refund(AttemptRefund(UUID(refund_id), 1), paying)
         await refunds.aclose()
     return report.result
 

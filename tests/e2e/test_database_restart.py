@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from infrastructure.embedded import embedded_postgres
-from infrastructure.migrate import apply_migrations
+from infrastructure.postgres.migrations import apply_migrations
+from infrastructure.processes.embedded_servers import embedded_postgres
 from infrastructure.settings import Settings
 from tests.e2e.processes import free_port, servers_environment, taskflow
 

@@ -30,8 +30,8 @@ PASSWORD = "correct horse battery"
 async def make_admin(settings: Settings) -> None:
     """An admin, registered through the application (the API never grants the role)."""
     async with open_runtime(settings) as runtime:
-        command = RegisterUser(email=ADMIN.email, name="Admin", password=PASSWORD, role=ADMIN.role)
-        await register_user(command, SEED_CONTEXT, runtime.services)
+        command = RegisterUser(email=ADMIN.email, name="Admin", password=PASSWORD)
+        await register_user(command, SEED_CONTEXT, runtime.deps.users, ADMIN.role)
 
 
 @pytest.mark.timeout(600)

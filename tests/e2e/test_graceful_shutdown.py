@@ -16,12 +16,12 @@ import psycopg
 import pytest
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import hold_counters
 from tests.e2e.processes import free_port, servers_environment, stop_all, taskflow
@@ -100,7 +100,7 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
         def worker(**extra: str) -> subprocess.Popen[bytes]:
             with log.open("ab") as output:
                 return subprocess.Popen(
-                    [sys.executable, "-m", "api.cli", "worker"], env=env | extra, stdout=output, stderr=output
+                    [sys.executable, "-m", "cli", "worker"], env=env | extra, stdout=output, stderr=output
                 )
 
         scheduler = asyncio.create_task(run_scheduler(tuned, stop))
@@ -109,14 +109,14 @@ async def test_the_worker_finishes_its_job_at_sigterm_and_acknowledges_it(settin
         try:
             async with open_runtime(tuned) as runtime:
                 task = await create_task(
-                    CreateTask(title="Paid", fee=Money(amount=500, currency="EUR")), ctx, runtime.services
+                    CreateTask(title="Paid", fee=Money(amount=500, currency="EUR")), ctx, runtime.deps.tasks
                 )
-                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+                refund = await request_refund(task.id, ctx, runtime.deps.tasks)
                 await asyncio.wait_for(gateway.arrived.wait(), 60)  # the worker is inside the 2 s gateway call
                 first.send_signal(signal.SIGTERM)
                 code = await asyncio.to_thread(first.wait, SHUTDOWN_SECONDS + 5)
                 assert code == 0, log.read_text()
-                found = await get_refund(refund.id, ctx, runtime.services)
+                found = await get_refund(refund.id, ctx, runtime.deps.refunds)
                 assert (found.status, found.attempts) == (RefundStatus.SUCCEEDED, 1), log.read_text()
                 # Acknowledged: a worker listening past the redelivery timeout is not handed the job again.
                 listening = tmp_path / "second.alive"

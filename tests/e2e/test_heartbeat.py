@@ -20,7 +20,7 @@ def test_projector_scheduler_and_worker_keep_a_heartbeat_file(settings: Settings
     for kind in ("projector", "scheduler", "worker"):
         beat = tmp_path / f"{kind}.alive"
         log = (tmp_path / f"{kind}.log").open("wb")
-        command = [sys.executable, "-m", "api.cli", kind]
+        command = [sys.executable, "-m", "cli", kind]
         process = subprocess.Popen(command, env=env | {"TASKFLOW_HEARTBEAT_FILE": str(beat)}, stdout=log, stderr=log)
         started[kind] = (process, beat)
     try:

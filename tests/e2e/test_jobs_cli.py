@@ -6,7 +6,7 @@ from uuid import uuid4
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, request_refund
+from application.refunds import request_refund
 from application.tasks import CreateTask, create_task
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
@@ -30,11 +30,11 @@ async def test_dead_letters_from_the_command_line(settings: Settings) -> None:
         env = cli_environment(settings, gateway.url)
         async with open_runtime(tuned) as runtime:
             task = await create_task(
-                CreateTask(title="Paid", fee=Money(amount=300, currency="EUR")), ctx, runtime.services
+                CreateTask(title="Paid", fee=Money(amount=300, currency="EUR")), ctx, runtime.deps.tasks
             )
-            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+            refund = await request_refund(task.id, ctx, runtime.deps.tasks)
             async with running(tuned):
-                await settled(runtime.services, ctx, refund.id)
+                await settled(runtime.deps, ctx, refund.id)
 
                 status = await run_taskflow(env, "jobs", "status")
                 assert status.returncode == 0, status.stderr
@@ -45,7 +45,7 @@ async def test_dead_letters_from_the_command_line(settings: Settings) -> None:
                 retried = await run_taskflow(env, "jobs", "dead-letters", "retry", str(refund.id))
                 assert retried.returncode == 0, retried.stderr
                 assert json.loads(retried.stdout)["status"] == "REQUESTED"
-                failed_again = await settled(runtime.services, ctx, refund.id)
+                failed_again = await settled(runtime.deps, ctx, refund.id)
                 assert failed_again.attempts == 2
 
                 purged = await run_taskflow(env, "jobs", "dead-letters", "purge")

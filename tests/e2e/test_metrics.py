@@ -21,11 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from api.app import create_app
 from application import tasks as task_commands
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, assert_problem, bearer, create_task
 from tests.e2e.processes import free_port, servers_environment, taskflow
@@ -192,15 +192,15 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings, tmp_path: Pat
     scheduler = asyncio.create_task(run_scheduler(settings, stop))
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
-        command = [sys.executable, "-m", "api.cli", "worker"]
+        command = [sys.executable, "-m", "cli", "worker"]
         worker = await asyncio.to_thread(subprocess.Popen, command, env=env, stdout=output, stderr=output)
     try:
         async with open_runtime(settings) as runtime:
             paid = task_commands.CreateTask(title="Paid", fee=Money(amount=100, currency="EUR"))
-            task = await task_commands.create_task(paid, ctx, runtime.services)
-            refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+            task = await task_commands.create_task(paid, ctx, runtime.deps.tasks)
+            refund = await request_refund(task.id, ctx, runtime.deps.tasks)
             deadline = time.monotonic() + 60
-            while (await get_refund(refund.id, ctx, runtime.services)).status is not RefundStatus.SUCCEEDED:
+            while (await get_refund(refund.id, ctx, runtime.deps.refunds)).status is not RefundStatus.SUCCEEDED:
                 assert time.monotonic() < deadline, log.read_text()
                 await asyncio.sleep(0.1)
         async with httpx.AsyncClient(headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as client:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from application.overdue import SCHEDULER_ACTOR
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 from tests.integration.test_refund_jobs import eventually

@@ -13,7 +13,7 @@ from pathlib import Path
 from uuid import UUID
 
 from application.overdue import BATCH
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import servers_environment, stop_all
 from tests.overdue_tasks import assert_read_side_agrees_with_the_log, falling_due, overdue_events
@@ -32,7 +32,7 @@ WHERE l.relation = 'task_deadlines'::regclass AND l.mode = 'RowShareLock' AND a.
 def start_scheduler(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     env = servers_environment(settings, TASKFLOW_OVERDUE_CHECK_SECONDS="1")
     with log.open("ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "scheduler"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "scheduler"], env=env, stdout=output, stderr=output)
 
 
 def output(log: Path) -> str:

@@ -14,15 +14,15 @@ from uuid import uuid4
 import pytest
 
 from application.context import Actor, RequestContext
-from application.services import Services
 from application.tasks import CreateTask, create_task
 from domain.values import Role
-from infrastructure.followers import lock_key
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.followers import lock_key
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import FOLLOWER_PIDS, servers_environment
 from tests.integration.test_followers import activity_counts, log_counts
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 TAKEOVER_SECONDS = 15.0
 
@@ -34,8 +34,8 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -44,7 +44,7 @@ def start_projector(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         settings,
     )
     with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "projector"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "projector"], env=env, stdout=output, stderr=output)
 
 
 async def active_pid(pool: Pool) -> int | None:
@@ -64,20 +64,20 @@ async def caught_up(pool: Pool, deadline: float) -> None:
 
 
 async def test_the_standby_takes_over_from_the_checkpoint(
-    pool: Pool, services: Services, settings: Settings, tmp_path: Path
+    pool: Pool, deps: Dependencies, settings: Settings, tmp_path: Path
 ) -> None:
     first = start_projector(settings, tmp_path / "first.log")
     second = start_projector(settings, tmp_path / "second.log")
     try:
         ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="failover")
         for n in range(10):
-            await create_task(CreateTask(f"before {n}"), ctx, services)
+            await create_task(CreateTask(f"before {n}"), ctx, deps.tasks)
         await caught_up(pool, time.monotonic() + TAKEOVER_SECONDS)
         active = await active_pid(pool)
         assert active in (first.pid, second.pid)
         os.kill(active, signal.SIGKILL)
         for n in range(10):
-            await create_task(CreateTask(f"after {n}"), ctx, services)
+            await create_task(CreateTask(f"after {n}"), ctx, deps.tasks)
         await caught_up(pool, time.monotonic() + TAKEOVER_SECONDS)
         survivor = await active_pid(pool)
         assert survivor is not None

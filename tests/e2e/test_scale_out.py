@@ -15,7 +15,7 @@ import httpx
 import psycopg
 
 from application.projections.registry import FOLLOWER_NAMES as FOLLOWERS
-from infrastructure.followers import lock_key
+from infrastructure.postgres.followers import lock_key
 from infrastructure.settings import Settings
 from tests.e2e.processes import FOLLOWER_PIDS, background, free_port, servers_environment, taskflow
 

@@ -23,15 +23,15 @@ from api.app import create_app
 from api.dependencies import provide_caller
 from api.hooks import authenticated
 from application.context import Actor
-from application.services import Services
 from application.sessions import REUSE_GRACE
 from domain.values import Role
+from infrastructure.clock import SystemClock
 from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import PASSWORD, Client, bearer, create_task, register
 from tests.e2e.processes import free_port, servers_environment, taskflow
+from tests.integration.wiring import replaced
 
 Session = dict[str, Any]
 
@@ -47,9 +47,7 @@ class LaterClock:
 def later(client: Client, offset: timedelta) -> None:
     """Move the running app's clock forward (tokens are still checked against real time, within leeway)."""
     runtime = client.app.state.runtime
-    client.app.state.runtime = dataclasses.replace(
-        runtime, services=dataclasses.replace(runtime.services, clock=LaterClock(offset))
-    )
+    client.app.state.runtime = dataclasses.replace(runtime, deps=replaced(runtime.deps, clock=LaterClock(offset)))
 
 
 async def log_in(client: Client, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -336,11 +334,7 @@ class TestErrorHygiene:
                 raise RuntimeError("boom")
 
         runtime = client.app.state.runtime
-        services: Services = runtime.services
-        client.app.state.runtime = dataclasses.replace(
-            runtime,
-            services=dataclasses.replace(services, tasks=Exploding()),  # type: ignore[arg-type]
-        )
+        client.app.state.runtime = dataclasses.replace(runtime, deps=replaced(runtime.deps, tasks=Exploding()))
         client.event_hooks["response"].clear()
         response = await client.get("/tasks/00000000-0000-4000-8000-000000000000", headers=bearer(alice))
         assert response.status_code == 500

@@ -97,7 +97,7 @@ def run_with(tmp_path: Path, command: str = "migrate", **variables: str) -> tupl
     env = base_environment(TASKFLOW_DATA_DIR=str(tmp_path), **variables)
     env = {name: value for name, value in env.items() if value}  # an empty value unsets the variable
     result = subprocess.run(
-        [sys.executable, "-m", "api.cli", command], env=env, capture_output=True, timeout=60, check=False
+        [sys.executable, "-m", "cli", command], env=env, capture_output=True, timeout=60, check=False
     )
     return result.returncode, result.stderr.decode().strip().splitlines()
 

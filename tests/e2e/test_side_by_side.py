@@ -17,7 +17,7 @@ import msgspec
 import redis
 
 from application.projections.registry import FOLLOWER_NAMES as FOLLOWERS
-from infrastructure.embedded import embedded_redis
+from infrastructure.processes.embedded_servers import embedded_redis
 from infrastructure.settings import Settings
 from tests.e2e.processes import background, free_port, run_taskflow, servers_environment, taskflow
 from tests.e2e.test_metrics import parse, value

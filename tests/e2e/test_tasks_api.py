@@ -6,9 +6,9 @@ from typing import Any
 import psycopg
 
 from application.projections.registry import TASK_ACTIVITY
-from infrastructure.followers import run_batch
-from infrastructure.postgres import open_pool
-from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import open_pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
 from infrastructure.settings import Settings
 from tests.e2e.helpers import Client, bearer, create_task
 

@@ -12,12 +12,12 @@ from uuid import uuid4
 import msgspec
 
 from application.context import Actor, RequestContext
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus
 from domain.values import Money, Role
 from infrastructure.bootstrap import open_runtime
-from infrastructure.scheduler import run_scheduler
+from infrastructure.processes.scheduler import run_scheduler
 from infrastructure.settings import Settings
 from tests.e2e.processes import servers_environment, stop_all
 from tests.gateway import HANG, ScriptedGateway, serving
@@ -33,7 +33,7 @@ def start_worker(settings: Settings, gateway_url: str, log: Path) -> subprocess.
         TASKFLOW_JOB_REDELIVERY_SECONDS=str(REDELIVERY_SECONDS),
     )
     with log.open("ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", "worker"], env=env, stdout=output, stderr=output)
+        return subprocess.Popen([sys.executable, "-m", "cli", "worker"], env=env, stdout=output, stderr=output)
 
 
 async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: Settings, tmp_path: Path) -> None:
@@ -48,16 +48,18 @@ async def test_a_job_in_flight_when_its_worker_is_killed_is_paid_once(settings: 
         try:
             async with open_runtime(tuned) as runtime:
                 task = await create_task(
-                    CreateTask(title="Paid", fee=Money(amount=900, currency="USD")), ctx, runtime.services
+                    CreateTask(title="Paid", fee=Money(amount=900, currency="USD")), ctx, runtime.deps.tasks
                 )
-                refund = await request_refund(RequestRefund(task_id=task.id), ctx, runtime.services)
+                refund = await request_refund(task.id, ctx, runtime.deps.tasks)
                 await asyncio.wait_for(gateway.arrived.wait(), 60)  # the first worker is inside the gateway call
                 first.send_signal(signal.SIGKILL)
                 first.wait(10)
                 killed_at = time.monotonic()
                 second = start_worker(settings, gateway.url, log)
                 deadline = time.monotonic() + 60
-                while (found := await get_refund(refund.id, ctx, runtime.services)).status is RefundStatus.REQUESTED:
+                while (
+                    found := await get_refund(refund.id, ctx, runtime.deps.refunds)
+                ).status is RefundStatus.REQUESTED:
                     assert time.monotonic() < deadline, log.read_text()
                     await asyncio.sleep(0.1)
         finally:

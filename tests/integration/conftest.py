@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
 
 

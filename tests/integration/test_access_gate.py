@@ -12,13 +12,13 @@ from redis.crc import key_slot
 
 from application.context import AccessClaims, Actor, RateRule
 from domain.values import Role
-from infrastructure.access_gate import Fetch, RedisAccessGate
-from infrastructure.postgres import Pool
-from infrastructure.rate_limits import SharedLimits
-from infrastructure.redis_guard import RedisGuard
-from infrastructure.revocations import RedisAccessRecords
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.pool import Pool
+from infrastructure.redis.access_gate import Fetch, RedisAccessGate
+from infrastructure.redis.access_records import RedisAccessRecords
+from infrastructure.redis.guard import RedisGuard
+from infrastructure.redis.rate_limits import SharedLimits
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
 
 RULE = RateRule.API_BY_USER
 

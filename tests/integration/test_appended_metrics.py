@@ -8,8 +8,8 @@ from prometheus_client import REGISTRY
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.postgres import Pool
-from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 
 METADATA = EventMetadata(actor_id="test", correlation_id="test", causation_id="test", request_id="test")
 

@@ -6,29 +6,28 @@ from uuid import UUID
 import pytest
 
 from application.context import Actor, RequestContext
-from application.services import Services
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
-from domain import tasks
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain.values import Role
-from infrastructure.audit import verify_log
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.log_audit import verify_log
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
-async def a_history(services: Services) -> UUID:
+async def a_history(deps: Dependencies) -> UUID:
     ctx = RequestContext(actor=Actor(UUID(int=7), Role.USER), request_id="test")
-    task = await create_task(CreateTask("first"), ctx, services)
+    task = await create_task(CreateTask("first"), ctx, deps.tasks)
     for title in ("second", "third"):
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title=title)), ctx, services)
-    await create_task(CreateTask("another stream"), ctx, services)
+        await update_task(UpdateTask(task.id, TaskChanges(title=title)), ctx, deps.tasks)
+    await create_task(CreateTask("another stream"), ctx, deps.tasks)
     return task.id
 
 
@@ -41,14 +40,14 @@ async def behind_the_trigger(pool: Pool, statement: str, *params: object) -> Non
 
 
 class TestVerify:
-    async def test_an_untouched_log_is_whole(self, services: Services, pool: Pool) -> None:
-        await a_history(services)
+    async def test_an_untouched_log_is_whole(self, deps: Dependencies, pool: Pool) -> None:
+        await a_history(deps)
         report = await verify_log(pool)
         assert report.whole, report.findings
         assert (report.streams, report.events) == (2, 4)
 
-    async def test_an_edited_event_is_named(self, services: Services, pool: Pool) -> None:
-        task_id = await a_history(services)
+    async def test_an_edited_event_is_named(self, deps: Dependencies, pool: Pool) -> None:
+        task_id = await a_history(deps)
         await behind_the_trigger(
             pool,
             "UPDATE events SET data = jsonb_set(data, '{title}', '\"forged\"') WHERE stream_id = %s AND version = 2",
@@ -58,15 +57,15 @@ class TestVerify:
         assert [(f.stream_id, f.version) for f in report.findings] == [(task_id, 2)]
         assert "hash" in report.findings[0].problem
 
-    async def test_a_removed_event_is_named(self, services: Services, pool: Pool) -> None:
-        task_id = await a_history(services)
+    async def test_a_removed_event_is_named(self, deps: Dependencies, pool: Pool) -> None:
+        task_id = await a_history(deps)
         await behind_the_trigger(pool, "DELETE FROM events WHERE stream_id = %s AND version = 2", task_id)
         report = await verify_log(pool)
         assert {(f.stream_id, f.version) for f in report.findings} == {(task_id, 3)}
         assert any("expected version 2" in f.problem for f in report.findings)
 
-    async def test_a_changed_time_is_named(self, services: Services, pool: Pool) -> None:
-        task_id = await a_history(services)
+    async def test_a_changed_time_is_named(self, deps: Dependencies, pool: Pool) -> None:
+        task_id = await a_history(deps)
         await behind_the_trigger(
             pool,
             "UPDATE events SET recorded_at = recorded_at - interval '1 day' WHERE stream_id = %s AND version = 1",
@@ -77,9 +76,9 @@ class TestVerify:
 
 
 class TestCommand:
-    async def test_exit_status_and_output(self, services: Services, pool: Pool, settings: Settings) -> None:
+    async def test_exit_status_and_output(self, deps: Dependencies, pool: Pool, settings: Settings) -> None:
         assert settings.database_url
-        task_id = await a_history(services)
+        task_id = await a_history(deps)
         env = base_environment(TASKFLOW_DATABASE_URL=settings.database_url, TASKFLOW_REDIS_URL=settings.redis_url or "")
         whole = await run_taskflow(env, "audit", "verify")
         assert whole.returncode == 0, whole.stderr

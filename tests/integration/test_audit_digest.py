@@ -16,25 +16,24 @@ from psycopg.types.json import Jsonb
 
 from application.context import Actor, RequestContext
 from application.records import RecordedEvent
-from application.services import Services
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
-from domain import tasks
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain.values import Role
 from infrastructure.audit_keys import Ed25519Signer
-from infrastructure.event_hash import event_hash
-from infrastructure.event_rows import EVENT_COLUMNS, record_from_row
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.event_hash import event_hash
+from infrastructure.postgres.event_rows import EVENT_COLUMNS, record_from_row
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_audit_tree import grow
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 TRIGGER = "events_no_update_delete"
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -45,12 +44,12 @@ def env(settings: Settings) -> dict[str, str]:
     return base_environment(TASKFLOW_DATABASE_URL=settings.database_url, TASKFLOW_REDIS_URL=settings.redis_url)
 
 
-async def three_tasks(services: Services) -> list[UUID]:
+async def three_tasks(deps: Dependencies) -> list[UUID]:
     ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="test")
     ids = []
     for title in ("first", "second", "third"):
-        task = await create_task(CreateTask(title), ctx, services)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title=f"{title}, renamed")), ctx, services)
+        task = await create_task(CreateTask(title), ctx, deps.tasks)
+        await update_task(UpdateTask(task.id, TaskChanges(title=f"{title}, renamed")), ctx, deps.tasks)
         ids.append(task.id)
     return ids
 
@@ -101,21 +100,21 @@ async def verify(env: dict[str, str], *args: str) -> tuple[int, str]:
 
 class TestTheLogAgainstItsDigest:
     async def test_an_untouched_log_matches_and_may_grow(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        await three_tasks(services)
+        await three_tasks(deps)
         digest = await signed(pool, env, tmp_path / "digest.json")
         assert digest["treeSize"] == 6
         status, output = await verify(env, "--digest", str(tmp_path / "digest.json"))
         assert status == 0, output
         assert "its first 6 events are the ones the digest signed" in output
-        await three_tasks(services)  # the log extends what was signed
+        await three_tasks(deps)  # the log extends what was signed
         assert (await verify(env, "--digest", str(tmp_path / "digest.json")))[0] == 0
 
     async def test_an_edit_with_its_chain_recomputed_is_named(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        ids = await three_tasks(services)
+        ids = await three_tasks(deps)
         await signed(pool, env, tmp_path / "digest.json")
         await forge_title(pool, ids[1], "forged")
         status, output = await verify(env)
@@ -127,9 +126,9 @@ class TestTheLogAgainstItsDigest:
         assert f"stream {ids[0]}" not in output
 
     async def test_a_deleted_stream_is_named(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        ids = await three_tasks(services)
+        ids = await three_tasks(deps)
         await signed(pool, env, tmp_path / "digest.json")
         await as_owner(pool, ("DELETE FROM events WHERE stream_id = %s", (ids[0],)))
         assert (await verify(env))[0] == 0, "a whole stream gone leaves no broken chain"
@@ -141,9 +140,9 @@ class TestTheLogAgainstItsDigest:
         assert "the log holds 4 events; the digest covers 6" in output
 
     async def test_an_event_slipped_in_early_is_named(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        ids = await three_tasks(services)
+        ids = await three_tasks(deps)
         await signed(pool, env, tmp_path / "digest.json")
         async with pool.connection() as conn:
             cursor = await conn.execute("SELECT min(transaction_id)::text FROM events")
@@ -179,9 +178,9 @@ class TestTheLogAgainstItsDigest:
 
 class TestTheDigestItself:
     async def test_a_signature_that_does_not_verify_is_refused(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        await three_tasks(services)
+        await three_tasks(deps)
         digest = await signed(pool, env, tmp_path / "digest.json")
         signature = bytearray(base64.b64decode(digest["signature"]))
         signature[0] ^= 1
@@ -201,9 +200,9 @@ class TestTheDigestItself:
         assert "differ from its signed payload" in output
 
     async def test_only_the_configured_or_given_key_is_trusted(
-        self, pool: Pool, services: Services, env: dict[str, str], tmp_path: Path
+        self, pool: Pool, deps: Dependencies, env: dict[str, str], tmp_path: Path
     ) -> None:
-        await three_tasks(services)
+        await three_tasks(deps)
         other_key = base64.b64encode(b"another audit signing key, 32 b.").decode()
         await signed(pool, env | {"TASKFLOW_AUDIT_SIGNING_KEY": other_key}, tmp_path / "other.json")
         status, output = await verify(env, "--digest", str(tmp_path / "other.json"))

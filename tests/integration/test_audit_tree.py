@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from application.audit_proofs import InclusionProof, consistency_proof, inclusion_proof, latest_digest, public_key
 from application.context import Actor, RequestContext
-from application.services import Services
 from domain.values import Role
-from infrastructure.followers import run_batch
-from infrastructure.merkle import AuditTreeFollower
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.audit_tree import AuditTreeFollower
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 from tests.rfc6962_verifier import leaf, mth, verify_consistency, verify_inclusion
 
 ADMIN = RequestContext(actor=Actor(UUID(int=1), Role.ADMIN), request_id="test")
@@ -34,8 +34,8 @@ FROM generate_series(%(start)s, %(start)s + %(n)s - 1) AS i
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -88,21 +88,21 @@ class TestStoredTree:
         }
         assert stored == expected
 
-    async def test_every_proof_of_every_tree_up_to_130_events_verifies(self, pool: Pool, services: Services) -> None:
+    async def test_every_proof_of_every_tree_up_to_130_events_verifies(self, pool: Pool, deps: Dependencies) -> None:
         await fill(pool, 130)
         await grow(pool, batch=13)
         leaves, at = await log_leaves(pool), await positions(pool)
         roots = [mth(leaves[:size]) for size in range(131)]
         for size in range(1, 131):
             for index in range(size):
-                proof = await inclusion_proof(at[index], size, ADMIN, services)
+                proof = await inclusion_proof(at[index], size, ADMIN, deps.digests)
                 check_inclusion(leaves, proof, index, size, roots[size])
             for old in range(1, size + 1):
-                found = [bytes.fromhex(h) for h in (await consistency_proof(old, size, ADMIN, services)).proof]
+                found = [bytes.fromhex(h) for h in (await consistency_proof(old, size, ADMIN, deps.digests)).proof]
                 assert verify_consistency(old, size, roots[old], roots[size], found), (old, size)
 
     @pytest.mark.timeout(300)
-    async def test_random_sizes_up_to_100000_events(self, pool: Pool, services: Services) -> None:
+    async def test_random_sizes_up_to_100000_events(self, pool: Pool, deps: Dependencies) -> None:
         await fill(pool, 100_000)
         await grow(pool)
         leaves, at = await log_leaves(pool), await positions(pool)
@@ -111,9 +111,9 @@ class TestStoredTree:
         def root(size: int) -> bytes:
             return mth(leaves[:size])
 
-        digest = await latest_digest(ADMIN, services)
+        digest = await latest_digest(ADMIN, deps.digests)
         assert (digest.tree_size, digest.root_hash) == (100_000, root(100_000).hex())
-        key = public_key(ADMIN, services)
+        key = public_key(ADMIN, deps.digests)
         Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key)).verify(
             base64.b64decode(digest.signature), digest.signed_payload.encode()
         )
@@ -122,8 +122,8 @@ class TestStoredTree:
         sizes = [100_000, 65_536, 65_537, *(chosen.randint(1, 100_000) for _ in range(6))]
         for size in sizes:
             for index in {0, size - 1, *(chosen.randrange(size) for _ in range(5))}:
-                proof = await inclusion_proof(at[index], size, ADMIN, services)
+                proof = await inclusion_proof(at[index], size, ADMIN, deps.digests)
                 check_inclusion(leaves, proof, index, size, root(size))
             old = chosen.randint(1, size)
-            found = [bytes.fromhex(h) for h in (await consistency_proof(old, size, ADMIN, services)).proof]
+            found = [bytes.fromhex(h) for h in (await consistency_proof(old, size, ADMIN, deps.digests)).proof]
             assert verify_consistency(old, size, root(old), root(size), found), (old, size)

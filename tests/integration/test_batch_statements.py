@@ -17,13 +17,13 @@ from psycopg_pool import AsyncConnectionPool
 from application.batch import BatchAction, BatchItem, BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.records import EventMetadata, StreamAppend
-from application.services import Services
 from domain import tasks
 from domain.values import Role, TaskStatus
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 OWNER = Actor(user_id=UUID("00000000-0000-4000-8000-0000000000b1"), role=Role.USER)
 CONTEXT = RequestContext(actor=OWNER, request_id="batch-test")
@@ -89,14 +89,14 @@ async def counting_pool(database_url: str) -> AsyncIterator[Pool]:
 
 
 @pytest.fixture
-async def services(counting_pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(counting_pool, settings) as wired:
+async def deps(counting_pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(counting_pool, settings) as wired:
         yield wired
 
 
-async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:
+async def given_tasks(pool: Pool, count: int) -> list[UUID]:
     """`count` pending tasks of OWNER, written in one append."""
-    task_ids = tuple(uuid4() for _ in range(count))
+    task_ids = [uuid4() for _ in range(count)]
     async with PostgresUnitOfWork(pool) as uow:
         await uow.events.append(
             [
@@ -111,10 +111,10 @@ async def given_tasks(pool: Pool, count: int) -> tuple[UUID, ...]:
     return task_ids
 
 
-async def run_batch(services: Services, action: BatchAction, task_ids: tuple[UUID, ...]) -> list[str]:
+async def run_batch(deps: Dependencies, action: BatchAction, task_ids: list[UUID]) -> list[str]:
     """Run the batch, check every item succeeded, and return the statements it sent."""
     with recorded_statements() as statements:
-        results = await batch_tasks(BatchTasks(action=action, task_ids=task_ids), CONTEXT, services)
+        results = await batch_tasks(BatchTasks(action=action, task_ids=task_ids), CONTEXT, deps.tasks)
     assert results == [BatchItem(task_id) for task_id in task_ids]
     return statements
 
@@ -122,23 +122,23 @@ async def run_batch(services: Services, action: BatchAction, task_ids: tuple[UUI
 class TestBatchStatements:
     @pytest.mark.parametrize("action", list(BatchAction))
     async def test_the_statement_count_does_not_grow_with_the_batch(
-        self, counting_pool: Pool, services: Services, action: BatchAction
+        self, counting_pool: Pool, deps: Dependencies, action: BatchAction
     ) -> None:
         small = await given_tasks(counting_pool, SMALL)
         large = await given_tasks(counting_pool, LARGE)
 
-        small_statements = await run_batch(services, action, small)
-        large_statements = await run_batch(services, action, large)
+        small_statements = await run_batch(deps, action, small)
+        large_statements = await run_batch(deps, action, large)
 
         assert 0 < len(small_statements) <= 6, small_statements
         assert len(large_statements) == len(small_statements), large_statements
 
     async def test_a_batch_of_a_thousand_completions_is_one_transaction(
-        self, counting_pool: Pool, services: Services
+        self, counting_pool: Pool, deps: Dependencies
     ) -> None:
         task_ids = await given_tasks(counting_pool, LARGE)
 
-        await run_batch(services, BatchAction.COMPLETE, task_ids)
+        await run_batch(deps, BatchAction.COMPLETE, task_ids)
 
         async with counting_pool.connection() as conn:
             cursor = await conn.execute(

@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import redis.asyncio as aioredis
 
-from infrastructure.cache import TaskCache
-from infrastructure.redis_guard import RedisGuard
+from infrastructure.redis.cache import TaskCache
+from infrastructure.redis.guard import RedisGuard
 from infrastructure.settings import Settings
 
 

@@ -7,9 +7,9 @@ import psycopg
 import pytest
 
 from application.views import LogQuery
-from infrastructure.followers import BATCH_QUERY
-from infrastructure.log_reader import page_query
-from infrastructure.rebuild import MISSED_QUERY, _first_missed
+from infrastructure.postgres.followers import BATCH_QUERY
+from infrastructure.postgres.log_reader import page_query
+from infrastructure.postgres.rebuild.catch_up import MISSED_QUERY, first_missed
 
 COMMIT_ORDER_INDEXES = ("events_transaction_position_idx", "events_stream_type_commit_idx")
 
@@ -63,7 +63,7 @@ def test_a_catch_up_reads_from_the_snapshots_xmin_not_the_whole_log(database_url
         assert row is not None
         snapshot, horizon = str(row[0]), str(row[1])
         query = MISSED_QUERY.format(bound="")
-        xid, position = _first_missed(horizon)
+        xid, position = first_missed(horizon)
         params = {"type": "task", "snapshot": snapshot, "limit": 5000}
         from_xmin = index_pages_read(conn, query, params | {"xid": xid, "position": position})
         from_start = index_pages_read(conn, query, params | {"xid": "0", "position": 0})

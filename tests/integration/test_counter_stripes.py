@@ -12,7 +12,7 @@ from psycopg.rows import TupleRow
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.event_store import PostgresEventStore
+from infrastructure.postgres.event_store import PostgresEventStore
 
 STRIPES = 16
 

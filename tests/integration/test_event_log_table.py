@@ -10,8 +10,8 @@ from psycopg.rows import TupleRow
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.postgres import Pool
-from infrastructure.unit_of_work import PostgresUnitOfWork
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 
 OWNER = UUID("00000000-0000-4000-8000-00000000000a")
 AT = datetime(2030, 1, 1, tzinfo=UTC)

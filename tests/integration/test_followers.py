@@ -12,17 +12,17 @@ from psycopg.rows import TupleRow
 from application.context import Actor, RequestContext
 from application.projections.registry import TASK_ACTIVITY
 from application.records import EventMetadata, RecordedEvent, StreamAppend
-from application.services import Services
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from domain import tasks
 from domain.values import Role, TaskStatus
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
+from infrastructure.bootstrap import Dependencies
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
-from infrastructure.unit_of_work import PostgresUnitOfWork
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 
 class Collector:
@@ -89,8 +89,8 @@ class TestGapFree:
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -123,20 +123,20 @@ async def activity_counts(pool: Pool) -> Counter[tuple[str, str]]:
 
 
 class TestActivity:
-    async def test_the_projection_equals_counting_the_log(self, pool: Pool, services: Services) -> None:
+    async def test_the_projection_equals_counting_the_log(self, pool: Pool, deps: Dependencies) -> None:
         owners = [RequestContext(actor=Actor(uuid4(), Role.USER), request_id="t") for _ in range(2)]
         ids = []
         for n in range(9):
             status = TaskStatus.COMPLETED if n % 4 == 0 else TaskStatus.PENDING
-            ids.append((await create_task(CreateTask(f"t{n}", status=status), owners[n % 2], services)).id)
+            ids.append((await create_task(CreateTask(f"t{n}", status=status), owners[n % 2], deps.tasks)).id)
         activity = ProjectionFollower(TASK_ACTIVITY)
         await drain(pool, activity)  # part of the log, then more
         for n, task_id in enumerate(ids):
             ctx = owners[n % 2]
             if n % 3 == 0:
-                await delete_task(DeleteTask(task_id), ctx, services)
+                await delete_task(DeleteTask(task_id), ctx, deps.tasks)
             elif n % 3 == 1:
-                await update_task(UpdateTask(task_id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, services)
+                await update_task(UpdateTask(task_id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         await drain(pool, activity)
         await drain(pool, activity)  # nothing twice
         assert await activity_counts(pool) == await log_counts(pool)

@@ -7,7 +7,7 @@ import psycopg
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
-from infrastructure.event_store import PostgresEventStore
+from infrastructure.postgres.event_store import PostgresEventStore
 
 COUNTS = (
     "SELECT pg_stat_get_xact_tuples_updated('tasks_view'::regclass),"

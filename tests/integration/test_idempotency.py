@@ -8,24 +8,24 @@ import pytest
 
 from application.context import Actor, RequestContext
 from application.idempotency import IdempotencyKey
-from application.services import Services
 from application.tasks import CreateTask, create_task
 from domain.values import Role
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
-async def test_racing_repeats_create_one_task(services: Services, pool: Pool) -> None:
+async def test_racing_repeats_create_one_task(deps: Dependencies, pool: Pool) -> None:
     ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="test")
     key = IdempotencyKey(key="race", fingerprint=b"same body")
-    views = await asyncio.gather(*(create_task(CreateTask("race"), ctx, services, key) for _ in range(4)))
+    views = await asyncio.gather(*(create_task(CreateTask("race"), ctx, deps.tasks, key) for _ in range(4)))
     assert len({view.id for view in views}) == 1
     assert views[1:] == views[:-1]
     async with pool.connection() as conn:

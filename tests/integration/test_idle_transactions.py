@@ -14,9 +14,9 @@ from application.errors import ServiceUnavailable
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
 from infrastructure.bootstrap import open_runtime
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 Connection = psycopg.AsyncConnection[TupleRow]
 

@@ -16,19 +16,19 @@ from application.context import Actor, RequestContext
 from application.errors import ServiceUnavailable
 from application.overdue import SCHEDULER_ACTOR, OverdueCheck, mark_overdue_tasks
 from application.queries import task_stats
-from application.services import Services
-from application.tasks import UpdateTask, update_task
-from domain import tasks
+from application.tasks import TaskChanges, UpdateTask, update_task
 from domain.values import Role
-from infrastructure.cache import NoCache, TaskCache
-from infrastructure.overdue_check import PostgresOverdueUnitOfWork, check_overdue_every
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.redis_guard import RedisGuard
+from infrastructure.bootstrap import Dependencies
+from infrastructure.clock import RandomIds
+from infrastructure.postgres.due_tasks import PostgresOverdueUnitOfWork
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.processes.scheduler import check_overdue_every
+from infrastructure.redis.cache import NoCache, TaskCache
+from infrastructure.redis.guard import RedisGuard
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
 from tests.clock import ManualClock
 from tests.integration.test_refund_jobs import eventually
-from tests.integration.wiring import overdue_check, services_over
+from tests.integration.wiring import deps_over, overdue_check
 from tests.overdue_tasks import assert_read_side_agrees_with_the_log, falling_due, overdue_events
 
 DUE = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ class TestRacingSchedulers:
         """Both schedulers take the same tasks (no SKIP LOCKED); one append per task wins its stream's version, the
         other batch fails whole and, taken again, finds nothing left to mark."""
         monkeypatch.setattr(
-            "infrastructure.overdue_check.DUE_TASKS",
+            "infrastructure.postgres.due_tasks.DUE_TASKS",
             "SELECT id FROM task_deadlines WHERE due_date < %s ORDER BY due_date LIMIT %s",
         )
         task_ids = await falling_due(pool, OWNER, [DUE + timedelta(seconds=n) for n in range(400)])
@@ -128,26 +128,26 @@ class TestCatchingUp:
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
 class TestDueDateChanges:
     async def test_later_ends_it_until_the_new_date_passes_and_earlier_keeps_it(
-        self, pool: Pool, services: Services
+        self, pool: Pool, deps: Dependencies
     ) -> None:
         (task_id,) = await falling_due(pool, OWNER, [DUE])
         owner = RequestContext(actor=Actor(OWNER, Role.USER), request_id="test")
         clock = ManualClock(DUE + timedelta(minutes=1))
 
         async def overdue() -> bool:
-            view = await services.tasks.get(task_id)
+            view = await deps.task_reads.tasks.get(task_id)
             assert view is not None
             return view.overdue
 
         async def due_at(moment: datetime) -> None:
-            await update_task(UpdateTask(task_id, tasks.UpdateTask(due_date=moment)), owner, services)
+            await update_task(UpdateTask(task_id, TaskChanges(due_date=moment)), owner, deps.tasks)
 
         assert await mark_overdue_tasks(overdue_check(pool, clock)) == 1
         assert await overdue()
@@ -170,17 +170,17 @@ class TestCaches:
     ) -> None:
         """The check bumps the generations after its commit, as the API's handlers do: a stats read cached
         before it is not served after it (no cache backstop runs here)."""
-        async with services_over(pool, settings) as services:
+        async with deps_over(pool, settings) as deps:
             owner = RequestContext(actor=Actor(OWNER, Role.USER), request_id="test")
             (task_id,) = await falling_due(pool, OWNER, [DUE])
-            assert (await task_stats(None, owner, services)).overdue == 0
-            assert (await task_stats(None, owner, services)).overdue == 0, "cached"
+            assert (await task_stats(None, owner, deps.task_reads)).overdue == 0
+            assert (await task_stats(None, owner, deps.task_reads)).overdue == 0, "cached"
             cache = TaskCache(RedisGuard(redis, 0.25), settings.redis_namespace, 1)
             check = OverdueCheck(
                 lambda: PostgresOverdueUnitOfWork(pool), ManualClock(DUE + timedelta(seconds=1)), RandomIds(), cache
             )
             assert await mark_overdue_tasks(check) == 1
-            assert (await task_stats(None, owner, services)).overdue == 1
-            view = await services.tasks.get(task_id)
+            assert (await task_stats(None, owner, deps.task_reads)).overdue == 1
+            view = await deps.task_reads.tasks.get(task_id)
             assert view is not None
             assert view.overdue

@@ -21,21 +21,20 @@ from application.folds import task_state, task_view
 from application.overdue import mark_overdue_tasks
 from application.projections.registry import TASK_ACTIVITY
 from application.refund_views import attach_refund
-from application.refunds import RequestRefund, request_refund
-from application.services import Services
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
-from domain import tasks
+from application.refunds import request_refund
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from domain.errors import FeeLocked, InvalidTask, RefundAlreadyRequested, TaskHasNoFee
 from domain.values import Money, Priority, Role, TaskStatus
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.clock import ManualClock
 from tests.integration.test_followers import activity_counts, log_counts
-from tests.integration.wiring import overdue_check, services_over
+from tests.integration.wiring import deps_over, overdue_check
 
 Who = Literal["owner", "stranger", "admin"]
 
@@ -53,7 +52,7 @@ class Create:
 class Update:
     who: Who
     target: Target
-    changes: tasks.UpdateTask
+    changes: TaskChanges
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ updates: st.SearchStrategy[Step] = st.builds(
     who=actors,
     target=targets,
     changes=st.builds(
-        tasks.UpdateTask,
+        TaskChanges,
         title=unset_or(titles),
         description=unset_or(descriptions),
         status=unset_or(statuses),
@@ -156,8 +155,8 @@ scripts = st.tuples(
 class Run:
     """One example's actors (fresh ids, so examples sharing a database never see each other's tasks)."""
 
-    def __init__(self, services: Services, pool: Pool) -> None:
-        self.services = services
+    def __init__(self, deps: Dependencies, pool: Pool) -> None:
+        self.deps = deps
         self.pool = pool
         self.actors: dict[Who, Actor] = {
             "owner": Actor(user_id=uuid4(), role=Role.USER),
@@ -181,23 +180,23 @@ class Run:
         # Refused commands append nothing, which the final comparison checks.
         with contextlib.suppress(NotFound, InvalidTask, TaskHasNoFee, RefundAlreadyRequested, FeeLocked):
             if isinstance(step, Create):
-                view = await create_task(step.command, ctx, self.services)
+                view = await create_task(step.command, ctx, self.deps.tasks)
                 self.created.append(view.id)
-                assert await self.services.tasks.get(view.id) == view, "a client reads its own create"
+                assert await self.deps.task_reads.tasks.get(view.id) == view, "a client reads its own create"
             elif isinstance(step, Update):
                 command = UpdateTask(task_id=self.task_id(step.target), changes=step.changes)
-                view = await update_task(command, ctx, self.services)
-                assert await self.services.tasks.get(view.id) == view, "a client reads its own update"
+                view = await update_task(command, ctx, self.deps.tasks)
+                assert await self.deps.task_reads.tasks.get(view.id) == view, "a client reads its own update"
             elif isinstance(step, Delete):
-                await delete_task(DeleteTask(task_id=self.task_id(step.target)), ctx, self.services)
+                await delete_task(DeleteTask(task_id=self.task_id(step.target)), ctx, self.deps.tasks)
             elif isinstance(step, Refund):
-                refund = await request_refund(RequestRefund(task_id=self.task_id(step.target)), ctx, self.services)
-                shown = await self.services.tasks.get(refund.task_id)
+                refund = await request_refund(self.task_id(step.target), ctx, self.deps.tasks)
+                shown = await self.deps.task_reads.tasks.get(refund.task_id)
                 assert shown is not None
                 assert shown.refund == refund, "a client reads its own refund request on the task"
             else:
-                task_ids = tuple(dict.fromkeys(self.task_id(t) for t in step.targets))
-                await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.services)
+                task_ids = list(dict.fromkeys(self.task_id(t) for t in step.targets))
+                await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), ctx, self.deps.tasks)
 
     async def task_streams(self, pool: Pool) -> list[UUID]:
         """Every task stream this run's actors own, read from the log rather than from the handlers' answers."""
@@ -218,15 +217,15 @@ class Run:
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
 @hypothesis.settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=scripts)
-async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, script: list[Step]) -> None:
-    run = Run(services, pool)
+async def test_tasks_view_equals_the_folded_log(pool: Pool, deps: Dependencies, script: list[Step]) -> None:
+    run = Run(deps, pool)
     for step in script:
         await run.step(step)
 
@@ -235,17 +234,19 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
     async with PostgresUnitOfWork(pool) as uow:
         streams = await uow.events.load_many(stream_ids)
     folded = {
-        stream_id: await attach_refund(view, task_state(records).refund_id, services)
+        stream_id: await attach_refund(
+            view, task_state(records).refund_id, deps.task_reads.refunds, deps.task_reads.uow
+        )
         if (view := task_view(records))
         else None
         for stream_id, records in streams.items()
     }
     for stream_id, expected in folded.items():
-        assert await run.services.tasks.get(stream_id) == expected, [r.type for r in streams[stream_id]]
+        assert await run.deps.task_reads.tasks.get(stream_id) == expected, [r.type for r in streams[stream_id]]
     live = [view for view in folded.values() if view is not None]
     assert await run.projected_ids(pool) == {view.id for view in live}
     for actor in run.actors.values():
-        stats = await run.services.tasks.stats(actor.user_id)
+        stats = await run.deps.task_reads.tasks.stats(actor.user_id)
         mine = [view for view in live if view.owner_id == actor.user_id]
         assert (stats.total, stats.pending, stats.in_progress, stats.completed, stats.high_priority, stats.overdue) == (
             len(mine),
@@ -260,10 +261,10 @@ async def test_tasks_view_equals_the_folded_log(pool: Pool, services: Services, 
 @hypothesis.settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=scripts)
 async def test_a_rebuild_and_the_activity_projection_equal_the_log(
-    pool: Pool, services: Services, database_url: str, script: list[Step]
+    pool: Pool, deps: Dependencies, database_url: str, script: list[Step]
 ) -> None:
     """(b) rebuilt tables equal the live ones; (c) the activity projection equals counting the log."""
-    run = Run(services, pool)
+    run = Run(deps, pool)
     for step in script:
         await run.step(step)
     live = await read_models(pool)

@@ -33,27 +33,28 @@ from application.batch import BatchTasks, batch_tasks
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError
 from application.overdue import OverdueCheck, mark_overdue_tasks
-from application.payments import AttemptRefund, Payments, attempt_refund
+from application.payments import AttemptRefund, attempt_refund
 from application.ports import PaymentOutcome, RefundOrder
 from application.projections.kinds import Mode, Rows, Table
 from application.projections.registry import PROJECTIONS, TASK_ACTIVITY
 from application.records import EventMetadata, RecordedEvent
-from application.refunds import RequestRefund, request_refund
-from application.services import Services
+from application.refunds import request_refund
 from application.tasks import DeleteTask, UpdateTask, create_task, delete_task, update_task
-from application.users import ChangeRole, RegisterUser, change_role, register_user
+from application.users import RegisterUser, change_role, register_user
 from domain.errors import DomainError
 from domain.refunds import RetryPolicy
+from domain.users import ChangeRole
 from domain.values import Role
-from infrastructure import event_store
-from infrastructure.cache import NoCache
-from infrastructure.event_hash import event_hash, new_records
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.bootstrap import Dependencies, payments
+from infrastructure.clock import RandomIds
+from infrastructure.postgres import event_store
+from infrastructure.postgres.event_hash import event_hash, new_records
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.redis.cache import NoCache
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
 from tests import fakes
 from tests.clock import ManualClock
 from tests.conftest import fresh_database
@@ -67,7 +68,7 @@ from tests.integration.test_projection_matches_log import (
     creates,
     scripts,
 )
-from tests.integration.wiring import overdue_check, services_over
+from tests.integration.wiring import deps_over, overdue_check, replaced
 from tests.unit.test_handlers import World
 
 Connection = psycopg.AsyncConnection[Any]
@@ -177,14 +178,16 @@ def stored_as_v1() -> Iterator[None]:
 
 
 class Run:
-    """One script's run through one set of services (the actors and ids are the same in every run), and its overdue
+    """One script's run through one set of deps (the actors and ids are the same in every run), and its overdue
     check with the clock at a given moment."""
 
-    def __init__(self, services: Services, gateway: Gateway, check: Callable[[datetime], OverdueCheck]) -> None:
-        self.services = dataclasses.replace(services, ids=CountingIds(), clock=SteppingClock())
+    def __init__(self, deps: Dependencies, gateway: Gateway, check: Callable[[datetime], OverdueCheck]) -> None:
+        self.deps = replaced(deps, ids=CountingIds(), clock=SteppingClock())
         self.gateway = gateway
         self.check = check
-        self.payments = Payments(gateway, RetryPolicy(max_attempts=1, base_seconds=1, max_seconds=1), lambda: 1.0)
+        self.payments = payments(
+            self.deps, gateway, RetryPolicy(max_attempts=1, base_seconds=1, max_seconds=1), lambda: 1.0
+        )
         self.actors: dict[Who, Actor] = {
             "owner": Actor(UUID(int=1), Role.USER),
             "stranger": Actor(UUID(int=2), Role.USER),
@@ -205,7 +208,7 @@ class Run:
             await self._step(step)
 
     async def _step(self, step: Step) -> None:
-        services = self.services
+        deps = self.deps
         if isinstance(step, Old):
             token = _as_v1.set(True)
             try:
@@ -215,33 +218,29 @@ class Run:
         elif isinstance(step, Tick):
             await mark_overdue_tasks(self.check(step.at))
         elif isinstance(step, Create):
-            self.tasks.append((await create_task(step.command, self.context(step.who), services)).id)
+            self.tasks.append((await create_task(step.command, self.context(step.who), deps.tasks)).id)
         elif isinstance(step, Update):
             command = UpdateTask(task_id=self.target(step.target), changes=step.changes)
-            await update_task(command, self.context(step.who), services)
+            await update_task(command, self.context(step.who), deps.tasks)
         elif isinstance(step, Delete):
-            await delete_task(DeleteTask(task_id=self.target(step.target)), self.context(step.who), services)
+            await delete_task(DeleteTask(task_id=self.target(step.target)), self.context(step.who), deps.tasks)
         elif isinstance(step, Refund):
-            refund = await request_refund(
-                RequestRefund(task_id=self.target(step.target)), self.context(step.who), services
-            )
+            refund = await request_refund(self.target(step.target), self.context(step.who), deps.tasks)
             self.refunds.append(refund.id)
         elif isinstance(step, Batch):
-            task_ids = tuple(dict.fromkeys(self.target(t) for t in step.targets))
-            await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), self.context(step.who), services)
+            task_ids = list(dict.fromkeys(self.target(t) for t in step.targets))
+            await batch_tasks(BatchTasks(action=step.action, task_ids=task_ids), self.context(step.who), deps.tasks)
         elif isinstance(step, Register):
             role = Role.ADMIN if step.admin else Role.USER
             email = f"{step.name}{len(self.users)}@example.com"
-            session = await register_user(RegisterUser(email, step.name, "long enough", role), NOBODY, services)
+            session = await register_user(RegisterUser(email, step.name, "long enough"), NOBODY, deps.users, role)
             self.users.append(session.user.id)
         elif isinstance(step, Promote) and self.users:
             user = self.users[step.user % len(self.users)]
-            await change_role(ChangeRole(user, step.role), self.context("admin"), services)
+            await change_role(user, ChangeRole(step.role), self.context("admin"), deps.users)
         elif isinstance(step, Attempt) and self.refunds:
             self.gateway.paid = step.paid
-            await attempt_refund(
-                AttemptRefund(self.refunds[step.refund % len(self.refunds)], 1), services, self.payments
-            )
+            await attempt_refund(AttemptRefund(self.refunds[step.refund % len(self.refunds)], 1), self.payments)
 
 
 def fake_check(log: fakes.MemoryLog, at: datetime) -> OverdueCheck:
@@ -312,9 +311,9 @@ async def test_every_path_gives_the_same_rows(
     servers: tuple[str, str], template_database: str, settings: Settings, first: list[Step], second: list[Step]
 ) -> None:
     world = World()
-    fake = Run(world.services, Gateway(), lambda at: fake_check(world.log, at))
+    fake = Run(world.deps, Gateway(), lambda at: fake_check(world.log, at))
     async with example_database(servers, template_database) as url, open_pool(url, size=6, checkout_seconds=10) as pool:
-        async with services_over(pool, msgspec.structs.replace(settings, database_url=url)) as wired:
+        async with deps_over(pool, msgspec.structs.replace(settings, database_url=url)) as wired:
             live = Run(wired, Gateway(), lambda at: overdue_check(pool, ManualClock(at)))
             with stored_as_v1():
                 for step in first:

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 import psycopg
 
 from application.projections.registry import FOLLOWER_NAMES as FOLLOWERS
-from infrastructure.followers import lock_key, session_name
-from infrastructure.postgres import Pool, open_pool
-from infrastructure.projection_status import projection_states
+from infrastructure.postgres.followers import lock_key, session_name
+from infrastructure.postgres.pool import Pool, open_pool
+from infrastructure.postgres.projection_status import projection_states
 
 
 def checkpointed(database_url: str) -> None:

@@ -15,8 +15,8 @@ from psycopg import sql
 
 from application.views import TaskFilter, TaskListing, TaskSort
 from domain.values import Priority, TaskStatus
-from infrastructure.overdue_check import DUE_TASKS
-from infrastructure.read_models import STATS_QUERY, TASK_BY_ID, task_page_query
+from infrastructure.postgres.due_tasks import DUE_TASKS
+from infrastructure.postgres.read_models.tasks import STATS_QUERY, TASK_BY_ID, task_page_query
 from tests.conftest import with_database
 
 ROWS = 1_000_000

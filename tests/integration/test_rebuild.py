@@ -14,28 +14,28 @@ from psycopg import sql
 from application.context import Actor, RequestContext
 from application.errors import ApplicationError, InvalidInput
 from application.overdue import mark_overdue_tasks
-from application.payments import AttemptRefund, Payments, attempt_refund
+from application.payments import AttemptRefund, attempt_refund
 from application.projections.registry import BY_NAME, TASK_ACTIVITY, TASKS_VIEW
 from application.projections.tables import TaskRow
 from application.queries import ListTasks, list_tasks
-from application.refunds import RequestRefund, request_refund
-from application.services import Services
+from application.refunds import request_refund
 from application.streams import Stream
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from domain import tasks
 from domain.refunds import RetryPolicy
 from domain.values import Money, Priority, Role, TaskStatus
-from infrastructure.followers import run_batch
+from infrastructure.bootstrap import Dependencies, payments
 from infrastructure.gateway import SimulatedGateway
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
 from infrastructure.settings import Settings
 from tests.clock import ManualClock
 from tests.e2e.processes import base_environment, run_taskflow
 from tests.integration.test_followers import activity_counts, log_counts
-from tests.integration.wiring import overdue_check, services_over
+from tests.integration.wiring import deps_over, overdue_check
 
 NOBODY = RequestContext(actor=None, request_id="test")
 CURRENT_TASKS = (
@@ -45,8 +45,8 @@ CURRENT_TASKS = (
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -81,31 +81,33 @@ async def snapshot(pool: Pool) -> dict[str, Any]:
     }
 
 
-PAYING = Payments(SimulatedGateway(), RetryPolicy(1.0, 10.0, 3), spread=lambda: 0.0)
+PAYING = (SimulatedGateway(), RetryPolicy(1.0, 10.0, 3), lambda: 0.0)
 
 
-async def some_history(services: Services, n: int = 12) -> None:
+async def some_history(deps: Dependencies, n: int = 12) -> None:
     owners = []
     for i in range(2):
-        session = await register_user(RegisterUser(f"o{i}-{uuid4()}@example.com", "O", "long enough"), NOBODY, services)
+        session = await register_user(
+            RegisterUser(f"o{i}-{uuid4()}@example.com", "O", "long enough"), NOBODY, deps.users
+        )
         owners.append(RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t"))
     for i in range(n):
         ctx = owners[i % 2]
         fee = Money(amount=100 + i, currency="EUR") if i % 4 != 2 else None
-        task = await create_task(CreateTask(f"t{i}", priority=list(Priority)[i % 3], fee=fee), ctx, services)
+        task = await create_task(CreateTask(f"t{i}", priority=list(Priority)[i % 3], fee=fee), ctx, deps.tasks)
         if i % 4 == 1:
-            refund = await request_refund(RequestRefund(task.id), ctx, services)
-            await attempt_refund(AttemptRefund(refund.id, 1), services, PAYING)
+            refund = await request_refund(task.id, ctx, deps.tasks)
+            await attempt_refund(AttemptRefund(refund.id, 1), payments(deps, *PAYING))
         if i % 3 == 0:
-            changes = tasks.UpdateTask(title=f"t{i}!", status=TaskStatus.COMPLETED)
-            await update_task(UpdateTask(task.id, changes), ctx, services)
+            changes = TaskChanges(title=f"t{i}!", status=TaskStatus.COMPLETED)
+            await update_task(UpdateTask(task.id, changes), ctx, deps.tasks)
         if i % 4 == 0:
-            await delete_task(DeleteTask(task.id), ctx, services)
+            await delete_task(DeleteTask(task.id), ctx, deps.tasks)
 
 
 class TestRebuild:
-    async def test_a_rebuild_equals_the_live_tables(self, services: Services, pool: Pool, database_url: str) -> None:
-        await some_history(services)
+    async def test_a_rebuild_equals_the_live_tables(self, deps: Dependencies, pool: Pool, database_url: str) -> None:
+        await some_history(deps)
         live = await snapshot(pool)
         assert await rebuild(database_url, "tasks_view") > 0
         assert await rebuild(database_url, "users_view") > 0
@@ -115,20 +117,20 @@ class TestRebuild:
 
     @pytest.mark.parametrize("batch", [1, 2, 3, 7])
     async def test_streams_cut_by_a_batch_are_folded_whole(
-        self, services: Services, pool: Pool, database_url: str, batch: int, monkeypatch: pytest.MonkeyPatch
+        self, deps: Dependencies, pool: Pool, database_url: str, batch: int, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """Streams of 1 to 3 events read `batch` events at a time: some end on a batch's edge, some cross it, and
         the log ends once on a full batch and once not (the bulk load carries a cut stream to the next batch)."""
-        await some_history(services, 6)
+        await some_history(deps, 6)
         live = await snapshot(pool)
-        monkeypatch.setattr("infrastructure.rebuild.BATCH", batch)
+        monkeypatch.setattr("infrastructure.postgres.rebuild.bulk_load.BATCH", batch)
         await rebuild(database_url, "tasks_view")
         await rebuild(database_url, "users_view")
         await rebuild(database_url, "refunds_view")
         assert await snapshot(pool) == live
 
     async def test_text_the_wire_formats_escape_comes_back_unchanged(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
         """The bulk load reads events as JSON text and COPYs rows in binary: backslashes, quotes, JSON
         escapes written out, characters beyond the BMP and a due date survive it, also when the database's
@@ -140,7 +142,7 @@ class TestRebuild:
                 )
             )
         session = await register_user(
-            RegisterUser(f"o-{uuid4()}@example.com", 'Zoë "Ω" \\ 𝄞', "long enough"), NOBODY, services
+            RegisterUser(f"o-{uuid4()}@example.com", 'Zoë "Ω" \\ 𝄞', "long enough"), NOBODY, deps.users
         )
         ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t")
         due = datetime(2031, 1, 2, 3, 4, 5, 678901, tzinfo=timezone(timedelta(hours=-9, minutes=-30)))
@@ -152,7 +154,7 @@ class TestRebuild:
                 fee=Money(amount=10**12, currency="JPY"),
             ),
             ctx,
-            services,
+            deps.tasks,
         )
         live = await snapshot(pool)
         await rebuild(database_url, "tasks_view")
@@ -166,11 +168,11 @@ class TestRebuild:
         )
 
     async def test_a_failing_fold_stops_the_load_and_leaves_the_live_tables(
-        self, services: Services, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+        self, deps: Dependencies, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A fold that raises mid-load (a COPY of the batch before in flight): the rebuild fails with that error,
         nothing of it keeps running on the database, the live tables are as they were, and the next rebuild works."""
-        await some_history(services, 8)
+        await some_history(deps, 8)
         live = await snapshot(pool)
         folded = 0
 
@@ -181,7 +183,7 @@ class TestRebuild:
                 raise RuntimeError("this fold fails")
             return TASKS_VIEW.row(stream)
 
-        monkeypatch.setattr("infrastructure.rebuild.BATCH", 2)
+        monkeypatch.setattr("infrastructure.postgres.rebuild.bulk_load.BATCH", 2)
         monkeypatch.setitem(BY_NAME, "tasks_view", dataclasses.replace(TASKS_VIEW, row=failing))
         with pytest.raises(RuntimeError, match="this fold fails"):
             await rebuild(database_url, "tasks_view")
@@ -202,19 +204,19 @@ class TestRebuild:
         assert await snapshot(pool) == live
 
     async def test_overdue_tasks_are_rebuilt_as_the_check_marked_them(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
-        session = await register_user(RegisterUser(f"o-{uuid4()}@example.com", "O", "long enough"), NOBODY, services)
+        session = await register_user(RegisterUser(f"o-{uuid4()}@example.com", "O", "long enough"), NOBODY, deps.users)
         ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="t")
         due = datetime(2030, 1, 1, tzinfo=UTC)
         made = [
-            await create_task(CreateTask(f"t{n}", due_date=due + timedelta(days=n)), ctx, services) for n in range(6)
+            await create_task(CreateTask(f"t{n}", due_date=due + timedelta(days=n)), ctx, deps.tasks) for n in range(6)
         ]
         clock = ManualClock(due + timedelta(days=3, hours=1))
         assert await mark_overdue_tasks(overdue_check(pool, clock)) == 4
-        later = tasks.UpdateTask(due_date=due + timedelta(days=10))
-        await update_task(UpdateTask(made[0].id, later), ctx, services)
-        await update_task(UpdateTask(made[1].id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), ctx, services)
+        later = TaskChanges(due_date=due + timedelta(days=10))
+        await update_task(UpdateTask(made[0].id, later), ctx, deps.tasks)
+        await update_task(UpdateTask(made[1].id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
         live = await snapshot(pool)
         overdue = await rows(pool, "SELECT count(*) FROM tasks_view WHERE valid_to IS NULL AND overdue")
         assert overdue == [(2,)], "marked, then one given a later due date and one completed"
@@ -222,31 +224,31 @@ class TestRebuild:
             await rebuild(database_url, name)
         assert await snapshot(pool) == live
 
-    async def test_the_rebuilt_tables_keep_working(self, services: Services, pool: Pool, database_url: str) -> None:
-        await some_history(services, 4)
+    async def test_the_rebuilt_tables_keep_working(self, deps: Dependencies, pool: Pool, database_url: str) -> None:
+        await some_history(deps, 4)
         await rebuild(database_url, "tasks_view")
-        await some_history(services, 4)  # inline projections write into the swapped-in tables
+        await some_history(deps, 4)  # inline projections write into the swapped-in tables
         live = await snapshot(pool)
         await rebuild(database_url, "tasks_view")
         assert await snapshot(pool) == live
 
     async def test_under_write_load_no_command_fails_and_the_result_is_whole(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
-        await some_history(services, 30)
+        await some_history(deps, 30)
         failures: list[ApplicationError] = []
         stop = asyncio.Event()
 
         async def write() -> None:
             session = await register_user(
-                RegisterUser(f"w-{uuid4()}@example.com", "W", "long enough"), NOBODY, services
+                RegisterUser(f"w-{uuid4()}@example.com", "W", "long enough"), NOBODY, deps.users
             )
             ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="load")
             n = 0
             while not stop.is_set():
                 try:
-                    task = await create_task(CreateTask(f"load {n}"), ctx, services)
-                    await update_task(UpdateTask(task.id, tasks.UpdateTask(priority=Priority.HIGH)), ctx, services)
+                    task = await create_task(CreateTask(f"load {n}"), ctx, deps.tasks)
+                    await update_task(UpdateTask(task.id, TaskChanges(priority=Priority.HIGH)), ctx, deps.tasks)
                 except ApplicationError as error:
                     failures.append(error)
                 n += 1
@@ -265,16 +267,16 @@ class TestRebuild:
 
 class TestActivityRebuild:
     async def test_rebuilt_activity_equals_the_live_projection_and_the_follower_goes_on(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
         activity = ProjectionFollower(TASK_ACTIVITY)
-        await some_history(services)
+        await some_history(deps)
         while await run_batch(pool, activity):
             pass
         live = await rows(pool, "SELECT * FROM task_activity ORDER BY owner_id, day")
         assert await rebuild(database_url, "task_activity") > 0
         assert await rows(pool, "SELECT * FROM task_activity ORDER BY owner_id, day") == live
-        await some_history(services, 3)  # the live follower goes on from the rebuild's checkpoint
+        await some_history(deps, 3)  # the live follower goes on from the rebuild's checkpoint
         while await run_batch(pool, activity):
             pass
         assert await activity_counts(pool) == await log_counts(pool)
@@ -282,9 +284,9 @@ class TestActivityRebuild:
 
 class TestCommand:
     async def test_progress_and_a_final_line_with_count_and_rate(
-        self, services: Services, database_url: str, settings: Settings
+        self, deps: Dependencies, database_url: str, settings: Settings
     ) -> None:
-        await some_history(services, 3)
+        await some_history(deps, 3)
         env = base_environment(TASKFLOW_DATABASE_URL=database_url, TASKFLOW_REDIS_URL=settings.redis_url or "")
         done = await run_taskflow(env, "projections", "rebuild", "--all")
         assert done.returncode == 0, done.stderr
@@ -304,36 +306,36 @@ class TestCommand:
 
 class TestWalksAcrossARebuild:
     async def test_a_walk_begun_before_a_rebuild_is_told_to_start_again(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
         walker = RegisterUser(f"walker-{uuid4()}@example.com", "W", "long enough")
-        session = await register_user(walker, NOBODY, services)
+        session = await register_user(walker, NOBODY, deps.users)
         ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="walk")
         for n in range(4):
-            await create_task(CreateTask(f"t{n}"), ctx, services)
-        first = await list_tasks(ListTasks(limit=2), ctx, services)
+            await create_task(CreateTask(f"t{n}"), ctx, deps.tasks)
+        first = await list_tasks(ListTasks(limit=2), ctx, deps.task_reads)
         assert first.next_cursor is not None
         await rebuild(database_url, "tasks_view")
         with pytest.raises(InvalidInput) as refused:
-            await list_tasks(ListTasks(limit=2, cursor=first.next_cursor), ctx, services)
+            await list_tasks(ListTasks(limit=2, cursor=first.next_cursor), ctx, deps.task_reads)
         assert refused.value.field == "cursor"
-        again = await list_tasks(ListTasks(limit=10), ctx, services)
+        again = await list_tasks(ListTasks(limit=10), ctx, deps.task_reads)
         assert len(again.data) == 4
 
 
 class TestSwapWaits:
     async def test_a_slow_reader_delays_the_swap_not_the_writers(
-        self, services: Services, pool: Pool, database_url: str
+        self, deps: Dependencies, pool: Pool, database_url: str
     ) -> None:
-        await some_history(services, 4)
+        await some_history(deps, 4)
         writer = RegisterUser(f"busy-{uuid4()}@example.com", "B", "long enough")
-        session = await register_user(writer, NOBODY, services)
+        session = await register_user(writer, NOBODY, deps.users)
         ctx = RequestContext(actor=Actor(session.user.id, Role.USER), request_id="w")
         async with pool.connection() as reader, reader.transaction():
             await reader.execute("SELECT count(*) FROM tasks_view")  # holds its lock until this block ends
             swapping = asyncio.create_task(rebuild(database_url, "tasks_view"))
             for n in range(15):
-                await create_task(CreateTask(f"during {n}"), ctx, services)  # each must succeed, not wait it out
+                await create_task(CreateTask(f"during {n}"), ctx, deps.tasks)  # each must succeed, not wait it out
                 await asyncio.sleep(0.1)
             assert not swapping.done()
         await swapping

@@ -1,7 +1,6 @@
 """Refresh rotation under real concurrency, on PostgreSQL: the handlers run at once on their own connections."""
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -9,13 +8,13 @@ import pytest
 
 from application.context import RequestContext
 from application.errors import Unauthenticated
-from application.services import Services
 from application.sessions import REUSE_GRACE, Session, refresh
 from application.users import RegisterUser, register_user
-from infrastructure.postgres import Pool, open_pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.clock import SystemClock
+from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.settings import Settings
-from infrastructure.system import SystemClock
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over, replaced
 
 NOBODY = RequestContext(actor=None, request_id="test")
 
@@ -31,34 +30,34 @@ class ShiftedClock:
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
-        yield dataclasses.replace(wired, clock=ShiftedClock())
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
+        yield replaced(wired, clock=ShiftedClock())
 
 
-async def a_session(services: Services, email: str = "ann@example.com") -> Session:
-    return await register_user(RegisterUser(email, "Ann", "long enough"), NOBODY, services)
+async def a_session(deps: Dependencies, email: str = "ann@example.com") -> Session:
+    return await register_user(RegisterUser(email, "Ann", "long enough"), NOBODY, deps.users)
 
 
-async def outcome(token: str, services: Services) -> Session | None:
+async def outcome(token: str, deps: Dependencies) -> Session | None:
     try:
-        return await refresh(token, NOBODY, services)
+        return await refresh(token, NOBODY, deps.users)
     except Unauthenticated:
         return None
 
 
 class TestConcurrentRefresh:
-    async def test_exactly_one_wins_and_its_session_lives_on(self, services: Services) -> None:
-        session = await a_session(services)
-        results = await asyncio.gather(*(outcome(session.refresh_token, services) for _ in range(8)))
+    async def test_exactly_one_wins_and_its_session_lives_on(self, deps: Dependencies) -> None:
+        session = await a_session(deps)
+        results = await asyncio.gather(*(outcome(session.refresh_token, deps) for _ in range(8)))
         winners = [r for r in results if r is not None]
         assert len(winners) == 1
-        assert await outcome(winners[0].refresh_token, services) is not None, "the loser did not revoke the winner"
+        assert await outcome(winners[0].refresh_token, deps) is not None, "the loser did not revoke the winner"
 
     async def test_a_small_pool_does_not_starve(self, database_url: str, settings: Settings) -> None:
         async with (
             open_pool(database_url, size=2, checkout_seconds=5.0) as small,
-            services_over(small, settings) as wired,
+            deps_over(small, settings) as wired,
         ):
             sessions = [await a_session(wired, f"user{i}@example.com") for i in range(10)]
             results = await asyncio.gather(*(outcome(s.refresh_token, wired) for s in sessions))
@@ -66,18 +65,18 @@ class TestConcurrentRefresh:
 
 
 class TestReuse:
-    async def test_reuse_after_the_grace_revokes_the_family(self, services: Services) -> None:
-        session = await a_session(services)
-        renewed = await outcome(session.refresh_token, services)
+    async def test_reuse_after_the_grace_revokes_the_family(self, deps: Dependencies) -> None:
+        session = await a_session(deps)
+        renewed = await outcome(session.refresh_token, deps)
         assert renewed is not None
-        assert isinstance(services.clock, ShiftedClock)
-        services.clock.offset = REUSE_GRACE + timedelta(seconds=1)
-        assert await outcome(session.refresh_token, services) is None
-        assert await outcome(renewed.refresh_token, services) is None, "the whole family is revoked"
+        assert isinstance(deps.users.clock, ShiftedClock)
+        deps.users.clock.offset = REUSE_GRACE + timedelta(seconds=1)
+        assert await outcome(session.refresh_token, deps) is None
+        assert await outcome(renewed.refresh_token, deps) is None, "the whole family is revoked"
 
-    async def test_reuse_within_the_grace_is_refused_without_revoking(self, services: Services) -> None:
-        session = await a_session(services)
-        renewed = await outcome(session.refresh_token, services)
+    async def test_reuse_within_the_grace_is_refused_without_revoking(self, deps: Dependencies) -> None:
+        session = await a_session(deps)
+        renewed = await outcome(session.refresh_token, deps)
         assert renewed is not None
-        assert await outcome(session.refresh_token, services) is None
-        assert await outcome(renewed.refresh_token, services) is not None
+        assert await outcome(session.refresh_token, deps) is None
+        assert await outcome(renewed.refresh_token, deps) is not None

@@ -12,22 +12,21 @@ import msgspec
 import pytest
 
 from application.context import Actor, RequestContext
-from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
+from application.payments import Attempted, AttemptRefund, attempt_refund
 from application.queries import get_task
-from application.refunds import RequestRefund, get_refund, list_dead_letters, request_refund, retry_dead_letter
-from application.services import Services
+from application.refunds import get_refund, list_dead_letters, request_refund, retry_dead_letter
 from application.tasks import CreateTask, DeleteTask, create_task, delete_task
 from application.views import RefundView
 from domain.refunds import RefundStatus, RetryPolicy
 from domain.values import Money, Role
-from infrastructure.bootstrap import open_runtime
-from infrastructure.embedded import embedded_redis
+from infrastructure.bootstrap import Dependencies, open_runtime, payments
 from infrastructure.gateway import HttpRefundGateway
-from infrastructure.job_queue import RefundStreamBroker
-from infrastructure.postgres import Pool
-from infrastructure.scheduler import run_scheduler
+from infrastructure.postgres.pool import Pool
+from infrastructure.processes.embedded_servers import embedded_redis
+from infrastructure.processes.refund_worker import run_worker
+from infrastructure.processes.scheduler import run_scheduler
+from infrastructure.redis.job_queue import RefundStreamBroker
 from infrastructure.settings import Settings
-from infrastructure.worker import run_worker
 from tests.gateway import HANG, ScriptedGateway, serving
 
 BASE = 0.3  # seconds: the first retry's nominal delay in these tests
@@ -71,17 +70,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 20.0
         await asyncio.sleep(0.05)
 
 
-async def refund_of_new_task(services: Services, ctx: RequestContext) -> RefundView:
-    task = await create_task(CreateTask(title="Paid task", fee=FEE), ctx, services)
-    return await request_refund(RequestRefund(task_id=task.id), ctx, services)
+async def refund_of_new_task(deps: Dependencies, ctx: RequestContext) -> RefundView:
+    task = await create_task(CreateTask(title="Paid task", fee=FEE), ctx, deps.tasks)
+    return await request_refund(task.id, ctx, deps.tasks)
 
 
-async def settled(services: Services, ctx: RequestContext, refund_id: UUID) -> RefundView:
+async def settled(deps: Dependencies, ctx: RequestContext, refund_id: UUID) -> RefundView:
     """The refund once it is SUCCEEDED or FAILED."""
     found: list[RefundView] = []
 
     async def done() -> bool:
-        found[:] = [await get_refund(refund_id, ctx, services)]
+        found[:] = [await get_refund(refund_id, ctx, deps.refunds)]
         return found[0].status is not RefundStatus.REQUESTED
 
     await eventually(done)
@@ -89,9 +88,9 @@ async def settled(services: Services, ctx: RequestContext, refund_id: UUID) -> R
 
 
 @pytest.fixture
-async def services(settings: Settings) -> AsyncIterator[Services]:
+async def deps(settings: Settings) -> AsyncIterator[Dependencies]:
     async with open_runtime(settings) as runtime:
-        yield runtime.services
+        yield runtime.deps
 
 
 class TestRetries:
@@ -100,10 +99,10 @@ class TestRetries:
             tuned = job_settings(settings, gateway)
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
-                refund = await refund_of_new_task(runtime.services, ctx)
-                cached = await get_task(refund.task_id, ctx, runtime.services)
-                final = await settled(runtime.services, ctx, refund.id)
-                shown = await get_task(refund.task_id, ctx, runtime.services)
+                refund = await refund_of_new_task(runtime.deps, ctx)
+                cached = await get_task(refund.task_id, ctx, runtime.deps.task_reads)
+                final = await settled(runtime.deps, ctx, refund.id)
+                shown = await get_task(refund.task_id, ctx, runtime.deps.task_reads)
         assert cached.refund is not None
         assert cached.refund.status is RefundStatus.REQUESTED
         assert shown.refund == final  # the worker's outcome invalidated the cached task
@@ -128,8 +127,8 @@ class TestRetries:
             tuned = job_settings(settings, gateway, refund_gateway_timeout_seconds=0.5)
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
-                refund = await refund_of_new_task(runtime.services, ctx)
-                final = await settled(runtime.services, ctx, refund.id)
+                refund = await refund_of_new_task(runtime.deps, ctx)
+                final = await settled(runtime.deps, ctx, refund.id)
         assert (final.status, final.attempts) == (RefundStatus.SUCCEEDED, 2)
         assert gateway.paid(str(refund.id)) == 1
 
@@ -138,9 +137,9 @@ class TestRetries:
             tuned = job_settings(settings, gateway, refund_max_attempts=3)
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
-                refund = await refund_of_new_task(runtime.services, ctx)
-                final = await settled(runtime.services, ctx, refund.id)
-                letters = await list_dead_letters(10, None, ADMIN, runtime.services)
+                refund = await refund_of_new_task(runtime.deps, ctx)
+                final = await settled(runtime.deps, ctx, refund.id)
+                letters = await list_dead_letters(10, None, ADMIN, runtime.deps.refunds)
         assert (final.status, final.attempts, final.last_error) == (RefundStatus.FAILED, 3, "gateway answered 503")
         assert len(gateway.calls) == 3
         assert [letter.id for letter in letters.data] == [refund.id]
@@ -152,17 +151,17 @@ class TestDeadLetters:
             tuned = job_settings(settings, gateway)
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
-                refund = await refund_of_new_task(runtime.services, ctx)
-                failed = await settled(runtime.services, ctx, refund.id)
+                refund = await refund_of_new_task(runtime.deps, ctx)
+                failed = await settled(runtime.deps, ctx, refund.id)
                 assert (failed.status, failed.attempts) == (RefundStatus.FAILED, 1)
                 assert len(gateway.calls) == 1
-                letters = await list_dead_letters(10, None, ADMIN, runtime.services)
+                letters = await list_dead_letters(10, None, ADMIN, runtime.deps.refunds)
                 assert [letter.id for letter in letters.data] == [refund.id]
 
-                retried = await retry_dead_letter(refund.id, ADMIN, runtime.services)
+                retried = await retry_dead_letter(refund.id, ADMIN, runtime.deps.refunds)
                 assert retried.status is RefundStatus.REQUESTED
-                final = await settled(runtime.services, ctx, refund.id)
-                letters = await list_dead_letters(10, None, ADMIN, runtime.services)
+                final = await settled(runtime.deps, ctx, refund.id)
+                letters = await list_dead_letters(10, None, ADMIN, runtime.deps.refunds)
         assert (final.status, final.attempts) == (RefundStatus.SUCCEEDED, 2)
         assert letters.data == []
         assert gateway.paid(str(refund.id)) == 1
@@ -174,10 +173,10 @@ class TestDeadLetters:
                 async with open_runtime(tuned) as runtime:
                     async with running(tuned):
                         ctx = owner()
-                        refund = await refund_of_new_task(runtime.services, ctx)
-                        await settled(runtime.services, ctx, refund.id)
+                        refund = await refund_of_new_task(runtime.deps, ctx)
+                        await settled(runtime.deps, ctx, refund.id)
                     await runtime.redis.flushall()
-                    letters = await list_dead_letters(10, None, ADMIN, runtime.services)
+                    letters = await list_dead_letters(10, None, ADMIN, runtime.deps.refunds)
         assert [letter.id for letter in letters.data] == [refund.id]
 
 
@@ -187,14 +186,12 @@ class TestDeliveries:
             tuned = job_settings(settings, gateway)
             async with open_runtime(tuned) as runtime:
                 ctx = owner()
-                refund = await refund_of_new_task(runtime.services, ctx)
+                refund = await refund_of_new_task(runtime.deps, ctx)
                 client = HttpRefundGateway(gateway.url, 2.0)
-                payments = Payments(client, RetryPolicy(BASE, 60.0, 5), spread=lambda: 0.0)
+                paying = payments(runtime.deps, client, RetryPolicy(BASE, 60.0, 5), lambda: 0.0)
                 job = AttemptRefund(refund.id, 1)
-                reports = await asyncio.gather(
-                    attempt_refund(job, runtime.services, payments), attempt_refund(job, runtime.services, payments)
-                )
-                again = await attempt_refund(job, runtime.services, payments)
+                reports = await asyncio.gather(attempt_refund(job, paying), attempt_refund(job, paying))
+                again = await attempt_refund(job, paying)
                 await client.aclose()
         assert sorted(report.result for report in reports) == sorted([Attempted.PAID, Attempted.BUSY])
         assert again.result is Attempted.NOT_AWAITED
@@ -212,14 +209,14 @@ class TestDeliveries:
                 async with open_runtime(tuned) as runtime:
                     ctx = owner()
                     async with running(tuned, worker=False):
-                        refunds = [await refund_of_new_task(runtime.services, ctx) for _ in range(3)]
+                        refunds = [await refund_of_new_task(runtime.deps, ctx) for _ in range(3)]
                         broker = RefundStreamBroker(tuned)
                         await eventually(lambda: _queued(broker, 3))
                         await runtime.redis.flushall()
                         await eventually(lambda: _queued(broker, 3))
                         await broker.shutdown()
                     async with running(tuned, scheduler=False):
-                        finals = [await settled(runtime.services, ctx, refund.id) for refund in refunds]
+                        finals = [await settled(runtime.deps, ctx, refund.id) for refund in refunds]
         assert {final.status for final in finals} == {RefundStatus.SUCCEEDED}
         assert all(gateway.paid(str(refund.id)) == 1 for refund in refunds)
 
@@ -235,12 +232,12 @@ class TestPolicy:
             tuned = job_settings(settings, gateway)
             async with open_runtime(tuned) as runtime, running(tuned):
                 ctx = owner()
-                task = await create_task(CreateTask(title="Paid, then deleted", fee=FEE), ctx, runtime.services)
-                await delete_task(DeleteTask(task_id=task.id), ctx, runtime.services)
-                async with runtime.services.uow() as uow:
+                task = await create_task(CreateTask(title="Paid, then deleted", fee=FEE), ctx, runtime.deps.tasks)
+                await delete_task(DeleteTask(task_id=task.id), ctx, runtime.deps.tasks)
+                async with runtime.deps.tasks.uow() as uow:
                     history = await uow.events.load(task.id)
                 refund_id = UUID(history[-1].data["refundId"])
-                final = await settled(runtime.services, ctx, refund_id)
+                final = await settled(runtime.deps, ctx, refund_id)
         assert [record.type for record in history] == ["TaskCreated", "TaskDeleted", "TaskRefundRequested"]
         assert (final.status, final.amount, final.currency, final.task_id) == (
             RefundStatus.SUCCEEDED,

@@ -13,28 +13,28 @@ from application.folds import task_view
 from application.projections.registry import TASKS_VIEW
 from application.queries import get_task_as_of
 from application.records import EventMetadata, RecordedEvent
-from application.services import Services
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.events import SCHEMA_VERSIONS, UPCASTERS, from_data, upcast
 from domain.values import Money, Priority, Role
-from infrastructure.audit import verify_log
-from infrastructure.event_hash import event_hash
-from infrastructure.followers import run_batch
-from infrastructure.postgres import Pool
-from infrastructure.projections.followed import ProjectionFollower
-from infrastructure.rebuild import rebuild
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.event_hash import event_hash
+from infrastructure.postgres.followers import run_batch
+from infrastructure.postgres.log_audit import verify_log
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.postgres.rebuild import rebuild
+from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.settings import Settings
-from infrastructure.unit_of_work import PostgresUnitOfWork
 from tests.fakes import MemoryLog
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 OWNER = UUID(int=42)
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -86,10 +86,10 @@ class TestUpcasting:
         with pytest.raises(msgspec.ValidationError):
             from_data("TaskCreated", 2, {"ownerId": str(OWNER), "title": "t"})
 
-    async def test_a_log_with_both_versions_replays(self, services: Services, pool: Pool) -> None:
+    async def test_a_log_with_both_versions_replays(self, deps: Dependencies, pool: Pool) -> None:
         old = await write_v1_task(pool)
         ctx = RequestContext(actor=Actor(OWNER, Role.USER), request_id="test")
-        new = await create_task(CreateTask("with a fee", fee=Money(amount=500, currency="EUR")), ctx, services)
+        new = await create_task(CreateTask("with a fee", fee=Money(amount=500, currency="EUR")), ctx, deps.tasks)
         async with PostgresUnitOfWork(pool) as uow:
             streams = await uow.events.load_many([old, new.id])
         assert [r.schema_version for r in streams[old]] == [1]
@@ -108,24 +108,24 @@ def _v3_title(data: dict[str, Any]) -> dict[str, Any]:
 
 class TestANewSchemaVersion:
     async def test_every_path_reads_the_upcast_shape(
-        self, services: Services, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
+        self, deps: Dependencies, pool: Pool, database_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """A new version of TaskCreated and its upcaster, registered in domain.events alone: the inline append of a
         later change, a log follower, a rebuild, time travel and the fakes all read the events stored before it as
         the upcaster says."""
         ctx = RequestContext(actor=Actor(OWNER, Role.USER), request_id="test")
-        changed = await create_task(CreateTask("changed later"), ctx, services)
-        untouched = await create_task(CreateTask("never changed"), ctx, services)
+        changed = await create_task(CreateTask("changed later"), ctx, deps.tasks)
+        untouched = await create_task(CreateTask("never changed"), ctx, deps.tasks)
         monkeypatch.setitem(SCHEMA_VERSIONS, "TaskCreated", 3)
         monkeypatch.setitem(UPCASTERS, ("TaskCreated", 2), _v3_title)
 
         # Inline: a change folds the stored v2 creation through the upcaster.
-        await update_task(UpdateTask(changed.id, tasks.UpdateTask(priority=Priority.HIGH)), ctx, services)
-        shown = await services.tasks.get(changed.id)
+        await update_task(UpdateTask(changed.id, TaskChanges(priority=Priority.HIGH)), ctx, deps.tasks)
+        shown = await deps.task_reads.tasks.get(changed.id)
         assert shown is not None
         assert shown.title == "changed later (read as v3)"
         # Time travel folds the stream as stored.
-        assert (await get_task_as_of(untouched.id, 1, None, ctx, services)).title == "never changed (read as v3)"
+        assert (await get_task_as_of(untouched.id, 1, None, ctx, deps.task_reads)).title == "never changed (read as v3)"
         # A follower of the log, from its start.
         async with pool.connection() as conn:
             await conn.execute("CREATE TABLE tasks_view__followed (LIKE tasks_view INCLUDING ALL)")
@@ -146,7 +146,7 @@ class TestANewSchemaVersion:
         log.commit([record for stream in streams.values() for record in stream], {}, {})
         assert {task_id: view.title for task_id, view in log.tasks.items()} == expected
         # The new version is what new events are stored at; the log itself is never rewritten.
-        created = await create_task(CreateTask("after the change"), ctx, services)
+        created = await create_task(CreateTask("after the change"), ctx, deps.tasks)
         async with PostgresUnitOfWork(pool) as uow:
             versions = {
                 task_id: records[0].schema_version

@@ -5,16 +5,16 @@ from collections.abc import AsyncIterator
 import pytest
 
 from application.seed import ADMIN, SAMPLE_TASKS, SEED_CONTEXT, USER, seed
-from application.services import Services
 from application.users import LogIn, log_in
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
-from tests.integration.wiring import services_over
+from tests.integration.wiring import deps_over
 
 
 @pytest.fixture
-async def services(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    async with services_over(pool, settings) as wired:
+async def deps(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    async with deps_over(pool, settings) as wired:
         yield wired
 
 
@@ -30,14 +30,14 @@ async def counts(pool: Pool) -> tuple[int, int, int]:
 
 
 class TestSeed:
-    async def test_seeds_everything_in_one_transaction_once(self, services: Services, pool: Pool) -> None:
-        assert await seed(services)
+    async def test_seeds_everything_in_one_transaction_once(self, deps: Dependencies, pool: Pool) -> None:
+        assert await seed(deps.users)
         assert await counts(pool) == (2 + len(SAMPLE_TASKS), 1, 2)
-        assert not await seed(services)
+        assert not await seed(deps.users)
         assert await counts(pool) == (2 + len(SAMPLE_TASKS), 1, 2)
 
-    async def test_the_seeded_logins_work(self, services: Services) -> None:
-        await seed(services)
+    async def test_the_seeded_logins_work(self, deps: Dependencies) -> None:
+        await seed(deps.users)
         for login in (ADMIN, USER):
-            session = await log_in(LogIn(login.email, login.password), SEED_CONTEXT, services)
+            session = await log_in(LogIn(login.email, login.password), SEED_CONTEXT, deps.users)
             assert session.user.role is login.role

@@ -17,15 +17,14 @@ from application.context import Actor, RequestContext
 from application.errors import NotFound
 from application.overdue import mark_overdue_tasks
 from application.queries import ListTasks, list_tasks
-from application.services import Services
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
+from application.tasks import CreateTask, DeleteTask, TaskChanges, UpdateTask, create_task, delete_task, update_task
 from application.users import RegisterUser, register_user
 from application.views import TaskSort, TaskView, sort_key
-from domain import tasks
 from domain.values import Priority, Role, TaskStatus
-from infrastructure.postgres import Pool
+from infrastructure.bootstrap import Dependencies
+from infrastructure.postgres.pool import Pool
 from infrastructure.settings import Settings
-from tests.integration.wiring import overdue_check, services_over
+from tests.integration.wiring import deps_over, overdue_check
 
 WORDS = ("alpha", "beta", "gamma", "delta")
 NOBODY = RequestContext(actor=None, request_id="test")
@@ -100,28 +99,28 @@ writes = st.builds(
 
 @dataclass
 class World:
-    services: Services
+    deps: Dependencies
     known: dict[UUID, TaskView] = field(default_factory=dict)
 
     async def users(self) -> tuple[list[RequestContext], RequestContext]:
         contexts = []
         for role in (Role.USER, Role.USER, Role.ADMIN):
-            email = f"{self.services.ids.new()}@example.com"
-            session = await register_user(RegisterUser(email, "Someone", "long enough", role), NOBODY, self.services)
+            email = f"{self.deps.users.ids.new()}@example.com"
+            session = await register_user(RegisterUser(email, "Someone", "long enough"), NOBODY, self.deps.users, role)
             contexts.append(RequestContext(actor=Actor(session.user.id, role), request_id="test"))
         return contexts[:2], contexts[2]
 
     async def create(self, spec: NewTask, owners: list[RequestContext], now: datetime) -> None:
         due = now + timedelta(days=spec.due_in_days, hours=6) if spec.due_in_days is not None else None
         command = CreateTask(spec.title, spec.description, spec.status, spec.priority, due)
-        view = await create_task(command, owners[spec.owner], self.services)
+        view = await create_task(command, owners[spec.owner], self.deps.tasks)
         self.known[view.id] = view
 
     async def mark_overdue(self, pool: Pool) -> None:
         """The scheduler's check at the current time, and the tasks as it left them."""
-        await mark_overdue_tasks(overdue_check(pool, self.services.clock))
+        await mark_overdue_tasks(overdue_check(pool, self.deps.tasks.clock))
         for task_id in self.known:
-            view = await self.services.tasks.get(task_id)
+            view = await self.deps.task_reads.tasks.get(task_id)
             assert view is not None
             self.known[task_id] = view
 
@@ -132,13 +131,13 @@ class World:
         task_id = sorted(self.known)[write.target % len(self.known)]
         try:
             if write.kind == "delete":
-                await delete_task(DeleteTask(task_id), admin, self.services)
+                await delete_task(DeleteTask(task_id), admin, self.deps.tasks)
                 del self.known[task_id]
             else:
                 spec = write.task
                 due = now + timedelta(days=spec.due_in_days, hours=6) if spec.due_in_days is not None else None
-                changes = tasks.UpdateTask(title=spec.title, status=spec.status, priority=spec.priority, due_date=due)
-                self.known[task_id] = await update_task(UpdateTask(task_id, changes), admin, self.services)
+                changes = TaskChanges(title=spec.title, status=spec.status, priority=spec.priority, due_date=due)
+                self.known[task_id] = await update_task(UpdateTask(task_id, changes), admin, self.deps.tasks)
         except NotFound:
             self.known.pop(task_id, None)
 
@@ -168,8 +167,8 @@ def expected_walk(known: dict[UUID, TaskView], query: ListTasks, now: datetime) 
 
 @pytest.fixture
 async def world(pool: Pool, settings: Settings) -> AsyncIterator[World]:
-    async with services_over(pool, settings) as services:
-        yield World(services)
+    async with deps_over(pool, settings) as deps:
+        yield World(deps)
 
 
 @hypothesis.settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -183,7 +182,7 @@ async def test_a_walk_returns_the_first_pages_tasks_once_each_in_order(
 ) -> None:
     world.known.clear()  # each example has its own users, so only its own tasks can match
     owners, admin = await world.users()
-    now = world.services.clock.now()
+    now = world.deps.tasks.clock.now()
     for spec in initial:
         await world.create(spec, owners, now)
     await world.mark_overdue(pool)
@@ -207,7 +206,7 @@ async def test_a_walk_returns_the_first_pages_tasks_once_each_in_order(
     seen: list[TaskView] = []
     cursor: str | None = None
     for page_number in range(len(expected) + 2):
-        page = await list_tasks(msgspec.structs.replace(request, cursor=cursor), caller, world.services)
+        page = await list_tasks(msgspec.structs.replace(request, cursor=cursor), caller, world.deps.task_reads)
         seen += page.data
         if (cursor := page.next_cursor) is None:
             break

@@ -1,33 +1,40 @@
-"""The application's services as the composition root wires them, with the database side over a test's own pool."""
+"""The application's dependencies as the composition root wires them, over a test's own pool."""
 
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from application.overdue import OverdueCheck
 from application.ports import Clock
-from application.services import Services
-from infrastructure.bootstrap import open_runtime
-from infrastructure.cache import NoCache
-from infrastructure.overdue_check import PostgresOverdueUnitOfWork
-from infrastructure.postgres import Pool
-from infrastructure.read_models import PostgresRefundReadModel, PostgresTaskReadModel, PostgresUserReadModel
+from infrastructure.bootstrap import Dependencies, adapters, dependencies, redis_client
+from infrastructure.clock import RandomIds
+from infrastructure.postgres.due_tasks import PostgresOverdueUnitOfWork
+from infrastructure.postgres.pool import Pool
+from infrastructure.postgres.read_models.tasks import PostgresTaskReadModel
+from infrastructure.redis.cache import NoCache
 from infrastructure.settings import Settings
-from infrastructure.system import RandomIds
-from infrastructure.unit_of_work import PostgresUnitOfWork
 
 
 @asynccontextmanager
-async def services_over(pool: Pool, settings: Settings) -> AsyncIterator[Services]:
-    """open_runtime's services, but with the unit of work and read models on `pool`."""
-    async with open_runtime(settings) as runtime:
-        yield dataclasses.replace(
-            runtime.services,
-            uow=lambda: PostgresUnitOfWork(pool),
-            tasks=PostgresTaskReadModel(pool),
-            users=PostgresUserReadModel(pool),
-            refunds=PostgresRefundReadModel(pool),
-        )
+async def deps_over(pool: Pool, settings: Settings) -> AsyncIterator[Dependencies]:
+    """open_runtime's dependencies on `pool`, the task reads without the cache (commits still tell it)."""
+    client = redis_client(settings)
+    try:
+        deps = dependencies(pool, settings, adapters(pool, client, settings))
+        yield replaced(deps, tasks=PostgresTaskReadModel(pool))
+    finally:
+        await client.aclose()
+
+
+def replaced(deps: Dependencies, **changes: Any) -> Dependencies:
+    """`deps` with `changes` made in every set that has those fields (a test's clock in every area, say)."""
+
+    def changed(area: Any) -> Any:
+        names = {field.name for field in dataclasses.fields(area)}
+        return dataclasses.replace(area, **{name: value for name, value in changes.items() if name in names})
+
+    return Dependencies(**{field.name: changed(getattr(deps, field.name)) for field in dataclasses.fields(deps)})
 
 
 def overdue_check(pool: Pool, clock: Clock, batch_size: int = 1000) -> OverdueCheck:

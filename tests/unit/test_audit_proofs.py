@@ -34,13 +34,13 @@ async def admin(world: World) -> RequestContext:
 async def test_users_are_refused(world: World) -> None:
     alice = await world.register("alice@example.com")
     with pytest.raises(Forbidden):
-        await latest_digest(alice, world.services)
+        await latest_digest(alice, world.deps.digests)
     with pytest.raises(Forbidden):
-        public_key(alice, world.services)
+        public_key(alice, world.deps.digests)
     with pytest.raises(Forbidden):
-        await inclusion_proof(1, 1, alice, world.services)
+        await inclusion_proof(1, 1, alice, world.deps.digests)
     with pytest.raises(Forbidden):
-        await consistency_proof(1, 1, alice, world.services)
+        await consistency_proof(1, 1, alice, world.deps.digests)
 
 
 async def test_the_digest_signs_the_root_of_the_log_and_proofs_verify_against_it(
@@ -49,7 +49,7 @@ async def test_the_digest_signs_the_root_of_the_log_and_proofs_verify_against_it
     for n in range(5):
         await world.create(admin, f"task {n}")
     leaves = [leaf(record.hash) for record in world.log.events]
-    digest = await latest_digest(admin, world.services)
+    digest = await latest_digest(admin, world.deps.digests)
     assert (digest.tree_size, digest.root_hash) == (len(leaves), mth(leaves).hex())
     assert (
         digest.signed_payload
@@ -57,16 +57,16 @@ async def test_the_digest_signs_the_root_of_the_log_and_proofs_verify_against_it
             {"rootHash": digest.root_hash, "signedAt": digest.signed_at, "treeSize": digest.tree_size}, order="sorted"
         ).decode()
     )
-    key = public_key(admin, world.services)
+    key = public_key(admin, world.deps.digests)
     Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key)).verify(
         base64.b64decode(digest.signature), digest.signed_payload.encode()
     )
     assert signed_facts(digest).tree_size == len(leaves)
     for index, record in enumerate(world.log.events):
-        proof = await inclusion_proof(record.position, len(leaves), admin, world.services)
+        proof = await inclusion_proof(record.position, len(leaves), admin, world.deps.digests)
         path = [bytes.fromhex(h) for h in proof.audit_path]
         assert verify_inclusion(leaves[index], index, len(leaves), path, mth(leaves))
-    found = [bytes.fromhex(h) for h in (await consistency_proof(2, len(leaves), admin, world.services)).proof]
+    found = [bytes.fromhex(h) for h in (await consistency_proof(2, len(leaves), admin, world.deps.digests)).proof]
     assert verify_consistency(2, len(leaves), mth(leaves[:2]), mth(leaves), found)
 
 
@@ -75,20 +75,20 @@ async def test_what_is_refused(world: World, admin: RequestContext) -> None:
     size = len(world.log.events)
     first, last = world.log.events[0].position, world.log.events[-1].position
     with pytest.raises(InvalidInput, match="beyond the tree") as beyond:
-        await inclusion_proof(first, size + 1, admin, world.services)
+        await inclusion_proof(first, size + 1, admin, world.deps.digests)
     assert beyond.value.field == "treeSize"
     with pytest.raises(NotFound):
-        await inclusion_proof(last + 1, size, admin, world.services)
+        await inclusion_proof(last + 1, size, admin, world.deps.digests)
     with pytest.raises(NotFound):
-        await inclusion_proof(last, size - 1, admin, world.services)
+        await inclusion_proof(last, size - 1, admin, world.deps.digests)
     with pytest.raises(InvalidInput):
-        await consistency_proof(2, 1, admin, world.services)
+        await consistency_proof(2, 1, admin, world.deps.digests)
     with pytest.raises(InvalidInput):
-        await consistency_proof(0, 1, admin, world.services)
+        await consistency_proof(0, 1, admin, world.deps.digests)
     with pytest.raises(InvalidInput) as too_far:
-        await consistency_proof(1, size + 1, admin, world.services)
+        await consistency_proof(1, size + 1, admin, world.deps.digests)
     assert too_far.value.field == "to"
-    digest = await latest_digest(admin, world.services)
+    digest = await latest_digest(admin, world.deps.digests)
     with pytest.raises(InvalidInput, match="differ from its signed payload"):
         signed_facts(msgspec.structs.replace(digest, tree_size=1))
     with pytest.raises(InvalidInput):

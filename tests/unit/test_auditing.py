@@ -14,8 +14,7 @@ from application.auditing import ListEvents, list_events
 from application.context import RequestContext
 from application.errors import Forbidden, InvalidInput, NotFound
 from application.stream_history import StateChange, StreamQuery, stream_history, verify_stream
-from application.tasks import UpdateTask, update_task
-from domain import tasks
+from application.tasks import TaskChanges, UpdateTask, update_task
 from domain.values import Priority, Role
 from tests.unit.test_handlers import World
 
@@ -26,7 +25,7 @@ async def walk(world: World, ctx: RequestContext, page: int, newest_first: bool)
     cursor: str | None = None
     while True:
         query = ListEvents(newest_first=True, before=cursor) if newest_first else ListEvents(after=cursor)
-        found = await list_events(msgspec.structs.replace(query, limit=page), ctx, world.services)
+        found = await list_events(msgspec.structs.replace(query, limit=page), ctx, world.deps.audit)
         if not found.data:
             return seen
         seen += [event.position for event in found.data]
@@ -52,15 +51,15 @@ class TestTheLogBothWays:
         world = World()
         admin = await world.register("admin@example.com", Role.ADMIN)
         with pytest.raises(InvalidInput):
-            await list_events(ListEvents(causation_id="req-1"), admin, world.services)
-        found = await list_events(ListEvents(correlation_id="req-1", causation_id="req-1"), admin, world.services)
+            await list_events(ListEvents(causation_id="req-1"), admin, world.deps.audit)
+        found = await list_events(ListEvents(correlation_id="req-1", causation_id="req-1"), admin, world.deps.audit)
         assert [event.type for event in found.data] == ["UserRegistered"]
 
     async def test_users_may_not_read_the_log(self) -> None:
         world = World()
         alice = await world.register("alice@example.com")
         with pytest.raises(Forbidden):
-            await list_events(ListEvents(newest_first=True), alice, world.services)
+            await list_events(ListEvents(newest_first=True), alice, world.deps.audit)
 
 
 class TestOneStream:
@@ -68,17 +67,17 @@ class TestOneStream:
         world = World()
         admin = await world.register("admin@example.com", Role.ADMIN)
         task = await world.create(admin, "Draft")
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(priority=Priority.HIGH)), admin, world.services)
-        now = await stream_history(StreamQuery(task.id), admin, world.services)
+        await update_task(UpdateTask(task.id, TaskChanges(priority=Priority.HIGH)), admin, world.deps.tasks)
+        now = await stream_history(StreamQuery(task.id), admin, world.deps.audit)
         assert now.events[1].changes == [StateChange("priority", "MEDIUM", "HIGH")]
         assert now.state is not None
         assert (now.state["title"], now.state["priority"], now.latest_version) == ("Draft", "HIGH", 2)
-        then = await stream_history(StreamQuery(task.id, version=1), admin, world.services)
+        then = await stream_history(StreamQuery(task.id, version=1), admin, world.deps.audit)
         assert then.state == now.events[0].after
         assert [event.version for event in then.events] == [1]
         with pytest.raises(NotFound):
-            await stream_history(StreamQuery(task.id, version=3), admin, world.services)
-        verified = await verify_stream(task.id, admin, world.services)
+            await stream_history(StreamQuery(task.id, version=3), admin, world.deps.audit)
+        verified = await verify_stream(task.id, admin, world.deps.audit)
         assert (verified.events, verified.intact, verified.first_broken_version) == (2, True, None)
 
     async def test_only_admins_and_only_streams_that_exist(self) -> None:
@@ -87,10 +86,10 @@ class TestOneStream:
         alice = await world.register("alice@example.com")
         task = await world.create(alice)
         with pytest.raises(Forbidden):
-            await stream_history(StreamQuery(task.id), alice, world.services)
+            await stream_history(StreamQuery(task.id), alice, world.deps.audit)
         with pytest.raises(Forbidden):
-            await verify_stream(task.id, alice, world.services)
+            await verify_stream(task.id, alice, world.deps.audit)
         with pytest.raises(NotFound):
-            await stream_history(StreamQuery(uuid4()), admin, world.services)
+            await stream_history(StreamQuery(uuid4()), admin, world.deps.audit)
         with pytest.raises(NotFound):
-            await verify_stream(uuid4(), admin, world.services)
+            await verify_stream(uuid4(), admin, world.deps.audit)

@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import given as for_all
 from hypothesis import strategies as st
 
+from application.audit_proofs import DigestDeps
+from application.auditing import AuditDeps
 from application.batch import BatchAction, BatchItem, BatchTasks, ItemError, batch_tasks
 from application.context import AccessClaims, Actor, RateRule, RequestContext
 from application.cursors import Cursor, encode_cursor
@@ -23,18 +25,28 @@ from application.errors import (
     PreconditionFailed,
     Unauthenticated,
 )
-from application.queries import ListTasks, get_task, list_tasks
+from application.queries import ListTasks, TaskReadDeps, get_task, list_tasks
 from application.records import RecordedEvent
-from application.services import Services
+from application.refunds import RefundDeps
 from application.sessions import SequentialGate, Session
-from application.tasks import CreateTask, DeleteTask, UpdateTask, create_task, delete_task, update_task
-from application.users import ChangeRole, LogIn, RegisterUser, change_role, get_user, log_in, register_user
+from application.tasks import (
+    CreateTask,
+    DeleteTask,
+    TaskChanges,
+    TaskDeps,
+    UpdateTask,
+    create_task,
+    delete_task,
+    update_task,
+)
+from application.users import LogIn, RegisterUser, UserDeps, change_role, get_user, log_in, register_user
 from application.views import TaskView
-from domain import tasks
+from domain.users import ChangeRole
 from domain.values import Money, Priority, Role, TaskStatus
 from infrastructure.audit_keys import Ed25519Signer
-from infrastructure.cache import NoCache
-from infrastructure.rate_limits import ProcessLimits
+from infrastructure.bootstrap import Dependencies
+from infrastructure.redis.cache import NoCache
+from infrastructure.redis.rate_limits import ProcessLimits
 from infrastructure.security import JwtTokens
 from infrastructure.settings import Settings
 from tests.fake_audit import MemoryAuditTree
@@ -113,7 +125,7 @@ class RecordingLog(MemoryLog):
 
 
 class World:
-    """One set of in-memory adapters behind a Services, as the composition root would wire them."""
+    """One set of in-memory adapters behind a Dependencies, as the composition root would wire them."""
 
     def __init__(self, clock_step: timedelta = timedelta(milliseconds=1)) -> None:
         self.log = RecordingLog()
@@ -122,26 +134,24 @@ class World:
         self.units_of_work = 0
         revoked = MemoryAccessRevocations(self.log)
         limiter = ProcessLimits(Settings(jwt_secret=JWT_SECRET, audit_signing_key=AUDIT_KEY))
-        self.services = Services(
-            uow=self._unit_of_work,
-            tasks=MemoryTaskReadModel(self.log),
-            users=MemoryUserReadModel(self.log),
-            refunds=MemoryRefundReadModel(self.log),
-            activity=MemoryActivityReadModel(self.log),
-            log=MemoryEventLog(self.log),
-            projections=MemoryProjectionMonitor(self.log),
-            clock=self.clock,
-            ids=RandomIds(),
-            hasher=self.hasher,
-            tokens=JwtTokens(JWT_SECRET, 900, self.clock),
-            revocations=revoked,
-            rate_limiter=limiter,
-            access_gate=SequentialGate(revoked, limiter),
-            cache=NoCache(),
-            audit_tree=MemoryAuditTree(self.log),
-            audit_signer=Ed25519Signer(AUDIT_KEY),
-            cursor_secret=CURSOR_SECRET,
-            refresh_token_ttl_seconds=3600,
+        tokens = JwtTokens(JWT_SECRET, 900, self.clock)
+        ids, refunds, users = RandomIds(), MemoryRefundReadModel(self.log), MemoryUserReadModel(self.log)
+        uow, cache = self._unit_of_work, NoCache()
+        self.deps = Dependencies(
+            tasks=TaskDeps(uow, self.clock, ids, cache, users, refunds),
+            task_reads=TaskReadDeps(
+                MemoryTaskReadModel(self.log),
+                MemoryActivityReadModel(self.log),
+                refunds,
+                uow,
+                self.clock,
+                SequentialGate(revoked, limiter),
+                CURSOR_SECRET,
+            ),
+            refunds=RefundDeps(uow, self.clock, cache, refunds, CURSOR_SECRET),
+            users=UserDeps(uow, self.clock, ids, tokens, limiter, revoked, 3600, self.hasher, users, CURSOR_SECRET),
+            audit=AuditDeps(uow, MemoryEventLog(self.log), MemoryProjectionMonitor(self.log), CURSOR_SECRET),
+            digests=DigestDeps(MemoryAuditTree(self.log), Ed25519Signer(AUDIT_KEY), self.clock),
         )
 
     def _unit_of_work(self) -> MemoryUnitOfWork:
@@ -149,18 +159,24 @@ class World:
         return MemoryUnitOfWork(self.log)
 
     async def register(self, email: str, role: Role = Role.USER) -> RequestContext:
-        command = RegisterUser(email=email, name=email.split("@")[0], password=PASSWORD, role=role)
-        session = await register_user(command, NOBODY, self.services)
+        command = RegisterUser(email=email, name=email.split("@")[0], password=PASSWORD)
+        session = await register_user(command, NOBODY, self.deps.users, role)
         return RequestContext(actor=Actor(session.user.id, session.user.role), request_id="req-1")
 
     async def create(self, ctx: RequestContext, title: str = "A task", **fields: object) -> TaskView:
-        return await create_task(msgspec.convert({"title": title, **fields}, CreateTask), ctx, self.services)
+        body = {"title": title} | {camel(name): value for name, value in fields.items()}  # as the wire names them
+        return await create_task(msgspec.convert(body, CreateTask), ctx, self.deps.tasks)
 
     def version(self, task_id: UUID) -> int:
         return len(self.log.streams[task_id])
 
     def event_types(self, task_id: UUID) -> list[str]:
         return [record.type for record in self.log.streams[task_id]]
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 def user_id(ctx: RequestContext) -> UUID:
@@ -192,17 +208,17 @@ class TestAuthentication:
     async def test_every_task_handler_needs_an_actor(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
         with pytest.raises(Unauthenticated):
-            await create_task(CreateTask(title="t"), NOBODY, world.services)
+            await create_task(CreateTask(title="t"), NOBODY, world.deps.tasks)
         with pytest.raises(Unauthenticated):
-            await get_task(task.id, NOBODY, world.services)
+            await get_task(task.id, NOBODY, world.deps.task_reads)
         with pytest.raises(Unauthenticated):
-            await list_tasks(ListTasks(), NOBODY, world.services)
+            await list_tasks(ListTasks(), NOBODY, world.deps.task_reads)
         with pytest.raises(Unauthenticated):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="x")), NOBODY, world.services)
+            await update_task(UpdateTask(task.id, TaskChanges(title="x")), NOBODY, world.deps.tasks)
         with pytest.raises(Unauthenticated):
-            await delete_task(DeleteTask(task.id), NOBODY, world.services)
+            await delete_task(DeleteTask(task.id), NOBODY, world.deps.tasks)
         with pytest.raises(Unauthenticated):
-            await batch_tasks(BatchTasks(BatchAction.DELETE, (task.id,)), NOBODY, world.services)
+            await batch_tasks(BatchTasks(BatchAction.DELETE, [task.id]), NOBODY, world.deps.tasks)
         assert world.version(task.id) == 1
 
 
@@ -233,8 +249,8 @@ class TestAdmission:
         admin = await world.register("root@example.com", Role.ADMIN)
         bob = await world.register("bob@example.com", Role.ADMIN)
         before = self.claims(bob, "before", world)
-        await change_role(ChangeRole(user_id(bob), Role.USER), admin, world.services)
-        gate = world.services.access_gate
+        await change_role(user_id(bob), ChangeRole(Role.USER), admin, world.deps.users)
+        gate = world.deps.task_reads.access_gate
         assert await gate.admit(before, RateRule.API_BY_USER) is None, "an admin's token outlived the demotion"
         after = self.claims(bob, "after", world, Role.USER)
         assert await gate.admit(after, RateRule.API_BY_USER) is not None
@@ -244,7 +260,7 @@ class TestAdmission:
     async def test_an_admin_may_not_change_their_own_role(self, world: World) -> None:
         admin = await world.register("root@example.com", Role.ADMIN)
         with pytest.raises(Forbidden):
-            await change_role(ChangeRole(user_id(admin), Role.USER), admin, world.services)
+            await change_role(user_id(admin), ChangeRole(Role.USER), admin, world.deps.users)
 
 
 class TestCreate:
@@ -252,7 +268,7 @@ class TestCreate:
         task = await world.create(alice, "Write tests", fee={"amount": 250, "currency": "EUR"})
         assert (task.owner_id, task.title, task.version) == (user_id(alice), "Write tests", 1)
         assert (task.status, task.priority, task.fee) == (TaskStatus.PENDING, Priority.MEDIUM, Money(250, "EUR"))
-        assert await get_task(task.id, alice, world.services) == task
+        assert await get_task(task.id, alice, world.deps.task_reads) == task
 
     async def test_the_event_carries_the_request_metadata(self, world: World, alice: RequestContext) -> None:
         ctx = RequestContext(actor=alice.actor, request_id="req-9", correlation_id="corr-3")
@@ -279,7 +295,7 @@ class TestCreateForAnotherOwner:
     ) -> None:
         task = await world.create(admin, owner_id=str(user_id(bob)))
         assert task.owner_id == user_id(bob)
-        assert await get_task(task.id, bob, world.services) == task
+        assert await get_task(task.id, bob, world.deps.task_reads) == task
 
     async def test_an_admin_may_not_create_for_an_unknown_user(self, world: World, admin: RequestContext) -> None:
         with pytest.raises(NotFound):
@@ -293,14 +309,14 @@ class TestOwnership:
     ) -> None:
         task = await world.create(alice)
         with pytest.raises(NotFound):
-            await get_task(task.id, bob, world.services)
+            await get_task(task.id, bob, world.deps.task_reads)
 
     async def test_a_user_cannot_update_another_users_task(
         self, world: World, alice: RequestContext, bob: RequestContext
     ) -> None:
         task = await world.create(alice)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="mine now")), bob, world.services)
+            await update_task(UpdateTask(task.id, TaskChanges(title="mine now")), bob, world.deps.tasks)
         assert world.version(task.id) == 1
 
     async def test_a_user_cannot_delete_another_users_task(
@@ -308,33 +324,33 @@ class TestOwnership:
     ) -> None:
         task = await world.create(alice)
         with pytest.raises(NotFound):
-            await delete_task(DeleteTask(task.id), bob, world.services)
+            await delete_task(DeleteTask(task.id), bob, world.deps.tasks)
         assert world.version(task.id) == 1
 
     async def test_a_missing_task_is_not_found_like_a_foreign_one(self, world: World, bob: RequestContext) -> None:
         missing = uuid4()
         with pytest.raises(NotFound):
-            await get_task(missing, bob, world.services)
+            await get_task(missing, bob, world.deps.task_reads)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(missing, tasks.UpdateTask(title="x")), bob, world.services)
+            await update_task(UpdateTask(missing, TaskChanges(title="x")), bob, world.deps.tasks)
         with pytest.raises(NotFound):
-            await delete_task(DeleteTask(missing), bob, world.services)
+            await delete_task(DeleteTask(missing), bob, world.deps.tasks)
 
     async def test_an_admin_may_act_on_any_task(
         self, world: World, alice: RequestContext, admin: RequestContext
     ) -> None:
         task = await world.create(alice)
-        assert await get_task(task.id, admin, world.services) == task
-        updated = await update_task(UpdateTask(task.id, tasks.UpdateTask(title="By admin")), admin, world.services)
+        assert await get_task(task.id, admin, world.deps.task_reads) == task
+        updated = await update_task(UpdateTask(task.id, TaskChanges(title="By admin")), admin, world.deps.tasks)
         assert (updated.title, updated.owner_id, updated.version) == ("By admin", user_id(alice), 2)
-        await delete_task(DeleteTask(task.id), admin, world.services)
+        await delete_task(DeleteTask(task.id), admin, world.deps.tasks)
         assert world.event_types(task.id) == ["TaskCreated", "TaskUpdated", "TaskDeleted"]
 
 
 class TestUpdate:
     async def test_a_change_appends_one_event_and_keeps_the_rest(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice, "Old", description="kept", priority="LOW")
-        updated = await update_task(UpdateTask(task.id, tasks.UpdateTask(title="New")), alice, world.services)
+        updated = await update_task(UpdateTask(task.id, TaskChanges(title="New")), alice, world.deps.tasks)
         assert (updated.title, updated.description, updated.priority, updated.version) == (
             "New",
             "kept",
@@ -343,79 +359,79 @@ class TestUpdate:
         )
         assert updated.created_at == task.created_at
         assert updated.updated_at > task.updated_at
-        assert await get_task(task.id, alice, world.services) == updated
+        assert await get_task(task.id, alice, world.deps.task_reads) == updated
 
     async def test_a_change_that_changes_nothing_appends_nothing(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice, "Same", priority="HIGH")
         events_before = len(world.log.events)
-        same = tasks.UpdateTask(title="Same", priority=Priority.HIGH, description=None)
-        unchanged = await update_task(UpdateTask(task.id, same), alice, world.services)
+        same = TaskChanges(title="Same", priority=Priority.HIGH, description=None)
+        unchanged = await update_task(UpdateTask(task.id, same), alice, world.deps.tasks)
         assert unchanged == task
         assert unchanged.version == 1
         assert len(world.log.events) == events_before
 
     async def test_an_empty_change_appends_nothing(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        assert await update_task(UpdateTask(task.id, tasks.UpdateTask()), alice, world.services) == task
+        assert await update_task(UpdateTask(task.id, TaskChanges()), alice, world.deps.tasks) == task
         assert world.version(task.id) == 1
 
     async def test_completing_with_other_changes_appends_an_update_then_the_completion(
         self, world: World, alice: RequestContext
     ) -> None:
         task = await world.create(alice, "Almost")
-        change = tasks.UpdateTask(title="Done", status=TaskStatus.COMPLETED)
-        updated = await update_task(UpdateTask(task.id, change), alice, world.services)
+        change = TaskChanges(title="Done", status=TaskStatus.COMPLETED)
+        updated = await update_task(UpdateTask(task.id, change), alice, world.deps.tasks)
         assert (updated.title, updated.status, updated.version) == ("Done", TaskStatus.COMPLETED, 3)
         assert world.event_types(task.id) == ["TaskCreated", "TaskUpdated", "TaskCompleted"]
 
     async def test_the_current_expected_version_is_accepted(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        command = UpdateTask(task.id, tasks.UpdateTask(title="Pinned"), expected_version=1)
-        assert (await update_task(command, alice, world.services)).version == 2
+        command = UpdateTask(task.id, TaskChanges(title="Pinned"), expected_version=1)
+        assert (await update_task(command, alice, world.deps.tasks)).version == 2
 
     async def test_a_stale_expected_version_fails_the_precondition(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Second")), alice, world.services)
-        stale = UpdateTask(task.id, tasks.UpdateTask(title="Third"), expected_version=1)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Second")), alice, world.deps.tasks)
+        stale = UpdateTask(task.id, TaskChanges(title="Third"), expected_version=1)
         with pytest.raises(PreconditionFailed):
-            await update_task(stale, alice, world.services)
+            await update_task(stale, alice, world.deps.tasks)
         assert world.version(task.id) == 2
-        assert (await get_task(task.id, alice, world.services)).title == "Second"
+        assert (await get_task(task.id, alice, world.deps.task_reads)).title == "Second"
 
     async def test_a_stale_expected_version_fails_even_a_change_that_changes_nothing(
         self, world: World, alice: RequestContext
     ) -> None:
         task = await world.create(alice, "Same")
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Other")), alice, world.services)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Other")), alice, world.deps.tasks)
         with pytest.raises(PreconditionFailed):
             await update_task(
-                UpdateTask(task.id, tasks.UpdateTask(title="Other"), expected_version=1), alice, world.services
+                UpdateTask(task.id, TaskChanges(title="Other"), expected_version=1), alice, world.deps.tasks
             )
 
 
 class TestDelete:
     async def test_a_deleted_task_is_gone_but_its_history_stays(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await delete_task(DeleteTask(task.id, expected_version=1), alice, world.services)
+        await delete_task(DeleteTask(task.id, expected_version=1), alice, world.deps.tasks)
         with pytest.raises(NotFound):
-            await get_task(task.id, alice, world.services)
+            await get_task(task.id, alice, world.deps.task_reads)
         assert world.event_types(task.id) == ["TaskCreated", "TaskDeleted"]
 
     async def test_a_deleted_task_accepts_nothing_more(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await delete_task(DeleteTask(task.id), alice, world.services)
+        await delete_task(DeleteTask(task.id), alice, world.deps.tasks)
         with pytest.raises(NotFound):
-            await delete_task(DeleteTask(task.id), alice, world.services)
+            await delete_task(DeleteTask(task.id), alice, world.deps.tasks)
         with pytest.raises(NotFound):
-            await update_task(UpdateTask(task.id, tasks.UpdateTask(title="x")), alice, world.services)
+            await update_task(UpdateTask(task.id, TaskChanges(title="x")), alice, world.deps.tasks)
         assert world.version(task.id) == 2
 
     async def test_a_stale_expected_version_fails_the_precondition(self, world: World, alice: RequestContext) -> None:
         task = await world.create(alice)
-        await update_task(UpdateTask(task.id, tasks.UpdateTask(title="Second")), alice, world.services)
+        await update_task(UpdateTask(task.id, TaskChanges(title="Second")), alice, world.deps.tasks)
         with pytest.raises(PreconditionFailed):
-            await delete_task(DeleteTask(task.id, expected_version=1), alice, world.services)
-        assert (await get_task(task.id, alice, world.services)).version == 2
+            await delete_task(DeleteTask(task.id, expected_version=1), alice, world.deps.tasks)
+        assert (await get_task(task.id, alice, world.deps.task_reads)).version == 2
 
 
 def outcomes(items: list[BatchItem]) -> list[tuple[UUID, ItemError | None]]:
@@ -428,8 +444,8 @@ class TestBatch:
     ) -> tuple[TaskView, TaskView, TaskView, TaskView, TaskView, UUID]:
         """Alice's two open tasks, her completed one and her deleted one; Bob's task; an id nobody has."""
         open_1, open_2, done, gone = [await world.create(alice, f"Alice {n}") for n in range(4)]
-        await update_task(UpdateTask(done.id, tasks.UpdateTask(status=TaskStatus.COMPLETED)), alice, world.services)
-        await delete_task(DeleteTask(gone.id), alice, world.services)
+        await update_task(UpdateTask(done.id, TaskChanges(status=TaskStatus.COMPLETED)), alice, world.deps.tasks)
+        await delete_task(DeleteTask(gone.id), alice, world.deps.tasks)
         foreign = await world.create(bob, "Bob's")
         return open_1, open_2, done, gone, foreign, uuid4()
 
@@ -437,10 +453,10 @@ class TestBatch:
         self, world: World, alice: RequestContext, bob: RequestContext
     ) -> None:
         open_1, open_2, done, gone, foreign, missing = await self._mixed(world, alice, bob)
-        ids = (open_1.id, foreign.id, done.id, missing, open_2.id, gone.id)
+        ids = [open_1.id, foreign.id, done.id, missing, open_2.id, gone.id]
         units, commits = world.units_of_work, len(world.log.commits)
 
-        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, ids), alice, world.services)
+        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, ids), alice, world.deps.tasks)
 
         assert outcomes(results) == [
             (open_1.id, None),
@@ -455,16 +471,16 @@ class TestBatch:
         assert world.event_types(open_1.id)[-1] == world.event_types(open_2.id)[-1] == "TaskCompleted"
         assert world.version(done.id) == 2, "completing a completed task appends nothing"
         assert world.version(foreign.id) == 1
-        assert (await get_task(foreign.id, bob, world.services)).status is TaskStatus.PENDING
+        assert (await get_task(foreign.id, bob, world.deps.task_reads)).status is TaskStatus.PENDING
 
     async def test_delete_acts_on_own_tasks_and_fails_the_others_per_item(
         self, world: World, alice: RequestContext, bob: RequestContext
     ) -> None:
         open_1, open_2, done, gone, foreign, missing = await self._mixed(world, alice, bob)
-        ids = (done.id, gone.id, open_1.id, missing, foreign.id)
+        ids = [done.id, gone.id, open_1.id, missing, foreign.id]
         units, commits = world.units_of_work, len(world.log.commits)
 
-        results = await batch_tasks(BatchTasks(BatchAction.DELETE, ids), alice, world.services)
+        results = await batch_tasks(BatchTasks(BatchAction.DELETE, ids), alice, world.deps.tasks)
 
         assert outcomes(results) == [
             (done.id, None),
@@ -482,7 +498,7 @@ class TestBatch:
         self, world: World, alice: RequestContext, bob: RequestContext, admin: RequestContext
     ) -> None:
         mine, theirs = await world.create(alice), await world.create(bob)
-        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, (mine.id, theirs.id)), admin, world.services)
+        results = await batch_tasks(BatchTasks(BatchAction.COMPLETE, [mine.id, theirs.id]), admin, world.deps.tasks)
         assert outcomes(results) == [(mine.id, None), (theirs.id, None)]
         assert world.log.commits[-1] == 2
         assert {t.status for t in world.log.tasks.values()} == {TaskStatus.COMPLETED}
@@ -492,19 +508,19 @@ class TestBatch:
     ) -> None:
         foreign = await world.create(bob)
         events_before = len(world.log.events)
-        results = await batch_tasks(BatchTasks(BatchAction.DELETE, (foreign.id, uuid4())), alice, world.services)
+        results = await batch_tasks(BatchTasks(BatchAction.DELETE, [foreign.id, uuid4()]), alice, world.deps.tasks)
         assert [item.error is not None for item in results] == [True, True]
         assert len(world.log.events) == events_before
 
 
 async def walk_pages(
-    ctx: RequestContext, services: Services, limit: int, owner_id: UUID | None = None
+    ctx: RequestContext, deps: Dependencies, limit: int, owner_id: UUID | None = None
 ) -> list[TaskView]:
     """Every task `list_tasks` yields, following `nextCursor` until it is None."""
     seen: list[TaskView] = []
     cursor: str | None = None
     while True:
-        page = await list_tasks(ListTasks(owner_id=owner_id, limit=limit, cursor=cursor), ctx, services)
+        page = await list_tasks(ListTasks(owner_id=owner_id, limit=limit, cursor=cursor), ctx, deps.task_reads)
         assert len(page.data) <= limit
         assert page.data or cursor is None, "a cursor led to an empty page"
         seen += page.data
@@ -536,27 +552,27 @@ class TestListTasks:
         everyone = [*users, admin]
         created = [await world.create(everyone[owner], f"Task {n}") for n, owner in enumerate(owners)]
 
-        everything = await walk_pages(admin, world.services, limit)
+        everything = await walk_pages(admin, world.deps, limit)
         assert sorted(t.id for t in everything) == sorted(t.id for t in created)
         assert newest_first(everything)
         for ctx in users:
-            own = await walk_pages(ctx, world.services, limit)
+            own = await walk_pages(ctx, world.deps, limit)
             assert sorted(t.id for t in own) == sorted(t.id for t in created if t.owner_id == user_id(ctx))
             assert newest_first(own)
-        one_owner = await walk_pages(admin, world.services, limit, owner_id=user_id(users[0]))
+        one_owner = await walk_pages(admin, world.deps, limit, owner_id=user_id(users[0]))
         assert sorted(t.id for t in one_owner) == sorted(t.id for t in created if t.owner_id == user_id(users[0]))
 
     async def test_tasks_added_between_pages_do_not_repeat_or_hide_others(
         self, world: World, alice: RequestContext
     ) -> None:
         before = {(await world.create(alice, f"Before {n}")).id for n in range(5)}
-        first = await list_tasks(ListTasks(limit=2), alice, world.services)
+        first = await list_tasks(ListTasks(limit=2), alice, world.deps.task_reads)
         for n in range(3):
             await world.create(alice, f"Between {n}")
         seen = [t.id for t in first.data]
         cursor = first.next_cursor
         while cursor is not None:
-            page = await list_tasks(ListTasks(limit=2, cursor=cursor), alice, world.services)
+            page = await list_tasks(ListTasks(limit=2, cursor=cursor), alice, world.deps.task_reads)
             seen += [t.id for t in page.data]
             cursor = page.next_cursor
         assert len(seen) == len(set(seen))
@@ -567,13 +583,13 @@ class TestListTasks:
     ) -> None:
         own = await world.create(alice)
         await world.create(bob)
-        page = await list_tasks(ListTasks(), alice, world.services)
+        page = await list_tasks(ListTasks(), alice, world.deps.task_reads)
         assert [t.id for t in page.data] == [own.id]
         assert page.next_cursor is None
 
     async def test_a_user_may_name_themself_as_owner(self, world: World, alice: RequestContext) -> None:
         own = await world.create(alice)
-        page = await list_tasks(ListTasks(owner_id=user_id(alice)), alice, world.services)
+        page = await list_tasks(ListTasks(owner_id=user_id(alice)), alice, world.deps.task_reads)
         assert [t.id for t in page.data] == [own.id]
 
     async def test_a_user_naming_another_owner_is_forbidden(
@@ -581,7 +597,7 @@ class TestListTasks:
     ) -> None:
         await world.create(bob)
         with pytest.raises(Forbidden):
-            await list_tasks(ListTasks(owner_id=user_id(bob)), alice, world.services)
+            await list_tasks(ListTasks(owner_id=user_id(bob)), alice, world.deps.task_reads)
 
     async def test_filters_apply_across_pages(self, world: World, alice: RequestContext) -> None:
         high = {(await world.create(alice, f"High {n}", priority="HIGH")).id for n in range(3)}
@@ -591,7 +607,7 @@ class TestListTasks:
         cursor: str | None = None
         while True:
             query = ListTasks(priorities=(Priority.HIGH,), limit=1, cursor=cursor)
-            page = await list_tasks(query, alice, world.services)
+            page = await list_tasks(query, alice, world.deps.task_reads)
             seen += [t.id for t in page.data]
             if (cursor := page.next_cursor) is None:
                 break
@@ -623,36 +639,36 @@ class TestTamperedCursor:
     @pytest.mark.parametrize(("case", "cursor"), tampered_cursors(), ids=[case for case, _ in tampered_cursors()])
     async def test_is_invalid_input(self, world: World, alice: RequestContext, case: str, cursor: str) -> None:
         with pytest.raises(InvalidInput) as raised:
-            await list_tasks(ListTasks(cursor=cursor), alice, world.services)
+            await list_tasks(ListTasks(cursor=cursor), alice, world.deps.task_reads)
         assert raised.value.field == "cursor"
 
     async def test_a_genuine_cursor_is_accepted(self, world: World, alice: RequestContext) -> None:
         for n in range(3):
             await world.create(alice, f"Task {n}")
-        first = await list_tasks(ListTasks(limit=2), alice, world.services)
+        first = await list_tasks(ListTasks(limit=2), alice, world.deps.task_reads)
         assert first.next_cursor is not None
-        second = await list_tasks(ListTasks(limit=2, cursor=first.next_cursor), alice, world.services)
+        second = await list_tasks(ListTasks(limit=2, cursor=first.next_cursor), alice, world.deps.task_reads)
         assert len(second.data) == 1
 
 
 async def log_in_as(world: World, email: str, password: str = PASSWORD) -> Session:
-    return await log_in(LogIn(email=email, password=password), NOBODY, world.services)
+    return await log_in(LogIn(email=email, password=password), NOBODY, world.deps.users)
 
 
 class TestRegisterAndLogIn:
     async def test_register_then_log_in(self, world: World) -> None:
         command = RegisterUser(email="  Ann@Example.COM ", name=" Ann ", password=PASSWORD)
-        registered = await register_user(command, NOBODY, world.services)
+        registered = await register_user(command, NOBODY, world.deps.users)
         assert (registered.user.email, registered.user.name, registered.user.role) == (
             "ann@example.com",
             "Ann",
             Role.USER,
         )
-        assert world.services.tokens.verify(registered.access.token).actor == Actor(registered.user.id, Role.USER)
+        assert world.deps.users.tokens.verify(registered.access.token).actor == Actor(registered.user.id, Role.USER)
 
         session = await log_in_as(world, "ANN@example.com\t")
         assert session.user == registered.user
-        assert world.services.tokens.verify(session.access.token).actor == Actor(registered.user.id, Role.USER)
+        assert world.deps.users.tokens.verify(session.access.token).actor == Actor(registered.user.id, Role.USER)
         assert session.access.expires_in == 900
 
     async def test_the_password_is_stored_hashed_only(self, world: World) -> None:
@@ -664,7 +680,7 @@ class TestRegisterAndLogIn:
     async def test_the_registered_user_is_in_the_log(self, world: World) -> None:
         ctx = await world.register("ann@example.com", Role.ADMIN)
         assert [record.type for record in world.log.streams[user_id(ctx)]] == ["UserRegistered"]
-        assert await get_user(user_id(ctx), ctx, world.services) == (await log_in_as(world, "ann@example.com")).user
+        assert await get_user(user_id(ctx), ctx, world.deps.users) == (await log_in_as(world, "ann@example.com")).user
 
     async def test_a_wrong_password_is_invalid_credentials(self, world: World) -> None:
         await world.register("ann@example.com")
@@ -686,7 +702,7 @@ class TestRegisterAndLogIn:
         events_before = len(world.log.events)
         duplicate = RegisterUser(email="  ANN@example.com ", name="Other Ann", password="another password")
         with pytest.raises(EmailTaken):
-            await register_user(duplicate, NOBODY, world.services)
+            await register_user(duplicate, NOBODY, world.deps.users)
         assert len(world.log.events) == events_before
         assert len(world.log.users) == 1
         assert (await log_in_as(world, "ann@example.com")).user.name == "ann"
@@ -701,11 +717,11 @@ class TestRegisterAndLogIn:
 
 class TestGetUser:
     async def test_a_user_may_read_itself(self, world: World, alice: RequestContext) -> None:
-        assert (await get_user(user_id(alice), alice, world.services)).email == "alice@example.com"
+        assert (await get_user(user_id(alice), alice, world.deps.users)).email == "alice@example.com"
 
     async def test_a_user_may_not_read_another(self, world: World, alice: RequestContext, bob: RequestContext) -> None:
         with pytest.raises(Forbidden):
-            await get_user(user_id(bob), alice, world.services)
+            await get_user(user_id(bob), alice, world.deps.users)
 
     async def test_an_admin_may_read_anyone(self, world: World, alice: RequestContext, admin: RequestContext) -> None:
-        assert (await get_user(user_id(alice), admin, world.services)).email == "alice@example.com"
+        assert (await get_user(user_id(alice), admin, world.deps.users)).email == "alice@example.com"

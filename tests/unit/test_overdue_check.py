@@ -12,7 +12,7 @@ from application.context import RequestContext
 from application.errors import ConcurrencyError
 from application.overdue import MAX_CONFLICTS, SCHEDULER_ACTOR, OverdueCheck, mark_overdue_tasks
 from application.records import RecordedEvent
-from application.tasks import CreateTask, UpdateTask, create_task, update_task
+from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
 from domain.values import TaskStatus
 from tests.clock import ManualClock
@@ -47,7 +47,7 @@ class Check:
 
     async def task(self, due: datetime | None = DUE, status: TaskStatus = TaskStatus.PENDING) -> UUID:
         command = CreateTask(title="t", status=status, due_date=due)
-        return (await create_task(command, self.user, self.world.services)).id
+        return (await create_task(command, self.user, self.world.deps.tasks)).id
 
     async def run(self, at: datetime) -> int:
         self.clock.set(at)
@@ -127,7 +127,7 @@ class TestARun:
 
 class TestDueDateChanges:
     async def change(self, check: Check, task_id: UUID, **fields: Any) -> None:
-        await update_task(UpdateTask(task_id, tasks.UpdateTask(**fields)), check.user, check.world.services)
+        await update_task(UpdateTask(task_id, TaskChanges(**fields)), check.user, check.world.deps.tasks)
 
     async def test_a_later_due_date_ends_it_until_that_date_passes(self, check: Check) -> None:
         task_id = await check.task()

@@ -7,10 +7,12 @@ import pytest
 from application.context import RequestContext
 from application.payments import Attempted, AttemptRefund, Payments, attempt_refund
 from application.ports import PaymentOutcome, RefundOrder
-from application.refunds import RequestRefund, get_refund, request_refund
+from application.refunds import get_refund, request_refund
 from application.tasks import CreateTask, create_task
 from domain.refunds import RefundStatus, RetryPolicy
 from domain.values import Money
+from infrastructure import bootstrap
+from infrastructure.bootstrap import Dependencies
 from tests.unit.test_handlers import World
 
 
@@ -30,14 +32,14 @@ UNAVAILABLE = PaymentOutcome(paid=False, error="gateway answered 503", transient
 REFUSED = PaymentOutcome(paid=False, error="gateway answered 400", transient=False)
 
 
-def payments(gateway: FakeGateway, max_attempts: int = 3) -> Payments:
-    return Payments(gateway=gateway, policy=RetryPolicy(2.0, 300.0, max_attempts), spread=lambda: 1.0)
+def payments(deps: Dependencies, gateway: FakeGateway, max_attempts: int = 3) -> Payments:
+    return bootstrap.payments(deps, gateway, RetryPolicy(2.0, 300.0, max_attempts), lambda: 1.0)
 
 
 async def new_refund(world: World) -> tuple[RequestContext, AttemptRefund]:
     ctx = await world.register("payer@example.com")
-    task = await create_task(CreateTask(title="Paid", fee=Money(amount=250, currency="CHF")), ctx, world.services)
-    refund = await request_refund(RequestRefund(task_id=task.id), ctx, world.services)
+    task = await create_task(CreateTask(title="Paid", fee=Money(amount=250, currency="CHF")), ctx, world.deps.tasks)
+    refund = await request_refund(task.id, ctx, world.deps.tasks)
     return ctx, AttemptRefund(refund_id=refund.id, attempt=1)
 
 
@@ -46,33 +48,33 @@ class TestAttempts:
         world = World()
         ctx, job = await new_refund(world)
         gateway = FakeGateway()
-        report = await attempt_refund(job, world.services, payments(gateway))
+        report = await attempt_refund(job, payments(world.deps, gateway))
         assert report.result is Attempted.PAID
         assert [(o.refund_id, o.amount, o.currency) for o in gateway.orders] == [(job.refund_id, 250, "CHF")]
-        refund = await get_refund(job.refund_id, ctx, world.services)
+        refund = await get_refund(job.refund_id, ctx, world.deps.refunds)
         assert (refund.status, refund.attempts) == (RefundStatus.SUCCEEDED, 1)
-        task = await world.services.tasks.get(refund.task_id)
+        task = await world.deps.task_reads.tasks.get(refund.task_id)
         assert task is not None
         assert task.refund == refund
 
     async def test_a_transient_failure_reports_its_jittered_delay(self) -> None:
         world = World()
         _, job = await new_refund(world)
-        report = await attempt_refund(job, world.services, payments(FakeGateway(UNAVAILABLE)))
+        report = await attempt_refund(job, payments(world.deps, FakeGateway(UNAVAILABLE)))
         assert (report.result, report.retry_in_seconds) == (Attempted.RETRYING, 2.5)  # 2 s, +25% at spread 1
 
     async def test_a_permanent_failure_is_final(self) -> None:
         world = World()
         _, job = await new_refund(world)
-        report = await attempt_refund(job, world.services, payments(FakeGateway(REFUSED)))
+        report = await attempt_refund(job, payments(world.deps, FakeGateway(REFUSED)))
         assert (report.result, report.error) == (Attempted.FAILED, "gateway answered 400")
 
     async def test_a_repeated_job_does_nothing(self) -> None:
         world = World()
         _, job = await new_refund(world)
         gateway = FakeGateway()
-        await attempt_refund(job, world.services, payments(gateway))
-        again = await attempt_refund(job, world.services, payments(gateway))
+        await attempt_refund(job, payments(world.deps, gateway))
+        again = await attempt_refund(job, payments(world.deps, gateway))
         assert again.result is Attempted.NOT_AWAITED
         assert again.settled
         assert len(gateway.orders) == 1
@@ -81,9 +83,9 @@ class TestAttempts:
         world = World()
         _, job = await new_refund(world)
         gateway = FakeGateway()
-        async with world.services.uow() as uow:
+        async with world.deps.refunds.uow() as uow:
             assert await uow.try_lock(job.refund_id)
-            report = await attempt_refund(job, world.services, payments(gateway))
+            report = await attempt_refund(job, payments(world.deps, gateway))
         assert report.result is Attempted.BUSY
         assert not report.settled  # not acknowledged: delivered again later
         assert gateway.orders == []
@@ -94,8 +96,8 @@ class TestLogs:
         world = World()
         _, job = await new_refund(world)
         with caplog.at_level(logging.INFO, logger="taskflow.refunds"):
-            await attempt_refund(job, world.services, payments(FakeGateway(UNAVAILABLE)))
-            await attempt_refund(job, world.services, payments(FakeGateway()))  # a repeat: not an attempt
+            await attempt_refund(job, payments(world.deps, FakeGateway(UNAVAILABLE)))
+            await attempt_refund(job, payments(world.deps, FakeGateway()))  # a repeat: not an attempt
         lines = [r for r in caplog.records if r.name == "taskflow.refunds"]
         assert len(lines) == 1
         fields = {k: getattr(lines[0], k) for k in ("refundId", "attempt", "outcome", "error", "retryInSeconds")}

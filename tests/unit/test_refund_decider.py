@@ -41,7 +41,7 @@ REQUESTED = RefundRequested(task_id=TASK, owner_id=OWNER, amount=500, currency="
 
 
 def given(*events: refunds.RefundEvent) -> refunds.Refund:
-    return refunds.fold([(event, AT) for event in events])
+    return refunds.fold(events, at=AT)
 
 
 def failure(attempt: int, transient: bool = True, spread: float = 0.0) -> RecordFailure:

@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from infrastructure.signals import run_bounded
+from infrastructure.processes.signals import run_bounded
 
 
 async def main_leaving_a_stubborn_task() -> None:

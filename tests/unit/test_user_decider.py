@@ -1,7 +1,6 @@
 """The User decider, as given events / when command / then events, and its laws under random command sequences."""
 
 from dataclasses import dataclass
-from functools import reduce
 
 import msgspec
 import pytest
@@ -11,11 +10,8 @@ from hypothesis import strategies as st
 from domain import users
 from domain.errors import DomainError, UserAlreadyExists, UserNotFound
 from domain.events import from_data, to_data, type_name
+from domain.users import fold
 from domain.values import Role
-
-
-def fold(events: list[users.UserEvent], state: users.User = users.INITIAL) -> users.User:
-    return reduce(users.evolve, events, state)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Projections in SQL: the statements that apply the registry's definitions, inline and by followers."""

@@ -1,1 +1,0 @@
-"""Projections: read tables kept from the event log."""
