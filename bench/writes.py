@@ -48,6 +48,7 @@ from infrastructure.postgres.migrations import apply_migrations
 from infrastructure.postgres.pool import open_pool
 from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
 from infrastructure.processes.embedded_servers import with_servers
+from infrastructure.processes.heap import settle_heap
 from infrastructure.settings import Settings, load_settings
 
 CONCURRENCY = (1, 8, 32)
@@ -309,6 +310,7 @@ async def measure_batch(settings: Settings) -> dict[str, float]:
     """Three batch completions of 1,000 tasks (the median), 1,000 single completions, and the database's floor."""
     assert settings.database_url
     async with open_runtime(settings) as runtime:
+        settle_heap()  # as an API worker does once started
         deps = runtime.deps
         ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="bench")
 

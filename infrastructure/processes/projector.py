@@ -9,6 +9,7 @@ from infrastructure.postgres.audit_tree import AuditTreeFollower
 from infrastructure.postgres.followers import Follower, follow
 from infrastructure.postgres.pool import open_pool
 from infrastructure.postgres.projections.followed import ProjectionFollower
+from infrastructure.processes.heap import settle_heap
 from infrastructure.processes.signals import stop_on_signals
 from infrastructure.redis.cache import TaskCache
 from infrastructure.redis.cache_backstop import CacheBackstop
@@ -25,6 +26,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
         cache = TaskCache(RedisGuard(client, settings.redis_timeout_seconds), settings.redis_namespace, 1)
         running = projector_followers(cache)
         async with open_pool(settings.database_url, size=4, checkout_seconds=settings.database_timeout_seconds) as pool:
+            settle_heap()
             await asyncio.gather(*(follow(settings.database_url, pool, f, stop) for f in running))
     finally:
         await client.aclose()

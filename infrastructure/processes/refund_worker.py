@@ -17,6 +17,7 @@ from application.payments import AttemptRefund, Payments, attempt_refund
 from domain.refunds import RetryPolicy
 from infrastructure.bootstrap import open_runtime, payments
 from infrastructure.gateway import HttpRefundGateway, SimulatedGateway
+from infrastructure.processes.heap import settle_heap
 from infrastructure.processes.signals import stop_on_signals
 from infrastructure.redis.job_queue import PAY_REFUND, RefundStreamBroker
 from infrastructure.settings import Settings
@@ -61,6 +62,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     async with open_runtime(msgspec.structs.replace(settings, database_pool_size=pool_size)) as runtime:
         spread = functools.partial(random.uniform, -1.0, 1.0)
         _register(broker, payments(runtime.deps, gateway, retry_policy(settings), spread))
+        settle_heap()
         broker.is_worker_process = True
         try:
             await _receive(broker, settings, stop)

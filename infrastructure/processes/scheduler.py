@@ -13,6 +13,7 @@ from infrastructure.postgres.due_tasks import PostgresOverdueUnitOfWork
 from infrastructure.postgres.followers import follow
 from infrastructure.postgres.pool import Pool, open_pool
 from infrastructure.postgres.refund_jobs import RefundDispatcher, enqueue_due, requeue_lost
+from infrastructure.processes.heap import settle_heap
 from infrastructure.processes.signals import stop_on_signals
 from infrastructure.redis.cache import TaskCache
 from infrastructure.redis.guard import RedisGuard
@@ -41,6 +42,7 @@ async def run_scheduler(settings: Settings, stop: asyncio.Event | None = None) -
             # The check's commits make cached task views stale: it bumps their generations, as the API does.
             cache = TaskCache(RedisGuard(client, settings.redis_timeout_seconds), settings.redis_namespace, 1)
             check = OverdueCheck(lambda: PostgresOverdueUnitOfWork(pool), SystemClock(), RandomIds(), cache)
+            settle_heap()
             await asyncio.gather(
                 follow(settings.database_url, pool, RefundDispatcher(), stop),
                 dispatch(pool, broker, SystemClock(), stop),
