@@ -9,6 +9,7 @@ server.
 """
 
 import hashlib
+from typing import Any
 from uuid import uuid4
 
 from litestar import Request, Response, Router, get, post
@@ -35,32 +36,37 @@ def floor_router(namespace: str) -> Router:
     the body `make bench` stored under BODY_KEY; no guard, dependency, rate window or problem mapping around it."""
     key = f"{namespace}:{BODY_KEY}"
 
-    @get("/floor", include_in_schema=False)
-    async def floor(request: Request[object, object, State]) -> Response[bytes]:
+    async def signed_in(request: Request[object, object, State]) -> Any:
+        """The runtime, once the bearer token is verified."""
         runtime = request.app.state.runtime
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             raise Unauthenticated()
         runtime.tokens.verify(token)
+        return runtime
+
+    async def fetch(redis: Any) -> Any:
+        """One script call, loading the script once when the server lacks it."""
         try:
-            body = await runtime.redis.evalsha(_SHA, 1, key)
+            return await redis.evalsha(_SHA, 1, key)
         except NoScriptError:
-            await runtime.redis.script_load(_FETCH)
-            body = await runtime.redis.evalsha(_SHA, 1, key)
+            await redis.script_load(_FETCH)
+            return await redis.evalsha(_SHA, 1, key)
+
+    @get("/floor", include_in_schema=False)
+    async def floor(request: Request[object, object, State]) -> Response[bytes]:
+        runtime = await signed_in(request)
+        body = await fetch(runtime.redis)
         return Response(bytes(body or b"{}"), media_type="application/json")
 
     @post("/floor", include_in_schema=False)
     async def create(request: Request[object, object, State]) -> Response[bytes]:
-        runtime = request.app.state.runtime
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            raise Unauthenticated()
-        runtime.tokens.verify(token)
+        runtime = await signed_in(request)
         body = await request.body()
-        await runtime.redis.evalsha(_SHA, 1, key)
+        await fetch(runtime.redis)  # where the gate's call would be
         async with runtime.pool.connection() as conn:
             await conn.execute(_CREATE, (body.decode(), uuid4()))
-        await runtime.redis.evalsha(_SHA, 1, key)
+        await fetch(runtime.redis)  # where the cache's call would be
         return Response(b'{"created":true}', status_code=201, media_type="application/json")
 
     return Router(path="/bench", route_handlers=[floor, create])

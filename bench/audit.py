@@ -27,8 +27,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from reads import RESULTS, SECRET, with_database
-from writes import database
+from reads import RESULTS, SECRET, database, servers
 
 from application.audit_proofs import consistency_proof, inclusion_proof, latest_digest
 from application.context import Actor, RequestContext
@@ -37,8 +36,7 @@ from infrastructure.bootstrap import Dependencies, open_runtime
 from infrastructure.postgres.audit_tree import AuditTreeFollower, tree_size
 from infrastructure.postgres.followers import follow, run_batch
 from infrastructure.postgres.pool import Pool, open_pool
-from infrastructure.processes.embedded_servers import with_servers
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 
 ADMIN = RequestContext(actor=Actor(UUID(int=1), Role.ADMIN), request_id="bench")
 TRANSACTIONS_PER_SECOND = 100
@@ -170,11 +168,8 @@ def main() -> None:
     options = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds")}
-    with with_servers(load_settings()) as settings:
-        assert settings.database_url
-        assert settings.redis_url
-        with database(with_database(settings.database_url, "postgres")) as url:
-            results |= asyncio.run(measure(url, settings.redis_url, options))
+    with servers() as (admin_url, redis_url), database(admin_url) as url:
+        results |= asyncio.run(measure(url, redis_url, options))
     (RESULTS / "audit.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

@@ -25,15 +25,13 @@ from uuid import UUID, uuid4
 
 import msgspec
 import psycopg
-from reads import RESULTS, service_environment, with_database
-from writes import database
+from reads import RESULTS, database, servers, service_environment
 
 from application.records import EventMetadata, StreamAppend
 from domain import tasks
 from infrastructure.postgres.pool import open_pool
 from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
-from infrastructure.processes.embedded_servers import with_servers
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 
 APPEND = 5000  # creations a statement
 # The scheduler runs with the default TASKFLOW_OVERDUE_CHECK_SECONDS.
@@ -84,15 +82,12 @@ def main() -> None:
     options = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds")}
-    with with_servers(load_settings()) as settings:
-        assert settings.database_url
-        assert settings.redis_url
-        with database(with_database(settings.database_url, "postgres")) as url:
-            minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
-            asyncio.run(falling_due(url, options.tasks, options.owners, minute))
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("VACUUM ANALYZE")
-            results["marked"] = mark(url, settings.redis_url, options.tasks)
+    with servers() as (admin_url, redis_url), database(admin_url) as url:
+        minute = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+        asyncio.run(falling_due(url, options.tasks, options.owners, minute))
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+        results["marked"] = mark(url, redis_url, options.tasks)
     (RESULTS / "overdue.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

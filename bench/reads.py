@@ -176,22 +176,35 @@ def main() -> None:
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     RESULTS.mkdir(exist_ok=True)
+    with servers() as (admin_url, redis_url), database(admin_url) as url:
+        results = run(url, redis_url, sizes, options)
+    (RESULTS / "reads.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, str]]:
+    """The PostgreSQL admin URL and the Redis URL the bench runs on (TASKFLOW_DATABASE_URL / TASKFLOW_REDIS_URL, or
+    embedded servers), for the block."""
     with with_servers(load_settings()) as settings:
         assert settings.database_url
         assert settings.redis_url
-        admin_url = with_database(settings.database_url, "postgres")
-        name = f"taskflow_bench_{secrets.token_hex(3)}"
+        yield with_database(settings.database_url, "postgres"), settings.redis_url
+
+
+@contextmanager
+def database(admin_url: str) -> Iterator[str]:
+    """A migrated database of the bench's own on that server, dropped after the block."""
+    name = f"taskflow_bench_{secrets.token_hex(3)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = with_database(admin_url, name)
+    try:
+        apply_migrations(url)
+        yield url
+    finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        url = with_database(settings.database_url, name)
-        try:
-            apply_migrations(url)
-            results = run(url, settings.redis_url, sizes, options)
-        finally:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    (RESULTS / "reads.json").write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def service_environment(url: str, redis_url: str) -> dict[str, str]:

@@ -15,18 +15,10 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import sql
-
-from infrastructure.postgres.migrations import apply_migrations
-from infrastructure.processes.embedded_servers import with_servers
-from infrastructure.settings import load_settings
-
-RESULTS = Path(__file__).parent / "results"
+from reads import RESULTS, database, servers
 
 # Stream i: TaskCreated (version 1), TaskCompleted (version 2). Hashes are not what a rebuild reads.
 FILL = """
@@ -40,10 +32,6 @@ SELECT md5(i::text)::uuid, 'task', v, CASE v WHEN 1 THEN 'TaskCreated' ELSE 'Tas
        '{}'::jsonb, now() - (%(n)s - i) * interval '1 second', '\\x00'
 FROM generate_series(1, %(n)s) AS i CROSS JOIN generate_series(1, 2) AS v
 """
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def measure(url: str, redis_url: str, events: int) -> dict[str, Any]:
@@ -79,22 +67,11 @@ def main() -> None:
     options = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "runs": []}
-    with with_servers(load_settings()) as settings:
-        assert settings.database_url
-        assert settings.redis_url
-        admin_url = with_database(settings.database_url, "postgres")
+    with servers() as (admin_url, redis_url):
         for size in (int(s) for s in options.sizes.split(",")):
-            name = f"taskflow_rebuild_{secrets.token_hex(3)}"
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            try:
-                url = with_database(settings.database_url, name)
-                apply_migrations(url)
+            with database(admin_url) as url:
                 # Each size in a process of its own, so the peak memory is that run's.
-                results["runs"].append(measure(url, settings.redis_url, size))
-            finally:
-                with psycopg.connect(admin_url, autocommit=True) as conn:
-                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                results["runs"].append(measure(url, redis_url, size))
     (RESULTS / "rebuild.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 

@@ -24,8 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,18 @@ from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import psycopg
-from psycopg import sql
-from reads import RESULTS, SECRET, free_port, seed, serve, service_environment, signed_in, with_database, wrk
+from reads import (
+    RESULTS,
+    SECRET,
+    database,
+    free_port,
+    seed,
+    serve,
+    servers,
+    service_environment,
+    signed_in,
+    wrk,
+)
 
 from api.bench_floor import MINIMAL_TABLES
 from application.batch import BatchAction, BatchTasks, batch_tasks
@@ -44,12 +53,10 @@ from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, 
 from domain import tasks
 from domain.values import Role, TaskStatus
 from infrastructure.bootstrap import open_runtime
-from infrastructure.postgres.migrations import apply_migrations
 from infrastructure.postgres.pool import open_pool
 from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
-from infrastructure.processes.embedded_servers import with_servers
 from infrastructure.processes.heap import settle_heap
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 
 CONCURRENCY = (1, 8, 32)
 BATCH = 1000
@@ -95,20 +102,6 @@ SELECT ('00000000-0000-4000-a000-' || lpad(to_hex(i / 10), 12, '0'))::uuid, 'ben
        1, '{}', '{}', now(), sha256(i::text::bytea)
 FROM generate_series(%s::bigint, %s::bigint) AS i
 """
-
-
-@contextmanager
-def database(admin_url: str) -> Iterator[str]:
-    name = f"taskflow_bench_{secrets.token_hex(3)}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = with_database(admin_url, name)
-    try:
-        apply_migrations(url)
-        yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def pgbench(url: str, script: str, clients: int, seconds: int) -> float:
@@ -376,16 +369,13 @@ def main() -> None:
     parts = set(options.parts.split(","))
     RESULTS.mkdir(exist_ok=True)
     results: dict[str, Any] = {"date": datetime.now(UTC).isoformat(timespec="seconds")}
-    with with_servers(load_settings()) as settings:
-        assert settings.database_url
-        assert settings.redis_url
-        admin_url = with_database(settings.database_url, "postgres")
+    with servers() as (admin_url, redis_url):
         if "appends" in parts:
             with database(admin_url) as url:
                 results["appends"] = measure_appends(url, options.seconds)
         if "post" in parts:
             with database(admin_url) as url:
-                env = service_environment(url, settings.redis_url) | {"PORT": str(free_port())}
+                env = service_environment(url, redis_url) | {"PORT": str(free_port())}
                 results["post"] = measure_post(url, env, options.seconds, options.workers)
                 print(f"post: {results['post']}", flush=True)
         if "candidates" in parts:
@@ -398,7 +388,7 @@ def main() -> None:
             with database(admin_url) as url:
                 tuned = Settings(
                     database_url=url,
-                    redis_url=settings.redis_url,
+                    redis_url=redis_url,
                     redis_namespace=f"bench-{secrets.token_hex(3)}",
                     jwt_secret=SECRET.encode(),
                     audit_signing_key=secrets.token_bytes(32),
