@@ -1,1 +1,2 @@
-"""The HTTP API (Litestar): the app factory, controllers, guard, problem details, OpenAPI and the console."""
+"""The HTTP API (Litestar): the app factory, controllers, the authentication hook, problem details, OpenAPI and
+the console."""
