@@ -12,6 +12,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from api.dependencies import Context, TaskReads, Tasks
 from api.hooks import ADMITTED_WITH_READ, authenticated
+from api.kept_answers import KEEPS_ANSWER, keep, names_tag
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import BatchError, BatchResponse, BatchResult, named_body
@@ -25,6 +26,9 @@ from application.views import ActivityReport, EventPage, TaskPage, TaskSort, Tas
 from domain.values import Priority, TaskStatus
 
 T = TypeVar("T")
+# Named outside the controller, whose `list` route would shadow the builtin in its own signature.
+Statuses = list[TaskStatus]
+Priorities = list[Priority]
 
 ITEM_ERRORS = {batch.ItemError.NOT_FOUND: BatchError(status=404, title="Not Found")}
 
@@ -57,12 +61,6 @@ def etag(view: TaskView) -> str:
     return f'"{view.version}"'
 
 
-def names_tag(if_none_match: str, tag: str) -> bool:
-    """Whether an If-None-Match header names `tag` (weak or strong, or *)."""
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or tag in tags
-
-
 def expected_version(if_match: str | None) -> int | None:
     """The version an If-Match header pins: None for absent or '*'; a value that names no version fails."""
     if if_match is None or if_match.strip() == "*":
@@ -87,6 +85,20 @@ def timestamp(value: str | None, field: str) -> datetime | None:
     except msgspec.ValidationError as exc:
         raise InvalidInput(field, "must be an RFC 3339 timestamp with an offset") from exc
     return commands.in_utc(parsed, field)
+
+
+def _first_page(query_string: bytes) -> bool:
+    """A walk's first page: its answer may be kept (a later page's cursor expires, so it is checked each time)."""
+    return b"cursor" not in query_string
+
+
+def _current(query_string: bytes) -> bool:
+    """The task as it is now (as it was at a version or a time is read from the log, not the cache)."""
+    return not query_string
+
+
+def _always(query_string: bytes) -> bool:
+    return True
 
 
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
@@ -119,13 +131,18 @@ class TaskController(Controller):
         keyed = idempotency(request, idempotency_key)
         return _task_response(await commands.create_task(data, ctx, tasks, keyed), 201)
 
-    @get(operation_id="listTasks", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True})
+    @get(
+        operation_id="listTasks",
+        responses=problems(400, 401, 403, 429, 503),
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _first_page},
+    )
     async def list(
         self,
+        request: Request[Any, Any, Any],
         ctx: Context,
         task_reads: TaskReads,
-        status: Annotated[list[TaskStatus] | None, QueryParameter(name="status", required=False)] = None,
-        priority: Annotated[list[Priority] | None, QueryParameter(name="priority", required=False)] = None,
+        status: Annotated[Statuses | None, QueryParameter(name="status", required=False)] = None,
+        priority: Annotated[Priorities | None, QueryParameter(name="priority", required=False)] = None,
         due_before: Annotated[str | None, timestamp_parameter("dueBefore")] = None,
         due_after: Annotated[str | None, timestamp_parameter("dueAfter")] = None,
         overdue: Annotated[bool, QueryParameter(name="overdue")] = False,
@@ -148,19 +165,27 @@ class TaskController(Controller):
             limit=limit,
             cursor=cursor,
         )
-        return await queries.list_tasks(query, ctx, task_reads)
+        page = await queries.list_tasks(query, ctx, task_reads)
+        await keep(request, msgspec.json.encode(page))
+        return page
 
     @get(
-        "/stats", operation_id="taskStats", responses=problems(400, 401, 403, 429, 503), opt={ADMITTED_WITH_READ: True}
+        "/stats",
+        operation_id="taskStats",
+        responses=problems(400, 401, 403, 429, 503),
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _always},
     )
     async def stats(
         self,
+        request: Request[Any, Any, Any],
         ctx: Context,
         task_reads: TaskReads,
         owner_id: Annotated[UUID | None, QueryParameter(name="ownerId", required=False)] = None,
     ) -> TaskStats:
         """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
-        return await queries.task_stats(owner_id, ctx, task_reads)
+        stats = await queries.task_stats(owner_id, ctx, task_reads)
+        await keep(request, msgspec.json.encode(stats))
+        return stats
 
     @get("/activity", operation_id="taskActivity", responses=problems(400, 401, 403, 429, 503))
     async def activity(
@@ -203,10 +228,11 @@ class TaskController(Controller):
         "/{task_id:uuid}",
         operation_id="getTask",
         responses=task_response(200, "The task; ETag is its version") | problems(400, 401, 404, 429, 503),
-        opt={ADMITTED_WITH_READ: True},
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _current},
     )
     async def get(
         self,
+        request: Request[Any, Any, Any],
         task_id: FromPath[UUID],
         ctx: Context,
         task_reads: TaskReads,
@@ -221,6 +247,7 @@ class TaskController(Controller):
                 raise InvalidInput("asOf", "give either version or asOf, not both")
             if version is None and as_of is None:
                 view = await queries.get_task(task_id, ctx, task_reads)
+                await keep(request, msgspec.json.encode(view), etag(view))
             else:
                 moment = timestamp(as_of, "asOf")
                 view = await queries.get_task_as_of(task_id, version, moment, ctx, task_reads)

@@ -6,12 +6,13 @@ import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
 import msgspec
 
-from application.context import RateRule
+from application.context import Actor, Admission, RateRule
 from application.sessions import PENDING
 from application.views import TaskListing, TaskRows, TaskStats, TaskView
 from infrastructure.metrics import count_cache_read
@@ -51,6 +52,16 @@ for _, key in ipairs(KEYS) do
 end
 return #KEYS
 """
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAnswer:
+    """A route's whole answer as the cache keeps it: its body and ETag when kept; else the key to keep one under
+    (None: not now, the cache being bypassed)."""
+
+    body: bytes | None = None
+    etag: str = ""
+    key: str | None = None
 
 
 class TaskCache:
@@ -102,6 +113,33 @@ class TaskCache:
         self.misses += 1
         count_cache_read("miss")
         return await self._single_flight(prefix + fetched.generation, compute)
+
+    async def kept_answer(self, caller: Actor, name: str, admission: Admission) -> KeptAnswer:
+        """The whole answer kept for `caller` under `name`, with the caller's admission asked in the same round trip
+        (a refusal raises). An admin's answers are kept for every admin (they all see every task), under the
+        generation every commit bumps; a user's for that user, under theirs. While this instance's invalidations are
+        unsent nothing is kept or read, and the admission is left to the route."""
+        if self._gate is None or not await self._flush():
+            return KeptAnswer()
+        scope = "all" if caller.is_admin else f"owner:{caller.user_id}"
+        prefix = f"{self._prefix}:{_tag(scope)}:answer:{name}:"
+        fetch = Fetch(self.generation_key(scope), prefix, time.time_ns(), GENERATION_TTL_SECONDS)
+        verdict, fetched = await self._gate.admit_and_fetch(admission.claims, RateRule.API_BY_USER, fetch)
+        admission.settle(verdict)
+        if fetched is None:
+            count_cache_read("bypass")
+            return KeptAnswer()
+        if fetched.value is None:
+            count_cache_read("miss")
+            return KeptAnswer(key=prefix + fetched.generation)
+        count_cache_read("hit")
+        etag, _, body = fetched.value.partition(b"\n")
+        return KeptAnswer(body=body, etag=etag.decode())
+
+    async def keep_answer(self, key: str, body: bytes, etag: str = "") -> None:
+        """Keep a route's answer under the key `kept_answer` gave (an ETag has no line break: it is one token)."""
+        with contextlib.suppress(RedisUnavailable):
+            await self._guard.call(self._guard.client.set(key, etag.encode() + b"\n" + body, ex=self._ttl))
 
     async def _fetch_generation(self, fetch: Fetch) -> Fetched | None:
         try:

@@ -1,0 +1,54 @@
+"""Whole answers the cache keeps for cacheable reads: a hit is answered by the authentication hook from the gate's own
+Redis round trip, before Litestar parses a parameter or resolves a dependency."""
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.enums import MediaType
+
+from infrastructure.redis.cache import KeptAnswer
+
+# A route's `opt` key: a predicate of the raw query string saying whether the route's answer to it may be kept. The
+# answer must then depend only on the caller's scope (an admin, or which user), the path and the query string.
+KEEPS_ANSWER = "keeps_answer"
+Keepable = Callable[[bytes], bool]
+
+# Where the hook leaves the key to keep this request's answer under, after a miss.
+_KEY = "kept_answer_key"
+
+
+def answer_name(request: Request[Any, Any, Any]) -> str:
+    scope = request.scope
+    return hashlib.sha256(scope["path"].encode() + b"?" + scope["query_string"]).hexdigest()
+
+
+def names_tag(if_none_match: str, tag: str) -> bool:
+    """Whether an If-None-Match header names `tag` (weak or strong, or *)."""
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or tag in tags
+
+
+def kept_response(request: Request[Any, Any, Any], kept: KeptAnswer) -> Response[bytes]:
+    """The kept answer, or 304 when the request's If-None-Match names its ETag."""
+    if not kept.etag:
+        return Response(kept.body or b"", media_type=MediaType.JSON)
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and names_tag(if_none_match, kept.etag):
+        return Response(b"", status_code=304, headers={"ETag": kept.etag})
+    return Response(kept.body or b"", media_type=MediaType.JSON, headers={"ETag": kept.etag})
+
+
+def awaiting(request: Request[Any, Any, Any], key: str | None) -> None:
+    """Note that this request's answer, once it succeeds, is to be kept under `key`."""
+    if key is not None:
+        request.scope["state"][_KEY] = key
+
+
+async def keep(request: Request[object, object, State], body: bytes, etag: str = "") -> None:
+    """Keep the answer (its encoded body) if the hook missed it: a success the route computed from the read model."""
+    key = request.scope["state"].get(_KEY)
+    if key is not None:
+        await request.app.state.runtime.cache.keep_answer(key, body, etag)
