@@ -1,11 +1,11 @@
 """The task read model over tasks_view: one task, keyset pages of tasks, and their counts."""
 
+import functools
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import psycopg
-from psycopg import sql
 
 from application.errors import InvalidInput
 from application.views import RefundView, TaskFilter, TaskListing, TaskRows, TaskStats, TaskView
@@ -109,25 +109,23 @@ _SORT_COLUMNS = {
 _KEY_PLACEHOLDERS = {"due_sort": "coalesce(%s::timestamptz, 'infinity')"}
 
 
-def _visible(listing: TaskListing) -> tuple[sql.Composable, list[Any]]:
+def _visible(listing: TaskListing) -> tuple[str, list[Any]]:
     if listing.snapshot is None:
         # The first page: the current versions, read in this statement's own snapshot.
-        return sql.SQL("valid_to IS NULL"), []
+        return "valid_to IS NULL", []
     return (
-        sql.SQL(
-            "pg_visible_in_snapshot(valid_from, %s::pg_snapshot)"
-            " AND (valid_to IS NULL OR NOT pg_visible_in_snapshot(valid_to, %s::pg_snapshot))"
-        ),
+        "pg_visible_in_snapshot(valid_from, %s::pg_snapshot)"
+        " AND (valid_to IS NULL OR NOT pg_visible_in_snapshot(valid_to, %s::pg_snapshot))",
         [listing.snapshot, listing.snapshot],
     )
 
 
-def _filters(task_filter: TaskFilter) -> tuple[list[sql.Composable], list[Any]]:
-    conditions: list[sql.Composable] = []
+def _filters(task_filter: TaskFilter) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
     params: list[Any] = []
 
     def where(condition: str, *values: Any) -> None:
-        conditions.append(sql.SQL(condition))
+        conditions.append(condition)
         params.extend(values)
 
     if task_filter.owner_id is not None:
@@ -147,36 +145,30 @@ def _filters(task_filter: TaskFilter) -> tuple[list[sql.Composable], list[Any]]:
     return conditions, params
 
 
-def task_page_query(listing: TaskListing) -> tuple[sql.Composed, list[Any]]:
+def task_page_query(listing: TaskListing) -> tuple[str, list[Any]]:
     """The one SQL statement of a page: filters, keyset position and order, all on indexed columns."""
     visible, params = _visible(listing)
     conditions, filter_params = _filters(listing.filter)
-    conditions.insert(0, visible)
     params += filter_params
-    column_name = _SORT_COLUMNS[listing.sort.value.removeprefix("-")]
-    column = sql.Identifier(column_name)
-    direction = sql.SQL("DESC" if listing.sort.descending else "ASC")
+    column = _SORT_COLUMNS[listing.sort.value.removeprefix("-")]
     if listing.after is not None:
-        key, last_id = listing.after
-        conditions.append(
-            sql.SQL("({column}, id) {beyond} ({key}, %s)").format(
-                column=column,
-                beyond=sql.SQL("<" if listing.sort.descending else ">"),
-                key=sql.SQL(_KEY_PLACEHOLDERS.get(column_name, "%s")),
-            )
-        )
-        params += [key, last_id]
+        params += list(listing.after)
+    params.append(listing.limit)
+    return _page_text((visible, *conditions), column, listing.sort.descending, listing.after is not None), params
+
+
+@functools.lru_cache(maxsize=256)
+def _page_text(conditions: tuple[str, ...], column: str, descending: bool, after: bool) -> str:
+    """A page statement's text, made once per shape (every piece is one of this module's constants, never input):
+    psycopg renders a composed statement again on every execution."""
+    direction = "DESC" if descending else "ASC"
+    if after:
+        key = _KEY_PLACEHOLDERS.get(column, "%s")
+        conditions += (f"({column}, id) {'<' if descending else '>'} ({key}, %s)",)
     # The table's identity comes back even for an empty page: a rebuild replaces the table, and a walk begun on
     # the old one must start again rather than read the new one through the old snapshot.
-    query = sql.SQL(
+    return (
         "SELECT page.*, table_epoch.epoch FROM (SELECT 'tasks_view'::regclass::oid::bigint AS epoch) AS table_epoch"
-        " LEFT JOIN LATERAL (SELECT {columns}, pg_current_snapshot()::text AS snapshot FROM tasks_view WHERE {where}"
-        " ORDER BY {column} {direction}, id {direction} LIMIT %s) AS page ON true"
-    ).format(
-        columns=sql.SQL(_TASK_COLUMNS),
-        where=sql.SQL(" AND ").join(conditions),
-        column=column,
-        direction=direction,
+        f" LEFT JOIN LATERAL (SELECT {_TASK_COLUMNS}, pg_current_snapshot()::text AS snapshot FROM tasks_view"
+        f" WHERE {' AND '.join(conditions)} ORDER BY {column} {direction}, id {direction} LIMIT %s) AS page ON true"
     )
-    params.append(listing.limit)
-    return query, params
