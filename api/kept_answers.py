@@ -4,6 +4,7 @@ Redis round trip, before Litestar parses a parameter or resolves a dependency.""
 import hashlib
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from litestar import Request, Response
 from litestar.datastructures import State
@@ -15,6 +16,18 @@ from infrastructure.redis.cache import KeptAnswer
 # answer must then depend only on the caller's scope (an admin, or which user), the path and the query string.
 KEEPS_ANSWER = "keeps_answer"
 Keepable = Callable[[bytes], bool]
+
+
+def naming_only(*names: str) -> Keepable:
+    """Queries whose every parameter is one of `names`, read percent-decoded as the parameter parser reads them: an
+    unknown or junk parameter is answered by the route, never kept (callers cannot fill the cache with variants)."""
+    known = frozenset(names)
+
+    def keepable(query_string: bytes) -> bool:
+        return all(name in known for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+
+    return keepable
+
 
 # Where the hook leaves the key to keep this request's answer under, after a miss.
 _KEY = "kept_answer_key"
@@ -47,8 +60,11 @@ def awaiting(request: Request[Any, Any, Any], key: str | None) -> None:
         request.scope["state"][_KEY] = key
 
 
-async def keep(request: Request[object, object, State], body: bytes, etag: str = "") -> None:
-    """Keep the answer (its encoded body) if the hook missed it: a success the route computed from the read model."""
+async def keep(
+    request: Request[object, object, State], body: bytes, etag: str = "", at_most_seconds: int | None = None
+) -> None:
+    """Keep the answer (its encoded body) if the hook missed it: a success the route computed from the read model,
+    for the cache's TTL or `at_most_seconds` if shorter."""
     key = request.scope["state"].get(_KEY)
     if key is not None:
-        await request.app.state.runtime.cache.keep_answer(key, body, etag)
+        await request.app.state.runtime.cache.keep_answer(key, body, etag, at_most_seconds)

@@ -12,7 +12,7 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from api.dependencies import Context, TaskReads, Tasks
 from api.hooks import ADMITTED_WITH_READ, authenticated
-from api.kept_answers import KEEPS_ANSWER, keep, names_tag
+from api.kept_answers import KEEPS_ANSWER, keep, names_tag, naming_only
 from api.openapi import BEARER, problems, task_response
 from api.problems import RAW_BODY
 from api.schemas import BatchError, BatchResponse, BatchResult, named_body
@@ -87,18 +87,14 @@ def timestamp(value: str | None, field: str) -> datetime | None:
     return commands.in_utc(parsed, field)
 
 
-def _first_page(query_string: bytes) -> bool:
-    """A walk's first page: its answer may be kept (a later page's cursor expires, so it is checked each time)."""
-    return b"cursor" not in query_string
-
-
-def _current(query_string: bytes) -> bool:
-    """The task as it is now (as it was at a version or a time is read from the log, not the cache)."""
-    return not query_string
-
-
-def _always(query_string: bytes) -> bool:
-    return True
+# Kept answers: a walk's first page (a later page's cursor expires, so it is checked each time); the task as it is
+# now (as it was at a version or a time is read from the log); the counts.
+FIRST_PAGE = naming_only("status", "priority", "dueBefore", "dueAfter", "overdue", "q", "ownerId", "sort", "limit")
+CURRENT_TASK = naming_only()
+COUNTS = naming_only("ownerId")
+# A kept first page hands out its next cursor, which dates from when the page was read: kept a minute at most, so a
+# walk begun from it keeps nearly all of its hour (application.cursors.WALK_RETENTION).
+FIRST_PAGE_KEPT_SECONDS = 60
 
 
 def _task_response(view: TaskView, status_code: int = 200) -> Response[TaskView]:
@@ -134,7 +130,7 @@ class TaskController(Controller):
     @get(
         operation_id="listTasks",
         responses=problems(400, 401, 403, 429, 503),
-        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _first_page},
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: FIRST_PAGE},
     )
     async def list(
         self,
@@ -166,14 +162,14 @@ class TaskController(Controller):
             cursor=cursor,
         )
         page = await queries.list_tasks(query, ctx, task_reads)
-        await keep(request, msgspec.json.encode(page))
+        await keep(request, msgspec.json.encode(page), at_most_seconds=FIRST_PAGE_KEPT_SECONDS)
         return page
 
     @get(
         "/stats",
         operation_id="taskStats",
         responses=problems(400, 401, 403, 429, 503),
-        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _always},
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: COUNTS},
     )
     async def stats(
         self,
@@ -228,7 +224,7 @@ class TaskController(Controller):
         "/{task_id:uuid}",
         operation_id="getTask",
         responses=task_response(200, "The task; ETag is its version") | problems(400, 401, 404, 429, 503),
-        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: _current},
+        opt={ADMITTED_WITH_READ: True, KEEPS_ANSWER: CURRENT_TASK},
     )
     async def get(
         self,

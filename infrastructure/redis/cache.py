@@ -80,6 +80,7 @@ class TaskCache:
         self._bump = guard.client.register_script(_BUMP)
         self._inflight: dict[str, asyncio.Future[bytes]] = {}
         self._unsent: set[str] = set()
+        self._held: set[str] = set()  # bumps Redis did not take when their commit ended: until sent, no cache reads
         self.hits = self.misses = 0
 
     def generation_key(self, scope: str) -> str:
@@ -136,10 +137,12 @@ class TaskCache:
         etag, _, body = fetched.value.partition(b"\n")
         return KeptAnswer(body=body, etag=etag.decode())
 
-    async def keep_answer(self, key: str, body: bytes, etag: str = "") -> None:
-        """Keep a route's answer under the key `kept_answer` gave (an ETag has no line break: it is one token)."""
+    async def keep_answer(self, key: str, body: bytes, etag: str = "", at_most_seconds: int | None = None) -> None:
+        """Keep a route's answer under the key `kept_answer` gave (an ETag has no line break: it is one token), for
+        the TTL or `at_most_seconds` if shorter."""
+        seconds = min(self._ttl, at_most_seconds) if at_most_seconds else self._ttl
         with contextlib.suppress(RedisUnavailable):
-            await self._guard.call(self._guard.client.set(key, etag.encode() + b"\n" + body, ex=self._ttl))
+            await self._guard.call(self._guard.client.set(key, etag.encode() + b"\n" + body, ex=seconds))
 
     async def _fetch_generation(self, fetch: Fetch) -> Fetched | None:
         try:
@@ -206,25 +209,29 @@ class TaskCache:
 
     @property
     def holding_invalidations(self) -> bool:
-        return bool(self._unsent)
+        return bool(self._unsent or self._held)
 
     async def flush(self) -> bool:
         """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""
         return await self._flush()
 
     async def _flush(self) -> bool:
-        """Send every kept invalidation; True when none is left (only then may this instance read the cache)."""
+        """Send every kept invalidation; True when none is left (only then may this instance read the cache). A bump
+        that failed once stays held while it is being sent again: its commit was acknowledged, and a read meanwhile
+        must not find what it replaced."""
         if not self._unsent:
-            return True
+            return not self._held
         # Taken out before the await: a bump kept meanwhile by another commit stays kept.
         keys, self._unsent = self._unsent, set()
         try:
             await self._guard.script(self._bump, sorted(keys), [time.time_ns(), GENERATION_TTL_SECONDS])
         except RedisUnavailable:
             self._unsent |= keys
+            self._held |= keys
             log.warning("cache invalidations kept for later: Redis did not answer", extra={"pending": len(keys)})
             return False
-        return not self._unsent
+        self._held -= keys
+        return not self._unsent and not self._held
 
 
 class CachedTaskReadModel:

@@ -2,13 +2,18 @@
 byte for byte, but never to another user, never after a write, never to a refused token, and never for a later page
 (whose cursor expires)."""
 
+import hashlib
 from typing import Any
+from urllib.parse import quote
 
+import msgspec
 import psycopg
 import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
 
+from api.app import create_app
 from infrastructure.settings import Settings
-from tests.e2e.helpers import Client, bearer, create_task
+from tests.e2e.helpers import Client, bearer, create_task, register
 
 Session = dict[str, Any]
 
@@ -85,8 +90,34 @@ class TestKeptAnswers:
         first = (await client.get("/tasks?limit=2", headers=bearer(alice))).json()
         kept = await kept_keys(settings)
         assert len(kept) == 1
-        page_two = {"limit": 2, "cursor": first["nextCursor"]}
-        for _ in range(2):
-            later = await client.get("/tasks", params=page_two, headers=bearer(alice))
+        cursor = quote(first["nextCursor"], safe="")
+        for route in [f"/tasks?limit=2&cursor={cursor}", f"/tasks?limit=2&%63ursor={cursor}"] * 2:
+            later = await client.get(route, headers=bearer(alice))
             assert [t["title"] for t in later.json()["data"]] == ["task 0"]
         assert await kept_keys(settings) == kept
+
+    async def test_a_query_with_a_parameter_the_route_does_not_read_is_not_kept(
+        self, client: Client, alice: Session, settings: Settings
+    ) -> None:
+        await create_task(client, alice)
+        for route in ["/tasks?limit=5&junk=1", "/tasks/stats?ownerId=&x=", "/tasks?limit=5&cursor="]:
+            assert (await client.get(route, headers=bearer(alice))).status_code in (200, 400)
+        assert await kept_keys(settings) == set()
+
+    async def test_a_first_page_is_kept_a_minute_at_most(self, settings: Settings) -> None:
+        """Its next cursor dates from when it was read: a walk begun from a kept page keeps nearly all its hour."""
+        async with AsyncTestClient(app=create_app(msgspec.structs.replace(settings, cache_ttl_seconds=3600))) as client:
+            session = await register(client, "walker@example.com")
+            task = await create_task(client, session)
+            for route in ["/tasks?limit=1", f"/tasks/{task['id']}"]:
+                assert (await client.get(route, headers=bearer(session))).status_code == 200
+            assert settings.redis_url
+            async with aioredis.Redis.from_url(settings.redis_url) as redis:
+                lives = {
+                    key.split(b":answer:")[1].split(b":")[0].decode(): await redis.ttl(key)
+                    for key in await kept_keys(settings)
+                }
+        page = hashlib.sha256(b"/tasks?limit=1").hexdigest()
+        detail = hashlib.sha256(f"/tasks/{task['id']}?".encode()).hexdigest()
+        assert 0 < lives[page] <= 60
+        assert 60 < lives[detail] <= 3600
