@@ -40,6 +40,7 @@ from infrastructure.redis.access_gate import RedisAccessGate
 from infrastructure.redis.access_records import RedisAccessRecords
 from infrastructure.redis.cache import CachedTaskReadModel, NoCache, TaskCache
 from infrastructure.redis.guard import RedisGuard
+from infrastructure.redis.packing import pack_with_hiredis
 from infrastructure.redis.rate_limits import SharedLimits
 from infrastructure.security import Argon2Hasher, JwtTokens
 from infrastructure.settings import Settings
@@ -90,11 +91,12 @@ class Adapters:
 
 def redis_client(settings: Settings) -> aioredis.Redis:
     assert settings.redis_url is not None, "resolve embedded servers before connecting"
-    return aioredis.Redis.from_url(
+    client = aioredis.Redis.from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
+    return pack_with_hiredis(client)
 
 
 def task_reads(pool: Pool, cache: TaskCache | None) -> tuple[TaskReadModel, TaskCacheInvalidation]:
