@@ -6,11 +6,12 @@ from uuid import UUID
 
 import msgspec
 
+from application.access_ports import AccessGate
 from application.context import RequestContext
 from application.cursors import Cursor, SortKey, decode_cursor, fingerprint, page_of
 from application.errors import Forbidden, InvalidInput, NotFound
 from application.folds import task_state, task_view
-from application.ports import AccessGate, ActivityReadModel, Clock, RefundReadModel, TaskReadModel, UnitOfWorkFactory
+from application.ports import ActivityReadModel, Clock, RefundReadModel, TaskReadModel, UnitOfWorkFactory
 from application.refund_views import attach_refund
 from application.sessions import admitted_read
 from application.tasks import acting_user

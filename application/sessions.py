@@ -10,6 +10,7 @@ from uuid import UUID
 
 import msgspec
 
+from application.access_ports import AccessGate, AccessRevocations, RateLimiter, Tokens
 from application.context import (
     AccessClaims,
     Actor,
@@ -22,16 +23,7 @@ from application.context import (
 )
 from application.errors import RateLimited, Unauthenticated
 from application.fields import Command, RefreshTokenText
-from application.ports import (
-    AccessGate,
-    AccessRevocations,
-    Clock,
-    Ids,
-    RateLimiter,
-    Tokens,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from application.ports import Clock, Ids, UnitOfWork, UnitOfWorkFactory
 from application.views import UserView
 
 

@@ -8,12 +8,13 @@ from uuid import UUID
 
 import msgspec
 
+from application.access_ports import PasswordHasher
 from application.context import RateRule, RequestContext
 from application.cursors import Cursor, decode_cursor, page_of
 from application.errors import Forbidden, InvalidCredentials, NotFound
 from application.fields import NO_CONTROL, PASSWORD_MAX, Command, Email, Name, Password
 from application.folds import user_state
-from application.ports import PasswordHasher, UserReadModel
+from application.ports import UserReadModel
 from application.records import StreamAppend
 from application.sessions import Session, SessionDeps, enforce, open_session
 from application.tasks import acting_user

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 import psycopg
+from batch import measure_batch
+from candidates import write_candidates
 from reads import (
     RESULTS,
     SECRET,
@@ -46,20 +48,13 @@ from reads import (
 )
 
 from api.bench_floor import MINIMAL_TABLES
-from application.batch import BatchAction, BatchTasks, batch_tasks
-from application.context import Actor, RequestContext
 from application.records import EventMetadata, StreamAppend
-from application.tasks import CreateTask, TaskChanges, UpdateTask, create_task, update_task
 from domain import tasks
-from domain.values import Role, TaskStatus
-from infrastructure.bootstrap import open_runtime
 from infrastructure.postgres.pool import open_pool
 from infrastructure.postgres.unit_of_work import PostgresUnitOfWork
-from infrastructure.processes.heap import settle_heap
 from infrastructure.settings import Settings
 
 CONCURRENCY = (1, 8, 32)
-BATCH = 1000
 OWNER = UUID("00000000-0000-4000-8000-00000000b0b0")
 METADATA = EventMetadata(actor_id=str(OWNER), correlation_id="bench", causation_id="bench", request_id="bench")
 METADATA_JSON = json.dumps(
@@ -201,71 +196,6 @@ def measure_appends(url: str, seconds: int) -> dict[str, Any]:
 
 # A create's three writes, as candidates for one round trip: data-modifying CTEs in one statement (what the event
 # store sends), BEGIN + three statements + COMMIT one after another, and the same five in a pipeline.
-_CANDIDATE_EVENT = (
-    "INSERT INTO events (stream_id, stream_type, version, type, schema_version, data, metadata, recorded_at, hash)"
-    " VALUES (%(id)s, 'task', 1, 'TaskCreated', 2, %(data)s::jsonb, %(metadata)s::jsonb, now(), %(hash)s)"
-)
-_CANDIDATE_ROW = (
-    "INSERT INTO tasks_view (id, owner_id, title, status, priority, version, created_at, updated_at)"
-    " VALUES (%(id)s, %(owner)s, 'bench task', 'PENDING', 'MEDIUM', 1, now(), now())"
-)
-_CANDIDATE_COUNTS = (
-    "INSERT INTO task_counters AS c (owner_id, stripe, total, pending, in_progress, completed, high_priority)"
-    " VALUES (%(owner)s, %(stripe)s, 1, 1, 0, 0, 0) ON CONFLICT (owner_id, stripe)"
-    " DO UPDATE SET total = c.total + 1, pending = c.pending + 1"
-)
-_CANDIDATE_STATEMENT = f"WITH e AS ({_CANDIDATE_EVENT}), v AS ({_CANDIDATE_ROW}) {_CANDIDATE_COUNTS}"
-
-
-async def write_candidates(url: str, clients: int, seconds: float) -> dict[str, dict[str, float]]:
-    """Creates per second and Python CPU per create (µs) of each way to send a create's writes."""
-
-    def params() -> dict[str, Any]:
-        task_id = uuid4()
-        return {
-            "id": task_id,
-            "owner": OWNER,
-            "stripe": task_id.bytes[15] % 16,
-            "data": json.dumps({"ownerId": str(OWNER), "title": "bench task", "fee": None}),
-            "metadata": METADATA_JSON,
-            "hash": secrets.token_bytes(32),
-        }
-
-    async def statement(conn: psycopg.AsyncConnection[Any]) -> None:
-        await conn.execute(_CANDIDATE_STATEMENT, params())
-
-    async def transaction(conn: psycopg.AsyncConnection[Any]) -> None:
-        values = params()
-        async with conn.transaction():
-            for query in (_CANDIDATE_EVENT, _CANDIDATE_ROW, _CANDIDATE_COUNTS):
-                await conn.execute(query, values)
-
-    async def pipeline(conn: psycopg.AsyncConnection[Any]) -> None:
-        values = params()
-        async with conn.pipeline(), conn.transaction():
-            for query in (_CANDIDATE_EVENT, _CANDIDATE_ROW, _CANDIDATE_COUNTS):
-                await conn.execute(query, values)
-
-    found: dict[str, dict[str, float]] = {}
-    async with open_pool(url, size=clients, checkout_seconds=30.0) as pool:
-        for name, send in (("statement", statement), ("transaction", transaction), ("pipeline", pipeline)):
-            done = 0
-
-            async def client(until: float, counted: bool, send: Any = send) -> None:
-                nonlocal done
-                while time.perf_counter() < until:
-                    async with pool.connection() as conn:
-                        await send(conn)
-                    done += counted
-
-            await asyncio.gather(*(client(time.perf_counter() + 1.0, False) for _ in range(clients)))
-            started, cpu = time.perf_counter(), time.process_time()
-            await asyncio.gather(*(client(started + seconds, True) for _ in range(clients)))
-            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-            found[name] = {"rate": done / elapsed, "cpu_us": 1e6 * cpu / max(done, 1)}
-    return found
-
-
 def measure_post(url: str, env: dict[str, str], seconds: int, workers: int) -> dict[str, Any]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
     script.write_text(
@@ -288,52 +218,6 @@ def measure_post(url: str, env: dict[str, str], seconds: int, workers: int) -> d
         "post_tasks_whole_service": whole,
         "pgbench": pgbench(url, CREATE_SQL, 32, seconds),
         "pgbench_minimal": pgbench(url, MINIMAL_SQL, 32, seconds),
-    }
-
-
-# The least a batch of 1,000 must write: an event row and a read row each, with only their primary keys, in one
-# statement from one JSON parameter (as the event store sends its rows).
-BATCH_FLOOR_SQL = """
-WITH e AS (INSERT INTO minimal_events (data) SELECT value::jsonb FROM json_array_elements(%s::json) RETURNING position)
-INSERT INTO minimal_reads (id, title) SELECT gen_random_uuid(), 'bench task' FROM e
-"""
-
-
-async def measure_batch(settings: Settings) -> dict[str, float]:
-    """Three batch completions of 1,000 tasks (the median), 1,000 single completions, and the database's floor."""
-    assert settings.database_url
-    async with open_runtime(settings) as runtime:
-        settle_heap()  # as an API worker does once started
-        deps = runtime.deps
-        ctx = RequestContext(actor=Actor(uuid4(), Role.USER), request_id="bench")
-
-        async def some_tasks() -> list[UUID]:
-            return [(await create_task(CreateTask(title=f"t{i}"), ctx, deps.tasks)).id for i in range(BATCH)]
-
-        batches: list[float] = []
-        for _ in range(3):
-            batched = await some_tasks()
-            started = time.perf_counter()
-            await batch_tasks(BatchTasks(action=BatchAction.COMPLETE, task_ids=list(batched)), ctx, deps.tasks)
-            batches.append(time.perf_counter() - started)
-
-        singles = await some_tasks()
-        started = time.perf_counter()
-        for task_id in singles:
-            await update_task(UpdateTask(task_id, TaskChanges(status=TaskStatus.COMPLETED)), ctx, deps.tasks)
-        single_seconds = time.perf_counter() - started
-    rows = json.dumps([{"title": f"t{i}", "status": "COMPLETED"} for i in range(BATCH)])
-    floors: list[float] = []
-    with psycopg.connect(settings.database_url, autocommit=True) as conn:
-        conn.execute(MINIMAL_TABLES)
-        for _ in range(5):
-            started = time.perf_counter()
-            conn.execute(BATCH_FLOOR_SQL, (rows,))
-            floors.append(time.perf_counter() - started)
-    return {
-        "batch_seconds": statistics.median(batches),
-        "singles_seconds": single_seconds,
-        "floor_seconds": statistics.median(floors),
     }
 
 
@@ -381,7 +265,8 @@ def main() -> None:
         if "candidates" in parts:
             with database(admin_url) as url:
                 results["candidates"] = {
-                    str(clients): asyncio.run(write_candidates(url, clients, options.seconds)) for clients in (1, 32)
+                    str(clients): asyncio.run(write_candidates(url, clients, options.seconds, OWNER, METADATA_JSON))
+                    for clients in (1, 32)
                 }
                 print(f"write path candidates: {results['candidates']}", flush=True)
         if "batch" in parts:

@@ -7,18 +7,11 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from application.access_ports import AccessGate, Tokens
 from application.audit_proofs import DigestDeps
 from application.auditing import AuditDeps
 from application.payments import Payments
-from application.ports import (
-    AccessGate,
-    Clock,
-    RefundGateway,
-    TaskCacheInvalidation,
-    TaskReadModel,
-    Tokens,
-    UnitOfWork,
-)
+from application.ports import Clock, RefundGateway, TaskCacheInvalidation, TaskReadModel, UnitOfWork
 from application.queries import TaskReadDeps
 from application.refunds import RefundDeps
 from application.tasks import TaskDeps
