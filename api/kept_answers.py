@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.enums import MediaType
@@ -61,10 +62,10 @@ def awaiting(request: Request[Any, Any, Any], key: str | None) -> None:
 
 
 async def keep(
-    request: Request[object, object, State], body: bytes, etag: str = "", at_most_seconds: int | None = None
+    request: Request[object, object, State], answer: object, etag: str = "", at_most_seconds: int | None = None
 ) -> None:
-    """Keep the answer (its encoded body) if the hook missed it: a success the route computed from the read model,
-    for the cache's TTL or `at_most_seconds` if shorter."""
+    """Keep the answer, encoded as the response's body is, if the hook missed it (a success the route computed from
+    the read model), for the cache's TTL or `at_most_seconds` if shorter. Without a miss to fill, nothing is encoded."""
     key = request.scope["state"].get(_KEY)
     if key is not None:
-        await request.app.state.runtime.cache.keep_answer(key, body, etag, at_most_seconds)
+        await request.app.state.runtime.cache.keep_answer(key, msgspec.json.encode(answer), etag, at_most_seconds)

@@ -162,7 +162,7 @@ class TaskController(Controller):
             cursor=cursor,
         )
         page = await queries.list_tasks(query, ctx, task_reads)
-        await keep(request, msgspec.json.encode(page), at_most_seconds=FIRST_PAGE_KEPT_SECONDS)
+        await keep(request, page, at_most_seconds=FIRST_PAGE_KEPT_SECONDS)
         return page
 
     @get(
@@ -180,7 +180,7 @@ class TaskController(Controller):
     ) -> TaskStats:
         """Counts of the caller's tasks (an admin's: every task, or one owner's with ownerId)."""
         stats = await queries.task_stats(owner_id, ctx, task_reads)
-        await keep(request, msgspec.json.encode(stats))
+        await keep(request, stats)
         return stats
 
     @get("/activity", operation_id="taskActivity", responses=problems(400, 401, 403, 429, 503))
@@ -243,7 +243,7 @@ class TaskController(Controller):
                 raise InvalidInput("asOf", "give either version or asOf, not both")
             if version is None and as_of is None:
                 view = await queries.get_task(task_id, ctx, task_reads)
-                await keep(request, msgspec.json.encode(view), etag(view))
+                await keep(request, view, etag(view))
             else:
                 moment = timestamp(as_of, "asOf")
                 view = await queries.get_task_as_of(task_id, version, moment, ctx, task_reads)
